@@ -1,0 +1,1 @@
+"""threadbridge: customer conversations from messengers, answered in Slack threads."""
