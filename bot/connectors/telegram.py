@@ -1,0 +1,355 @@
+"""Telegram: customers write to the team's bot; replies go back to their private chat.
+
+Updates are confirmed to Telegram only after they are stored: in polling mode the offset is saved in the same
+commit as the message, and the next ``getUpdates`` carries it; in webhook mode the HTTP answer waits for the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import Bot, Message, Update
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+
+from bot.config import Settings
+from bot.connectors.base import Outgoing, OutgoingFile, Parts
+from bot.conversations import Conversations
+from bot.domain import Attachment, InboundMessage, Sender
+from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.telegram_text import TELEGRAM_TEXT_LIMIT, slack_to_telegram_html, split_utf16, visible_text
+
+log = logging.getLogger(__name__)
+
+OFFSET_KEY = "telegram.offset"
+WEBHOOK_PATH = "/telegram/webhook"
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves at most 20 MB
+PHOTO_LIMIT = 10 * 1024 * 1024
+UPLOAD_LIMIT = 50 * 1024 * 1024
+ALLOWED_UPDATES = ["message", "edited_message"]
+
+
+def telegram_failure(exc: BaseException) -> DeliveryError:
+    """Sort a python-telegram-bot error into wait, retry or give up."""
+    if isinstance(exc, RetryAfter):
+        value = exc.retry_after
+        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+        return RateLimited(seconds, "Telegram flood control")
+    if isinstance(exc, Forbidden):
+        text = str(exc.message).lower()
+        if "blocked" in text:
+            return PermanentFailure("the customer blocked the bot on Telegram")
+        if "deactivated" in text:
+            return PermanentFailure("the customer's Telegram account was deleted")
+        return PermanentFailure(f"Telegram refused: {exc.message}")
+    if isinstance(exc, InvalidToken):
+        return PermanentFailure("the Telegram bot token is invalid or was revoked")
+    if isinstance(exc, BadRequest):
+        if "chat not found" in str(exc.message).lower():
+            return PermanentFailure("the customer's Telegram chat no longer exists")
+        return PermanentFailure(f"Telegram rejected the message: {exc.message}")
+    if isinstance(exc, TimedOut | NetworkError):
+        return TemporaryFailure(f"Telegram unreachable: {exc}")
+    return TemporaryFailure(f"{type(exc).__name__}: {exc}")
+
+
+def _attachments(message: Message) -> list[Attachment]:
+    """The files of a Telegram message, named so they make sense once they sit in a Slack thread."""
+    mid = message.message_id
+    found: list[Attachment] = []
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
+        found.append(
+            Attachment("photo", largest.file_id, f"photo_{mid}.jpg", "image/jpeg", largest.file_size)
+        )
+    if message.document:
+        doc = message.document
+        found.append(
+            Attachment(
+                "document", doc.file_id, doc.file_name or f"document_{mid}", doc.mime_type, doc.file_size
+            )
+        )
+    if message.voice:
+        found.append(
+            Attachment(
+                "voice", message.voice.file_id, f"voice_{mid}.ogg", "audio/ogg", message.voice.file_size
+            )
+        )
+    if message.audio:
+        audio = message.audio
+        found.append(
+            Attachment(
+                "audio",
+                audio.file_id,
+                audio.file_name or f"audio_{mid}.mp3",
+                audio.mime_type,
+                audio.file_size,
+            )
+        )
+    if message.video:
+        video = message.video
+        found.append(
+            Attachment(
+                "video",
+                video.file_id,
+                video.file_name or f"video_{mid}.mp4",
+                video.mime_type,
+                video.file_size,
+            )
+        )
+    if message.animation:
+        anim = message.animation
+        found.append(
+            Attachment(
+                "animation",
+                anim.file_id,
+                anim.file_name or f"animation_{mid}.mp4",
+                anim.mime_type,
+                anim.file_size,
+            )
+        )
+    if message.video_note:
+        note = message.video_note
+        found.append(
+            Attachment("video_note", note.file_id, f"video_note_{mid}.mp4", "video/mp4", note.file_size)
+        )
+    if message.sticker:
+        sticker = message.sticker
+        ext, mime = (
+            ("tgs", "application/x-tgsticker")
+            if sticker.is_animated
+            else (("webm", "video/webm") if sticker.is_video else ("webp", "image/webp"))
+        )
+        found.append(Attachment("sticker", sticker.file_id, f"sticker_{mid}.{ext}", mime, sticker.file_size))
+    return found
+
+
+def _describe_other(message: Message) -> str:
+    """Text for message kinds that carry no text or file, so staff still see what the customer did."""
+    if message.location:
+        return f"[location: {message.location.latitude}, {message.location.longitude}]"
+    if message.contact:
+        c = message.contact
+        return f"[contact: {c.first_name} {c.last_name or ''} {c.phone_number}]".replace("  ", " ")
+    if message.poll:
+        return f"[poll: {message.poll.question}]"
+    if message.dice:
+        return f"[dice: {message.dice.emoji} {message.dice.value}]"
+    return ""
+
+
+def to_inbound(update: Update) -> InboundMessage | None:
+    """An update from a customer's private chat as the bot's plain data; None for anything else."""
+    message = update.message or update.edited_message
+    if message is None or message.chat.type != "private" or message.from_user is None:
+        return None
+    user = message.from_user
+    edited = update.edited_message is not None
+    attachments = _attachments(message)
+    too_large = [a for a in attachments if a.size and a.size > DOWNLOAD_LIMIT]
+    text = message.text or message.caption or _describe_other(message)
+    for attachment in too_large:
+        text += (
+            f"\n[{attachment.kind} {attachment.file_name} is over 20 MB and cannot be fetched from Telegram]"
+        )
+    key = f"telegram:{message.chat.id}:{message.message_id}"
+    if edited:
+        stamp = message.edit_date or datetime.now(UTC)
+        key += f":edit:{int(stamp.timestamp())}"
+    return InboundMessage(
+        channel="telegram",
+        address=str(message.chat.id),
+        sender=Sender(
+            external_id=str(message.chat.id),
+            display_name=user.full_name,
+            username=user.username,
+            language_code=user.language_code,
+        ),
+        text=text.strip(),
+        source_key=key,
+        sent_at=message.date,
+        external_message_id=str(message.message_id),
+        attachments=tuple(a for a in attachments if a not in too_large),
+        edited=edited,
+    )
+
+
+class TelegramConnector:
+    channel = "telegram"
+
+    def __init__(self, settings: Settings, service: Conversations, *, poll_timeout: int = 25) -> None:
+        self.settings = settings
+        self.service = service
+        self.poll_timeout = poll_timeout
+        self.bot = Bot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.telegram_file_url,
+            request=HTTPXRequest(
+                connection_pool_size=32, connect_timeout=5, read_timeout=20, write_timeout=60, pool_timeout=10
+            ),
+            get_updates_request=HTTPXRequest(connect_timeout=5, read_timeout=poll_timeout + 10),
+        )
+        self._polling: asyncio.Task[None] | None = None
+        self.healthy = False
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.settings.telegram_webhook_url is not None
+
+    async def start(self) -> None:
+        await self.bot.initialize()
+        if self.webhook_mode:
+            await self.bot.set_webhook(
+                url=self.settings.telegram_webhook_url or "",
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("Telegram webhook registered")
+        else:
+            await self.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
+            log.info("polling Telegram for updates")
+        self.healthy = True
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        with contextlib.suppress(TelegramError):
+            await self.bot.shutdown()
+
+    # --- receiving -------------------------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        offset = int(await self.service.setting(OFFSET_KEY) or 0)
+        failures = 0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset or None, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+                failures = 0
+            except RetryAfter as exc:
+                await asyncio.sleep(telegram_failure(exc).retry_after)  # type: ignore[attr-defined]
+                continue
+            except (NetworkError, Conflict) as exc:
+                failures += 1
+                delay = min(30.0, 0.5 * 2**failures)
+                log.warning("getUpdates failed (%s); trying again in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            for update in updates:
+                next_offset = str(update.update_id + 1)
+                await self.handle(update, cursor=(OFFSET_KEY, next_offset))
+                offset = update.update_id + 1
+
+    async def handle(self, update: Update, *, cursor: tuple[str, str] | None = None) -> None:
+        """Store one update (and the cursor that confirms it) before anything else happens."""
+        inbound = to_inbound(update)
+        if inbound is None:
+            if cursor is not None:
+                await self.service.save_setting(*cursor)
+            return
+        if (
+            inbound.text.split(maxsplit=1)[:1] == ["/start"]
+            and not inbound.attachments
+            and not inbound.edited
+        ):
+            await self.service.greet(inbound)
+            if cursor is not None:
+                await self.service.save_setting(*cursor)
+            return
+        await self.service.receive(inbound, cursor=cursor)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Telegram's webhook: the secret header must match, and the update is stored before we answer 200."""
+        expected = self.settings.telegram_webhook_secret or ""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+        try:
+            data: Any = await request.json()
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        await self.handle(update)
+        return web.json_response({"ok": True})
+
+    # --- sending ---------------------------------------------------------------------------------------------
+
+    async def send(self, address: str, outgoing: Outgoing, parts: Parts) -> list[str]:
+        chat_id = int(address)
+        if outgoing.format == "mrkdwn":
+            chunks: list[tuple[str, str | None]] = [
+                (c, "HTML") for c in slack_to_telegram_html(outgoing.text, outgoing.user_names)
+            ]
+        else:
+            chunks = [(c, None) for c in split_utf16(outgoing.text, TELEGRAM_TEXT_LIMIT)]
+        plan: list[tuple[str, Any]] = [("text", c) for c in chunks] + [("file", f) for f in outgoing.files]
+        sent: list[str] = []
+        for index, (kind, item) in enumerate(plan):
+            if index < parts.done:
+                continue
+            message_id = await (
+                self._send_text(chat_id, *item) if kind == "text" else self._send_file(chat_id, item)
+            )
+            sent.append(message_id)
+            await parts.advance(message_id)
+        return sent
+
+    async def _send_text(self, chat_id: int, text: str, parse_mode: str | None) -> str:
+        try:
+            message = await self.bot.send_message(
+                chat_id, text, parse_mode=parse_mode, link_preview_options=None, disable_notification=False
+            )
+        except BadRequest as exc:
+            if parse_mode and "parse entities" in str(exc.message).lower():
+                log.warning("Telegram could not parse formatted text; sending it plain")
+                return await self._send_text(chat_id, visible_text(text), None)
+            raise telegram_failure(exc) from exc
+        except TelegramError as exc:
+            raise telegram_failure(exc) from exc
+        return str(message.message_id)
+
+    async def _send_file(self, chat_id: int, file: OutgoingFile) -> str:
+        size = len(file.content)
+        if size > UPLOAD_LIMIT:
+            raise PermanentFailure(
+                f"{file.name} is {size // (1024 * 1024)} MB; Telegram bots can send at most 50 MB"
+            )
+        try:
+            if (
+                (file.mime_type or "").startswith("image/")
+                and file.mime_type != "image/gif"
+                and size <= PHOTO_LIMIT
+            ):
+                message = await self.bot.send_photo(chat_id, photo=file.content, filename=file.name)
+            else:
+                message = await self.bot.send_document(chat_id, document=file.content, filename=file.name)
+        except TelegramError as exc:
+            raise telegram_failure(exc) from exc
+        return str(message.message_id)
+
+    async def fetch(self, attachment: Attachment) -> bytes:
+        try:
+            file = await self.bot.get_file(attachment.ref)
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            raise telegram_failure(exc) from exc

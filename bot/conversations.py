@@ -1,0 +1,377 @@
+"""Use cases of a support conversation: receive, reply, note, claim, close, reopen.
+
+Each use case is one transaction that archives what happened and queues what must be delivered, so nothing is
+acknowledged to Slack or Telegram before it is stored, and nothing stored is left undelivered.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import BotConfig
+from bot.domain import (
+    ArchivedMessage,
+    Attachment,
+    Conversation,
+    Delivery,
+    Direction,
+    EventKind,
+    InboundMessage,
+    Status,
+)
+from bot.i18n import CustomerTexts
+from bot.routing import categorize
+from bot.store.database import Database, Transaction
+
+# Job kinds, handled in bot.delivery_jobs
+OPEN_THREAD = "open_thread"
+POST_INBOUND = "post_inbound"
+UPDATE_HEADER = "update_header"
+POST_NOTICE = "post_notice"
+SEND_TO_CUSTOMER = "send_to_customer"
+
+_NOTE_PREFIX = re.compile(r"^\s*(note|private)\s*:", re.IGNORECASE)
+
+
+def is_internal_note(text: str) -> bool:
+    """Staff text that starts with ``note:`` or ``private:`` (any case) stays in Slack."""
+    return bool(_NOTE_PREFIX.match(text))
+
+
+def slack_lane(conversation_id: int) -> str:
+    return f"slack:conversation:{conversation_id}"
+
+
+def customer_lane(channel: str, address: str) -> str:
+    return f"{channel}:chat:{address}"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What receiving a customer message did: the conversation, and whether it was new or a redelivery."""
+
+    conversation_id: int | None
+    opened: bool
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class StaffOutcome:
+    tracked: bool  # the thread belongs to a conversation
+    duplicate: bool = False
+    internal: bool = False
+    claimed: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    ok: bool
+    holder: str | None
+    changed: bool
+
+
+class Conversations:
+    def __init__(
+        self,
+        db: Database,
+        config: BotConfig,
+        texts: CustomerTexts,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.texts = texts
+        self.clock = clock
+
+    # --- customer side ---------------------------------------------------------------------------------------
+
+    async def receive(self, message: InboundMessage, *, cursor: tuple[str, str] | None = None) -> Receipt:
+        """Archive a customer message and queue it for Slack; ``cursor`` (key, value) is saved in the same commit.
+
+        The cursor is how a connector remembers what it has consumed (Telegram's update offset) only once the
+        message is safely stored.
+        """
+        async with self.db.transaction() as tx:
+            receipt = await self._receive(tx, message)
+            if cursor is not None:
+                await tx.archive.put_setting(*cursor)
+        return receipt
+
+    async def _receive(self, tx: Transaction, message: InboundMessage) -> Receipt:
+        if await tx.archive.message_exists(message.source_key):
+            return Receipt(conversation_id=None, opened=False, duplicate=True)
+        now = self.clock()
+        customer_id, identity_id = await tx.archive.upsert_identity(message.channel, message.sender, now)
+        conversation = await tx.archive.open_conversation(identity_id)
+        opened = conversation is None
+        if conversation is None:
+            conversation_id = await self._open(tx, customer_id, identity_id, message, now)
+        else:
+            conversation_id = conversation.id
+        message_id = await tx.archive.insert_message(
+            conversation_id=conversation_id,
+            direction=Direction.INBOUND,
+            author_id=f"{message.channel}:{message.sender.external_id}",
+            author_name=message.sender.display_name,
+            channel=message.channel,
+            text=message.text,
+            source_key=message.source_key,
+            attachments=message.attachments,
+            external_message_ids=[message.external_message_id],
+            now=now,
+        )
+        if message_id is None:  # a concurrent delivery of the same update won the race
+            return Receipt(conversation_id=conversation_id, opened=False, duplicate=True)
+        await tx.archive.touch(conversation_id, now)
+        await tx.outbox.enqueue(
+            lane=slack_lane(conversation_id),
+            target=f"slack:{(await self._slack_channel(tx, conversation_id))}",
+            kind=POST_INBOUND,
+            payload={"edited": message.edited},
+            conversation_id=conversation_id,
+            message_id=message_id,
+            now=time.time(),
+        )
+        if opened and self.texts.auto_reply:
+            await self._queue_auto_reply(tx, conversation_id, message, self.texts.auto_reply, now)
+        return Receipt(conversation_id=conversation_id, opened=opened, duplicate=False)
+
+    async def greet(self, message: InboundMessage) -> bool:
+        """Answer a customer's ``/start`` with the greeting, once per update; opens no conversation."""
+        if not self.texts.greeting:
+            return False
+        async with self.db.transaction() as tx:
+            if not await tx.archive.mark_seen(message.source_key, self.clock()):
+                return False
+            await tx.outbox.enqueue(
+                lane=customer_lane(message.channel, message.address),
+                target=f"{message.channel}:{message.address}",
+                kind=SEND_TO_CUSTOMER,
+                payload={"format": "plain", "text": self.texts.greeting, "address": message.address},
+                now=time.time(),
+            )
+        return True
+
+    async def _slack_channel(self, tx: Transaction, conversation_id: int) -> str:
+        conversation = await tx.archive.conversation(conversation_id)
+        assert conversation is not None
+        return conversation.slack_channel
+
+    async def _open(
+        self, tx: Transaction, customer_id: int, identity_id: int, message: InboundMessage, now: datetime
+    ) -> int:
+        category = categorize(message.text, self.config.categories, self.config.default_category)
+        category_conf = self.config.categories.get(category) if category else None
+        slack_channel = (category_conf.channel if category_conf else None) or self.config.inbox_channel
+        previous_id = await tx.archive.latest_conversation_id(identity_id)
+        conversation_id = await tx.archive.create_conversation(
+            customer_id=customer_id,
+            identity_id=identity_id,
+            category=category,
+            slack_channel=slack_channel,
+            previous_id=previous_id,
+            now=now,
+        )
+        actor = f"{message.channel}:{message.sender.external_id}"
+        await tx.archive.add_event(conversation_id, EventKind.OPENED, actor, now, channel=message.channel)
+        if category:
+            await tx.archive.add_event(
+                conversation_id, EventKind.CATEGORY_SET, "routing", now, category=category
+            )
+        await tx.outbox.enqueue(
+            lane=slack_lane(conversation_id),
+            target=f"slack:{slack_channel}",
+            kind=OPEN_THREAD,
+            payload={},
+            conversation_id=conversation_id,
+            now=time.time(),
+        )
+        return conversation_id
+
+    async def _queue_auto_reply(
+        self, tx: Transaction, conversation_id: int, message: InboundMessage, text: str, now: datetime
+    ) -> None:
+        message_id = await tx.archive.insert_message(
+            conversation_id=conversation_id,
+            direction=Direction.AUTO,
+            author_id="bot",
+            author_name="threadbridge",
+            channel=message.channel,
+            text=text,
+            source_key=f"auto:{message.source_key}",
+            now=now,
+        )
+        await tx.outbox.enqueue(
+            lane=customer_lane(message.channel, message.address),
+            target=f"{message.channel}:{message.address}",
+            kind=SEND_TO_CUSTOMER,
+            payload={"format": "plain"},
+            conversation_id=conversation_id,
+            message_id=message_id,
+            now=time.time(),
+        )
+
+    # --- staff side ------------------------------------------------------------------------------------------
+
+    async def staff_message(
+        self,
+        *,
+        slack_channel: str,
+        thread_ts: str,
+        ts: str,
+        user: str,
+        user_name: str,
+        text: str,
+        plain_text: str,
+        files: Sequence[Attachment] = (),
+        user_names: dict[str, str] | None = None,
+    ) -> StaffOutcome:
+        """A message in a tracked thread: a note stays, anything else is queued for the customer.
+
+        ``text`` is the Slack mrkdwn as written (kept for formatting), ``plain_text`` what the customer reads (the
+        archive and search use it). The first reply to an unclaimed conversation claims it for the replier.
+        """
+        async with self.db.transaction() as tx:
+            conversation = await tx.archive.conversation_by_thread(slack_channel, thread_ts)
+            if conversation is None:
+                return StaffOutcome(tracked=False)
+            source_key = f"slack:{slack_channel}:{ts}"
+            now = self.clock()
+            internal = is_internal_note(text)
+            message_id = await tx.archive.insert_message(
+                conversation_id=conversation.id,
+                direction=Direction.NOTE if internal else Direction.OUTBOUND,
+                author_id=user,
+                author_name=user_name,
+                channel="slack",
+                text=plain_text,
+                raw_text=text,
+                attachments=files,
+                source_key=source_key,
+                slack_ts=ts,
+                delivery=Delivery.INTERNAL if internal else Delivery.PENDING,
+                now=now,
+            )
+            if message_id is None:
+                return StaffOutcome(tracked=True, duplicate=True, internal=internal)
+            if internal:
+                return StaffOutcome(tracked=True, internal=True)
+            await tx.archive.touch(conversation.id, now)
+            await tx.outbox.enqueue(
+                lane=customer_lane(conversation.channel, conversation.address),
+                target=f"{conversation.channel}:{conversation.address}",
+                kind=SEND_TO_CUSTOMER,
+                payload={"format": "mrkdwn", "user_names": user_names or {}},
+                conversation_id=conversation.id,
+                message_id=message_id,
+                now=time.time(),
+            )
+            claimed = False
+            if conversation.status == Status.OPEN and conversation.holder is None:
+                claimed = await self._claim(tx, conversation, user, now, reason="first_reply")
+            return StaffOutcome(tracked=True, claimed=claimed)
+
+    async def claim(self, conversation_id: int, user: str) -> ClaimOutcome:
+        async with self.db.transaction() as tx:
+            conversation = await tx.archive.conversation(conversation_id)
+            if conversation is None:
+                return ClaimOutcome(ok=False, holder=None, changed=False)
+            if conversation.holder == user:
+                return ClaimOutcome(ok=True, holder=user, changed=False)
+            if await self._claim(tx, conversation, user, self.clock(), reason="button"):
+                return ClaimOutcome(ok=True, holder=user, changed=True)
+            current = await tx.archive.conversation(conversation_id)
+            return ClaimOutcome(ok=False, holder=current.holder if current else None, changed=False)
+
+    async def _claim(
+        self, tx: Transaction, conversation: Conversation, user: str, now: datetime, *, reason: str
+    ) -> bool:
+        if not await tx.archive.claim_if_free(conversation.id, user):
+            return False
+        await tx.archive.add_event(conversation.id, EventKind.CLAIMED, user, now, reason=reason)
+        await self._queue_header_update(tx, conversation)
+        return True
+
+    async def unclaim(self, conversation_id: int, user: str) -> ClaimOutcome:
+        async with self.db.transaction() as tx:
+            conversation = await tx.archive.conversation(conversation_id)
+            if conversation is None:
+                return ClaimOutcome(ok=False, holder=None, changed=False)
+            previous = await tx.archive.release_if_held(conversation_id)
+            if previous is None:
+                return ClaimOutcome(ok=True, holder=None, changed=False)
+            await tx.archive.add_event(
+                conversation_id, EventKind.UNCLAIMED, user, self.clock(), previous=previous
+            )
+            await self._queue_header_update(tx, conversation)
+            return ClaimOutcome(ok=True, holder=None, changed=True)
+
+    async def close(self, conversation_id: int, user: str) -> bool:
+        """Close an open conversation; False when it was not open (a repeated click)."""
+        return await self._transition(conversation_id, user, Status.OPEN, Status.CLOSED, EventKind.CLOSED)
+
+    async def reopen(self, conversation_id: int, user: str) -> str:
+        """Reopen a closed conversation; returns "reopened", "already_open" or "newer_open" (the customer has
+        already started a new conversation, which must stay the only open one)."""
+        async with self.db.transaction() as tx:
+            conversation = await tx.archive.conversation(conversation_id)
+            if conversation is None or conversation.status == Status.OPEN:
+                return "already_open"
+            if await tx.archive.open_conversation(conversation.identity_id) is not None:
+                return "newer_open"
+        changed = await self._transition(
+            conversation_id, user, Status.CLOSED, Status.OPEN, EventKind.REOPENED
+        )
+        return "reopened" if changed else "already_open"
+
+    async def _transition(
+        self, conversation_id: int, user: str, old: Status, new: Status, kind: EventKind
+    ) -> bool:
+        async with self.db.transaction() as tx:
+            conversation = await tx.archive.conversation(conversation_id)
+            if conversation is None:
+                return False
+            if not await tx.archive.change_status(conversation_id, old, new, self.clock()):
+                return False
+            await tx.archive.add_event(conversation_id, kind, user, self.clock())
+            await self._queue_header_update(tx, conversation)
+            return True
+
+    async def _queue_header_update(self, tx: Transaction, conversation: Conversation) -> None:
+        await tx.outbox.enqueue(
+            lane=slack_lane(conversation.id),
+            target=f"slack-update:{conversation.slack_channel}",
+            kind=UPDATE_HEADER,
+            payload={},
+            conversation_id=conversation.id,
+            now=time.time(),
+        )
+
+    # --- small durable state ---------------------------------------------------------------------------------
+
+    async def setting(self, key: str) -> str | None:
+        async with self.db.transaction() as tx:
+            return await tx.archive.get_setting(key)
+
+    async def save_setting(self, key: str, value: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.archive.put_setting(key, value)
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        async with self.db.transaction() as tx:
+            return await tx.archive.conversation(conversation_id)
+
+    async def history(self, query: str, limit: int = 20) -> list[ArchivedMessage]:
+        async with self.db.transaction() as tx:
+            return await tx.archive.search(query, limit=limit)
+
+    async def open_inquiries(self, limit: int = 100) -> list[Conversation]:
+        async with self.db.transaction() as tx:
+            return await tx.archive.open_conversations(limit)

@@ -1,0 +1,250 @@
+"""The delivery worker: runs queued jobs in order per lane, paced per target, retried until they land.
+
+What a job does is its handler's business (``bot.slack_delivery``, ``bot.customer_delivery``); this module only
+decides when each job runs, and what happens after it succeeded, failed for now, or failed for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.errors import PermanentFailure, RateLimited, TemporaryFailure
+from bot.pacing import Pacer
+from bot.store.database import Database, Transaction
+from bot.store.outbox import Job
+
+log = logging.getLogger(__name__)
+
+Record = Callable[[Transaction], Awaitable[None]]
+
+
+@dataclass
+class Delivered:
+    """What a handler delivered: ``record`` stores the result in the same commit that finishes the jobs.
+
+    ``job_ids`` says which jobs of the batch went out (default: all); the rest go back to their lane untouched.
+    """
+
+    record: Record | None = None
+    job_ids: Sequence[int] | None = None
+
+
+@dataclass
+class Progress:
+    """Lets a handler persist how far a multi-part delivery got, so a retry after a crash resumes, not repeats."""
+
+    job: Job
+    db: Database
+    payload: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.payload = dict(self.job.payload)
+
+    @property
+    def done(self) -> int:
+        return int(self.payload.get("parts_done", 0))
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.payload.get("sent_ids", []))
+
+    async def advance(self, sent_id: str | None = None) -> None:
+        self.payload["parts_done"] = self.done + 1
+        if sent_id is not None:
+            self.payload["sent_ids"] = [*self.ids, sent_id]
+        async with self.db.transaction() as tx:
+            await tx.outbox.save_progress(self.job.id, self.payload)
+
+
+class JobHandler(Protocol):
+    async def deliver(self, batch: list[Job]) -> Delivered: ...
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    concurrency: int = 32
+    per_target: int = 3  # jobs of one target in flight at once (waiting for their paced slot)
+    lease_seconds: float = 60.0
+    poll_interval: float = 0.5
+    max_batch: int = 20
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, JobHandler],
+        pacer: Pacer,
+        *,
+        owner: str,
+        settings: WorkerSettings | None = None,
+        batchable: Sequence[str] = (),
+        single_process: bool = False,
+    ) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.pacer = pacer
+        self.owner = owner
+        self.settings = settings or WorkerSettings()
+        self.batchable = tuple(batchable)
+        self.single_process = single_process
+        self._wake = asyncio.Event()
+        self._inflight: dict[asyncio.Task[None], list[Job]] = {}
+        self._per_target: Counter[str] = Counter()
+        self._stopping = False
+        self._main: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        db.on_enqueue(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self.single_process:
+            async with self.db.transaction() as tx:
+                released = await tx.outbox.release_all_leases()
+            if released:
+                log.info("resuming %d deliveries interrupted by the last shutdown", released)
+        self._main = asyncio.create_task(self._run(), name="delivery-worker")
+        self._heartbeat = asyncio.create_task(self._keep_leases(), name="delivery-leases")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking jobs and let the ones under way finish (their leases would expire otherwise)."""
+        self._stopping = True
+        self.wake()
+        for task in (self._main, self._heartbeat):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._inflight:
+            _, pending = await asyncio.wait(list(self._inflight), timeout=grace)
+            for task in pending:
+                task.cancel()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._fill()
+            except Exception:
+                log.exception("could not read the delivery queue; trying again")
+                await asyncio.sleep(self.settings.poll_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+
+    def _room(self, target: str) -> int:
+        return self.settings.per_target - self._per_target[target]
+
+    async def _fill(self) -> None:
+        free = self.settings.concurrency - len(self._inflight)
+        if free <= 0:
+            return
+        saturated = {t for t, n in self._per_target.items() if n >= self.settings.per_target}
+        async with self.db.transaction() as tx:
+            batches = await tx.outbox.claim(
+                now=time.time(),
+                owner=self.owner,
+                lease_seconds=self.settings.lease_seconds,
+                limit=free,
+                skip_targets=saturated | self.pacer.blocked(),
+                room=self._room,
+                batchable_kinds=self.batchable,
+                max_batch=self.settings.max_batch,
+            )
+        for batch in batches:
+            target = batch[0].target
+            self._per_target[target] += 1
+            task = asyncio.create_task(self._run_batch(batch), name=f"deliver-{batch[0].id}")
+            self._inflight[task] = batch
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        batch = self._inflight.pop(task, None)
+        if batch:
+            target = batch[0].target
+            self._per_target[target] -= 1
+            if self._per_target[target] <= 0:
+                del self._per_target[target]
+        self.wake()
+
+    async def _keep_leases(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            ids = [job.id for batch in self._inflight.values() for job in batch]
+            if not ids:
+                continue
+            try:
+                async with self.db.transaction() as tx:
+                    await tx.outbox.extend_leases(
+                        ids, owner=self.owner, until=time.time() + self.settings.lease_seconds
+                    )
+            except Exception:
+                log.exception("could not extend delivery leases")
+
+    async def _run_batch(self, batch: list[Job]) -> None:
+        head = batch[0]
+        ids = [job.id for job in batch]
+        handler = self.handlers[head.kind]
+        try:
+            wait = self.pacer.reserve(head.target)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            delivered = await handler.deliver(batch)
+        except RateLimited as exc:
+            self.pacer.block(head.target, exc.retry_after)
+            log.warning("job %s (%s) rate limited: %s", head.id, head.kind, exc)
+            await self._put_back(ids, delay=exc.retry_after, error=str(exc), count=False)
+        except TemporaryFailure as exc:
+            delay = self._backoff(head.attempts)
+            log.warning("job %s (%s) failed, retrying in %.1fs: %s", head.id, head.kind, delay, exc)
+            await self._put_back(ids, delay=delay, error=str(exc), count=True)
+        except PermanentFailure as exc:
+            log.error("job %s (%s) cannot be delivered: %s", head.id, head.kind, exc.reason)
+            await self._give_up(handler, batch, exc.reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            delay = self._backoff(head.attempts)
+            log.exception("job %s (%s) crashed; retrying in %.1fs", head.id, head.kind, delay)
+            await self._put_back(ids, delay=delay, error=f"{type(exc).__name__}: {exc}", count=True)
+        else:
+            await self._finish(batch, delivered)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential, capped, with jitter so a recovering service is not hit by everyone at once."""
+        ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2**attempts)
+        return ceiling * random.uniform(0.5, 1.0)
+
+    async def _finish(self, batch: list[Job], delivered: Delivered) -> None:
+        done = list(delivered.job_ids) if delivered.job_ids is not None else [j.id for j in batch]
+        rest = [j.id for j in batch if j.id not in done]
+        async with self.db.transaction() as tx:
+            if delivered.record is not None:
+                await delivered.record(tx)
+            await tx.outbox.finish(done, now=datetime.now(UTC))
+            if rest:
+                await tx.outbox.retry_later(rest, not_before=time.time(), error="", count=False)
+
+    async def _put_back(self, ids: list[int], *, delay: float, error: str, count: bool) -> None:
+        async with self.db.transaction() as tx:
+            await tx.outbox.retry_later(ids, not_before=time.time() + delay, error=error, count=count)
+
+    async def _give_up(self, handler: JobHandler, batch: list[Job], reason: str) -> None:
+        async with self.db.transaction() as tx:
+            await handler.failed(tx, batch, reason)
+            await tx.outbox.give_up([j.id for j in batch], error=reason, now=datetime.now(UTC))

@@ -1,0 +1,129 @@
+"""The product's vocabulary as plain data: no I/O, no SDKs, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"  # customer -> team
+    OUTBOUND = "outbound"  # staff -> customer
+    NOTE = "note"  # staff, internal only
+    AUTO = "auto"  # the bot -> customer (greeting, acknowledgement)
+
+
+class Delivery(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    INTERNAL = "internal"  # a note: never leaves Slack
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    CLAIMED = "claimed"
+    UNCLAIMED = "unclaimed"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    CATEGORY_SET = "category_set"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file on its way through the bridge; ``ref`` is whatever the source platform needs to fetch it again."""
+
+    kind: str  # photo, document, voice, audio, video, animation, sticker, video_note
+    ref: str
+    file_name: str
+    mime_type: str | None = None
+    size: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "ref": self.ref,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "size": self.size,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Attachment:
+        size = data.get("size")
+        mime = data.get("mime_type")
+        return cls(
+            kind=str(data["kind"]),
+            ref=str(data["ref"]),
+            file_name=str(data["file_name"]),
+            mime_type=str(mime) if mime is not None else None,
+            size=int(size) if isinstance(size, int) else None,
+        )
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote, as their messenger describes them."""
+
+    external_id: str
+    display_name: str
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer's message as a connector hands it over, already free of SDK types."""
+
+    channel: str  # "telegram"
+    address: str  # where replies go on that channel (a Telegram chat id)
+    sender: Sender
+    text: str
+    source_key: str  # unique per platform message: makes a redelivered update a no-op
+    sent_at: datetime
+    external_message_id: str
+    attachments: tuple[Attachment, ...] = ()
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    customer_id: int
+    identity_id: int
+    status: Status
+    category: str | None
+    holder: str | None
+    slack_channel: str
+    thread_ts: str | None
+    previous_id: int | None
+    opened_at: datetime
+    closed_at: datetime | None
+    channel: str
+    address: str
+    customer_name: str
+    customer_username: str | None
+
+
+@dataclass(frozen=True)
+class ArchivedMessage:
+    id: int
+    conversation_id: int
+    direction: Direction
+    author_id: str
+    author_name: str
+    channel: str
+    text: str
+    created_at: datetime
+    slack_channel: str
+    thread_ts: str | None
+    customer_name: str
+    customer_username: str | None
+    attachments: tuple[Attachment, ...] = field(default=())

@@ -1,0 +1,84 @@
+"""Claim, Unclaim, Close and Reopen on a conversation's first message.
+
+The database settles races (two people clicking Claim at once: one conditional update wins); the loser is told, only
+them, who holds it. The first message itself is refreshed by a queued job, so it shows the outcome to everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversations import Conversations
+from bot.slack_blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
+
+log = logging.getLogger(__name__)
+
+
+class Whisper:
+    """Ephemeral answers to one person, sent after Slack's request is answered (they need not hold it up)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        task = asyncio.create_task(self._send(channel, user, text, thread_ts))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.warning("could not tell %s: %s", user, exc)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _target(body: dict[str, Any]) -> tuple[int, str, str, str | None]:
+    action = body["actions"][0]
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    return int(action["value"]), body["user"]["id"], channel, message_ts
+
+
+def register(app: AsyncApp, service: Conversations, whisper: Whisper) -> None:
+    @app.action(CLAIM)
+    async def on_claim(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        conversation_id, user, channel, ts = _target(body)
+        outcome = await service.claim(conversation_id, user)
+        if not outcome.ok and outcome.holder:
+            whisper(channel, user, f"<@{outcome.holder}> already holds this inquiry.", ts)
+
+    @app.action(UNCLAIM)
+    async def on_unclaim(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        conversation_id, user, _, _ = _target(body)
+        await service.unclaim(conversation_id, user)
+
+    @app.action(CLOSE)
+    async def on_close(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        conversation_id, user, _, _ = _target(body)
+        await service.close(conversation_id, user)
+
+    @app.action(REOPEN)
+    async def on_reopen(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        conversation_id, user, channel, ts = _target(body)
+        if await service.reopen(conversation_id, user) == "newer_open":
+            whisper(
+                channel,
+                user,
+                "This customer has already started a new conversation; answer them there.",
+                ts,
+            )

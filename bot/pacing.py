@@ -1,0 +1,89 @@
+"""Proactive pacing, so the platforms' rate limits are rarely hit rather than hit and retried.
+
+A target is where a job's API calls land ("slack:C123", "telegram:42"). Each target has a token bucket; some
+targets also share a bucket with their whole family (Telegram's ~30 messages per second across all chats).
+``reserve`` never refuses: it books the next free slot and says how long to wait for it, so the caller can sleep
+without holding anything a different target needs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_second: float
+    burst: int
+
+
+class _Bucket:
+    def __init__(self, rate: Rate, now: float) -> None:
+        self.rate = rate
+        self.tokens = float(rate.burst)
+        self.updated = now
+
+    def reserve(self, now: float) -> float:
+        self.tokens = min(self.rate.burst, self.tokens + (now - self.updated) * self.rate.per_second)
+        self.updated = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate.per_second
+
+
+# Slack: chat.postMessage ~1/s per channel with short bursts; chat.update is Tier 3 (50+/min per workspace).
+# Telegram: ~1/s per chat, ~30/s overall.
+DEFAULT_RATES: dict[str, Rate] = {
+    "slack": Rate(1.0, 3),
+    "slack-update": Rate(0.8, 10),
+    "telegram": Rate(1.0, 3),
+}
+DEFAULT_FAMILY_RATES: dict[str, Rate] = {"telegram": Rate(30.0, 30)}
+
+
+class Pacer:
+    def __init__(
+        self,
+        rates: dict[str, Rate] | None = None,
+        family_rates: dict[str, Rate] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rates = DEFAULT_RATES if rates is None else rates
+        self.family_rates = DEFAULT_FAMILY_RATES if family_rates is None else family_rates
+        self.clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._blocked_until: dict[str, float] = {}
+
+    @staticmethod
+    def family(target: str) -> str:
+        return target.split(":", 1)[0]
+
+    def _bucket(self, key: str, rate: Rate | None) -> _Bucket | None:
+        if rate is None:
+            return None
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(rate, self.clock())
+        return bucket
+
+    def reserve(self, target: str) -> float:
+        """Book the next slot for ``target``; returns the seconds to wait before using it."""
+        now = self.clock()
+        family = self.family(target)
+        waits = [max(0.0, self._blocked_until.get(target, 0.0) - now)]
+        for key, rate in ((target, self.rates.get(family)), (f"{family}:*", self.family_rates.get(family))):
+            bucket = self._bucket(key, rate)
+            if bucket is not None:
+                waits.append(bucket.reserve(now))
+        return max(waits)
+
+    def block(self, target: str, seconds: float) -> None:
+        """The platform said 429: nothing more goes to this target until Retry-After has passed."""
+        until = self.clock() + seconds
+        self._blocked_until[target] = max(until, self._blocked_until.get(target, 0.0))
+
+    def blocked(self) -> set[str]:
+        now = self.clock()
+        return {t for t, until in self._blocked_until.items() if until > now}

@@ -1,0 +1,187 @@
+"""The composition root: builds every part from the configuration, runs them together, stops them in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Config
+from bot.connectors.telegram import WEBHOOK_PATH, TelegramConnector
+from bot.conversations import (
+    OPEN_THREAD,
+    POST_INBOUND,
+    POST_NOTICE,
+    SEND_TO_CUSTOMER,
+    UPDATE_HEADER,
+    Conversations,
+)
+from bot.customer_delivery import SendToCustomer, SlackFiles
+from bot.delivery import DeliveryWorker, JobHandler, WorkerSettings
+from bot.handlers import buttons, commands, thread_replies
+from bot.i18n import customer_texts
+from bot.pacing import Pacer
+from bot.slack_delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
+from bot.slack_names import SlackNames
+from bot.store.database import Database
+from bot.store.engine import create_engine, migrate
+from bot.web import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The running bot, as tests and the CLI see it."""
+
+    config: Config
+    db: Database
+    service: Conversations
+    slack: AsyncWebClient
+    telegram: TelegramConnector
+    worker: DeliveryWorker
+    port: int
+    ready: bool = False
+    stopping: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+async def _whoami(slack: AsyncWebClient, attempts: int = 10) -> tuple[str, str]:
+    """The workspace URL (for links) and the bot's user id (to ignore its own posts); Slack may be briefly down."""
+    for attempt in range(attempts):
+        try:
+            auth = await slack.auth_test()
+            return str(auth["url"]), str(auth["user_id"])
+        except SlackApiError as exc:
+            if exc.response.status_code < 500 and exc.response.status_code != 429:
+                raise
+            error: Exception = exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = exc
+        delay = min(10.0, 0.5 * 2**attempt)
+        log.warning("Slack auth.test failed (%s); trying again in %.1fs", error, delay)
+        await asyncio.sleep(delay)
+    raise RuntimeError("Slack could not be reached at start-up")
+
+
+@contextlib.asynccontextmanager
+async def running(
+    config: Config,
+    *,
+    host: str = "0.0.0.0",
+    port: int | None = None,
+    worker_settings: WorkerSettings | None = None,
+    pacer: Pacer | None = None,
+    telegram_poll_timeout: int = 25,
+) -> AsyncIterator[Runtime]:
+    settings = config.settings
+    engine = create_engine(settings.database_url)
+    await migrate(engine)
+    db = Database(engine)
+    texts = customer_texts(
+        config.bot.language, greeting=config.bot.greeting, auto_reply=config.bot.auto_reply
+    )
+    service = Conversations(db, config.bot, texts)
+    session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
+    slack = AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=15,
+        retry_handlers=[],  # the outbox retries, in order; the client must not retry behind its back
+    )
+    telegram = TelegramConnector(settings, service, poll_timeout=telegram_poll_timeout)
+    runner: web.AppRunner | None = None
+    socket_handler = None
+    worker: DeliveryWorker | None = None
+    try:
+        team_url, _bot_user_id = await _whoami(slack)
+        connectors = {telegram.channel: telegram}
+        slack_args = (slack, db, config.bot, connectors)
+        handlers: dict[str, JobHandler] = {
+            OPEN_THREAD: OpenThread(*slack_args, team_url=team_url),
+            POST_INBOUND: PostInbound(*slack_args, team_url=team_url),
+            UPDATE_HEADER: UpdateHeader(*slack_args, team_url=team_url),
+            POST_NOTICE: PostNotice(*slack_args, team_url=team_url),
+            SEND_TO_CUSTOMER: SendToCustomer(db, connectors, SlackFiles(session, settings.slack_bot_token)),
+        }
+        worker = DeliveryWorker(
+            db,
+            handlers,
+            pacer or Pacer(),
+            owner=settings.worker_id,
+            settings=worker_settings,
+            batchable=[POST_INBOUND],
+            single_process=db.dialect == "sqlite",
+        )
+        slack_app = AsyncApp(
+            client=slack,
+            signing_secret=settings.slack_signing_secret,
+            process_before_response=True,  # store a staff reply before Slack is told it arrived
+        )
+        whisper = buttons.Whisper(slack)
+        thread_replies.register(slack_app, service, SlackNames(slack))
+        buttons.register(slack_app, service, whisper)
+        commands.register(slack_app, service, config.bot, team_url)
+
+        rt = Runtime(
+            config=config, db=db, service=service, slack=slack, telegram=telegram, worker=worker, port=0
+        )
+
+        async def health() -> dict[str, str]:
+            try:
+                await asyncio.wait_for(db.ping(), 2)
+                database = "ok"
+            except Exception:
+                database = "unavailable"
+            return {
+                "database": database,
+                "telegram": "ok" if telegram.healthy else "starting",
+                "delivery": "ok" if rt.ready else "starting",
+            }
+
+        web_app = build_web_app(
+            health=health,
+            slack_app=None if settings.slack_app_token else slack_app,
+            telegram_webhook=(WEBHOOK_PATH, telegram.webhook) if telegram.webhook_mode else None,
+        )
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, settings.port if port is None else port)
+        await site.start()
+        rt.port = runner.addresses[0][1]
+        await telegram.start()
+        await worker.start()
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token)
+            await socket_handler.connect_async()
+        rt.ready = True
+        log.info("threadbridge is running on port %d", rt.port)
+        try:
+            yield rt
+        finally:
+            rt.ready = False
+            await whisper.drain()
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+        await telegram.stop()
+        if worker is not None:
+            await worker.stop()
+        if runner is not None:
+            await runner.cleanup()
+        await session.close()
+        await db.dispose()

@@ -1,0 +1,149 @@
+"""What the bot's Slack posts look like: a conversation's first message, customer messages, notices.
+
+Everything a customer controls (names, usernames, text, captions) passes through ``slack_text.escape`` here, so a
+name like ``<!channel>`` shows as text and pings nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Category
+from bot.domain import Conversation, Status
+from bot.routing import mention
+from bot.slack_text import escape, split_messages
+
+CLAIM = "conversation_claim"
+UNCLAIM = "conversation_unclaim"
+CLOSE = "conversation_close"
+REOPEN = "conversation_reopen"
+ACTION_IDS = (CLAIM, UNCLAIM, CLOSE, REOPEN)
+
+_CHANNEL_NAMES = {"telegram": "Telegram"}
+_FALLBACK_CHARS = 300
+
+
+@dataclass(frozen=True)
+class SlackPost:
+    text: str  # notification / fallback text
+    blocks: list[dict[str, Any]]
+
+
+def permalink(team_url: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """A link to a message built from ids we already hold (reading it back from Slack is rate-limited)."""
+    link = f"{team_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
+
+
+def channel_name(channel: str) -> str:
+    return _CHANNEL_NAMES.get(channel, channel.capitalize())
+
+
+def customer_label(conversation: Conversation) -> str:
+    name = f"*{escape(conversation.customer_name)}*"
+    if conversation.customer_username:
+        name += f" (@{escape(conversation.customer_username)})"
+    return name
+
+
+def category_label(key: str | None, categories: dict[str, Category] | Any) -> str:
+    if key is None:
+        return "Uncategorised"
+    category = categories.get(key)
+    return escape(category.label) if category else f"{escape(key)} (retired)"
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def header(
+    conversation: Conversation,
+    *,
+    categories: dict[str, Category] | Any,
+    previous_link: str | None = None,
+) -> SlackPost:
+    """The thread's first message: who, from where, what about, who holds it, and the buttons to change that."""
+    category = categories.get(conversation.category) if conversation.category else None
+    who = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
+    status = "Open" if conversation.status == Status.OPEN else "Closed"
+    holder = f"<@{conversation.holder}>" if conversation.holder else "nobody yet"
+    facts = (
+        f"*Category:* {category_label(conversation.category, categories)}   *Status:* {status}   "
+        f"*Held by:* {holder}"
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"New inquiry from {who}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": facts}]},
+    ]
+    owners = " ".join(mention(o) for o in category.owners) if category else ""
+    if owners:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Owners:* {owners}"}]})
+    if previous_link:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"Continues <{previous_link}|the previous conversation>"}
+                ],
+            }
+        )
+    value = str(conversation.id)
+    buttons = []
+    if conversation.status == Status.OPEN:
+        if conversation.holder:
+            buttons.append(_button("Unclaim", UNCLAIM, value))
+        else:
+            buttons.append(_button("Claim", CLAIM, value, "primary"))
+        buttons.append(_button("Close", CLOSE, value, "danger"))
+    else:
+        buttons.append(_button("Reopen", REOPEN, value))
+    blocks.append({"type": "actions", "block_id": f"conversation:{value}", "elements": buttons})
+    label = category_label(conversation.category, categories)
+    text = f"New inquiry from {escape(conversation.customer_name)} ({label})"
+    if owners:
+        text += f" {owners}"
+    return SlackPost(text=text, blocks=blocks)
+
+
+def customer_posts(texts: list[str]) -> list[SlackPost]:
+    """One or more customer messages as Slack posts within Block Kit's limits, escaped, nothing cut."""
+    sections: list[str] = []
+    for text in texts:
+        if text.strip():
+            sections.append(escape(text))
+    if not sections:
+        return []
+    joined = "\n\n".join(sections)
+    posts = []
+    for message_sections in split_messages(joined):
+        blocks = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in message_sections if s.strip()
+        ]
+        fallback = message_sections[0][:_FALLBACK_CHARS]
+        posts.append(SlackPost(text=_safe_cut(fallback), blocks=blocks))
+    return posts
+
+
+def _safe_cut(escaped: str) -> str:
+    """Trim a cut escaped text back to before a partial entity (``&am``), which Slack would show broken."""
+    amp = escaped.rfind("&")
+    if amp != -1 and ";" not in escaped[amp:]:
+        return escaped[:amp]
+    return escaped
+
+
+def notice(text: str) -> SlackPost:
+    """A bot notice in a thread (a failed delivery, a state change); ``text`` is trusted mrkdwn."""
+    return SlackPost(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])

@@ -1,0 +1,270 @@
+"""Jobs that land in Slack: open a conversation's thread, post customer messages and files, refresh the header."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import BotConfig
+from bot.connectors.base import Connector
+from bot.delivery import Delivered, Progress
+from bot.domain import Attachment, Conversation, EventKind
+from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.slack_blocks import SlackPost, customer_posts, header, notice, permalink
+from bot.slack_text import escape
+from bot.store.database import Database, Transaction
+from bot.store.outbox import Job
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+_REASONS = {
+    "channel_not_found": "the Slack channel no longer exists or the bot cannot see it",
+    "not_in_channel": "the bot is not a member of the Slack channel",
+    "is_archived": "the Slack channel is archived",
+    "invalid_auth": "the Slack token is invalid",
+    "token_revoked": "the Slack token was revoked",
+    "account_inactive": "the Slack app was uninstalled or deactivated",
+}
+
+
+def slack_failure(exc: BaseException) -> DeliveryError:
+    """Sort a Slack client error into wait, retry or give up."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        error = str(response.get("error", "")) if response is not None else ""
+        status = response.status_code if response is not None else 0
+        if status == 429 or error == "ratelimited":
+            headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+            value = headers.get("retry-after", "1")
+            retry_after = float(value[0] if isinstance(value, list) else value)
+            return RateLimited(retry_after, "Slack rate limit")
+        if status >= 500 or error in _TRANSIENT_ERRORS or not error:
+            return TemporaryFailure(f"Slack answered {status} {error}".strip())
+        return PermanentFailure(_REASONS.get(error, f"Slack refused it ({error})"))
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
+        return TemporaryFailure(f"Slack unreachable: {type(exc).__name__} {exc}")
+    return TemporaryFailure(f"{type(exc).__name__}: {exc}")
+
+
+class SlackDelivery:
+    """Handler for every job kind whose target is Slack (see bot.conversations for the kinds)."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        db: Database,
+        config: BotConfig,
+        connectors: Mapping[str, Connector],
+        *,
+        team_url: str,
+    ) -> None:
+        self.client = client
+        self.db = db
+        self.config = config
+        self.connectors = connectors
+        self.team_url = team_url
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.client, method)(**kwargs)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise slack_failure(exc) from exc
+
+    async def _conversation(self, job: Job) -> Conversation:
+        assert job.conversation_id is not None
+        async with self.db.transaction() as tx:
+            conversation = await tx.archive.conversation(job.conversation_id)
+        if conversation is None:
+            raise PermanentFailure(f"conversation {job.conversation_id} does not exist")
+        return conversation
+
+    async def _post(self, channel: str, post: SlackPost, thread_ts: str | None = None) -> str:
+        response = await self._call(
+            "chat_postMessage",
+            channel=channel,
+            thread_ts=thread_ts,
+            text=post.text,
+            blocks=post.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(response["ts"])
+
+    async def _header(self, conversation: Conversation) -> SlackPost:
+        previous_link = None
+        if conversation.previous_id is not None:
+            async with self.db.transaction() as tx:
+                previous = await tx.archive.conversation(conversation.previous_id)
+            if previous is not None and previous.thread_ts:
+                previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
+        return header(conversation, categories=self.config.categories, previous_link=previous_link)
+
+
+class OpenThread(SlackDelivery):
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        conversation = await self._conversation(batch[0])
+        if conversation.thread_ts:  # opened before a crash lost only the job's completion
+            return Delivered()
+        ts = await self._post(conversation.slack_channel, await self._header(conversation))
+
+        async def record(tx: Transaction) -> None:
+            await tx.archive.set_thread(conversation.id, ts)
+
+        return Delivered(record=record)
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        await _archive_failure(tx, batch, reason)
+
+
+class UpdateHeader(SlackDelivery):
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        conversation = await self._conversation(batch[0])
+        if conversation.thread_ts:
+            post = await self._header(conversation)
+            await self._call(
+                "chat_update",
+                channel=conversation.slack_channel,
+                ts=conversation.thread_ts,
+                text=post.text,
+                blocks=post.blocks,
+            )
+        return Delivered()
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        await _archive_failure(tx, batch, reason)
+
+
+class PostNotice(SlackDelivery):
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        conversation = await self._conversation(batch[0])
+        if conversation.thread_ts:
+            await self._post(
+                conversation.slack_channel, notice(batch[0].payload["text"]), conversation.thread_ts
+            )
+        return Delivered()
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        await _archive_failure(tx, batch, reason)
+
+
+class PostInbound(SlackDelivery):
+    """Customer messages into their thread; a backlog of text messages goes out combined in one post."""
+
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        conversation = await self._conversation(batch[0])
+        if not conversation.thread_ts:
+            raise TemporaryFailure("the conversation's thread is not open yet")
+        async with self.db.transaction() as tx:
+            rows = await tx.archive.message_rows([j.message_id for j in batch if j.message_id is not None])
+        by_id = {row.id: row for row in rows}
+        head = batch[0]
+        head_row = by_id[head.message_id]
+        progress = Progress(head, self.db)
+        if head_row.attachments or len(customer_posts([_display_text(head_row, head.payload)])) > 1:
+            ts = await self._deliver_one(conversation, head_row, head.payload, progress)
+            return Delivered(record=_posted([head_row.id], ts), job_ids=[head.id])
+        taken: list[Job] = []
+        texts: list[str] = []
+        for job in batch:
+            row = by_id.get(job.message_id)
+            if row is None or row.attachments:
+                break
+            candidate = [*texts, _display_text(row, job.payload)]
+            if taken and len(customer_posts(candidate)) > 1:
+                break
+            taken.append(job)
+            texts = candidate
+        posts = customer_posts(texts)
+        ts = (
+            await self._post(conversation.slack_channel, posts[0], conversation.thread_ts)
+            if posts
+            else conversation.thread_ts
+        )
+        return Delivered(
+            record=_posted([j.message_id for j in taken if j.message_id], ts), job_ids=[j.id for j in taken]
+        )
+
+    async def _deliver_one(
+        self, conversation: Conversation, row: Any, payload: dict[str, Any], progress: Progress
+    ) -> str:
+        """A message with files or too long for one post: each part recorded as it lands, so none repeats."""
+        assert conversation.thread_ts is not None
+        parts: list[Any] = [("post", p) for p in customer_posts([_display_text(row, payload)])]
+        attachments = [Attachment.from_json(a) for a in row.attachments]
+        if attachments and parts and len(parts) == 1:
+            parts = []  # the caption travels with the first file
+            caption = _display_text(row, payload)
+        else:
+            caption = ""
+        parts += [("file", a) for a in attachments]
+        ts = progress.ids[0] if progress.ids else conversation.thread_ts
+        for index, (kind, part) in enumerate(parts):
+            if index < progress.done:
+                continue
+            if kind == "post":
+                sent = await self._post(conversation.slack_channel, part, conversation.thread_ts)
+            else:
+                sent = await self._upload(conversation, part, caption if index == 0 else "")
+            if index == 0:
+                ts = sent
+            await progress.advance(sent)
+        return ts
+
+    async def _upload(self, conversation: Conversation, attachment: Attachment, caption: str) -> str:
+        connector = self.connectors.get(conversation.channel)
+        if connector is None:
+            raise PermanentFailure(f"no connector for {conversation.channel}")
+        content = await connector.fetch(attachment)
+        kwargs: dict[str, Any] = {
+            "channel": conversation.slack_channel,
+            "thread_ts": conversation.thread_ts,
+            "content": content,
+            "filename": attachment.file_name,
+            "title": attachment.file_name,
+        }
+        if caption.strip():
+            kwargs["initial_comment"] = escape(caption)
+        response = await self._call("files_upload_v2", **kwargs)
+        files = response.get("files") or [response.get("file") or {}]
+        return str(files[0].get("id", conversation.thread_ts))
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        await _archive_failure(tx, batch, reason)
+
+
+def _display_text(row: Any, payload: dict[str, Any]) -> str:
+    text = row.text
+    if payload.get("edited"):
+        return f"(edited) {text}"
+    return text
+
+
+def _posted(message_ids: list[int], ts: str | None) -> Any:
+    async def record(tx: Transaction) -> None:
+        if message_ids and ts:
+            await tx.archive.mark_posted_to_slack(message_ids, ts)
+
+    return record
+
+
+async def _archive_failure(tx: Transaction, batch: list[Job], reason: str) -> None:
+    message_ids = [j.message_id for j in batch if j.message_id is not None]
+    if message_ids:
+        await tx.archive.mark_failed(message_ids, reason)
+    for job in batch:
+        await tx.archive.add_event(
+            job.conversation_id,
+            EventKind.DELIVERY_FAILED,
+            "slack",
+            datetime.now(UTC),
+            job=job.kind,
+            reason=reason,
+        )
+    log.error("Slack delivery abandoned for %d job(s): %s", len(batch), reason)

@@ -1,0 +1,399 @@
+"""Queries over customers, conversations, messages and events: the team's archive.
+
+Nothing here deletes: closing, failing and correcting are all new rows or updated states, never removals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain import (
+    ArchivedMessage,
+    Attachment,
+    Conversation,
+    Delivery,
+    Direction,
+    EventKind,
+    Sender,
+    Status,
+)
+from bot.store.schema import conversations, customers, events, identities, messages, seen_keys, settings_kv
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any, key: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the dialect at hand: how a redelivered message becomes a no-op."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+
+
+_CONVERSATION_COLUMNS = (
+    conversations,
+    identities.c.channel,
+    identities.c.external_id,
+    identities.c.display_name,
+    identities.c.username,
+)
+
+
+def _conversation_select() -> Any:
+    return select(*_CONVERSATION_COLUMNS).join(identities, identities.c.id == conversations.c.identity_id)
+
+
+def _to_conversation(row: Row[Any]) -> Conversation:
+    m = row._mapping
+    return Conversation(
+        id=m[conversations.c.id],
+        customer_id=m[conversations.c.customer_id],
+        identity_id=m[conversations.c.identity_id],
+        status=Status(m[conversations.c.status]),
+        category=m[conversations.c.category],
+        holder=m[conversations.c.holder],
+        slack_channel=m[conversations.c.slack_channel],
+        thread_ts=m[conversations.c.thread_ts],
+        previous_id=m[conversations.c.previous_id],
+        opened_at=m[conversations.c.opened_at],
+        closed_at=m[conversations.c.closed_at],
+        channel=m[identities.c.channel],
+        address=m[identities.c.external_id],
+        customer_name=m[identities.c.display_name],
+        customer_username=m[identities.c.username],
+    )
+
+
+class Archive:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    # --- customers -------------------------------------------------------------------------------------------
+
+    async def upsert_identity(self, channel: str, sender: Sender, now: datetime) -> tuple[int, int]:
+        """The (customer id, identity id) of a sender, created on first contact, names kept current."""
+        row = (
+            await self.conn.execute(
+                select(
+                    identities.c.id,
+                    identities.c.customer_id,
+                    identities.c.display_name,
+                    identities.c.username,
+                ).where(identities.c.channel == channel, identities.c.external_id == sender.external_id)
+            )
+        ).first()
+        if row is not None:
+            if (row.display_name, row.username) != (sender.display_name, sender.username):
+                await self.conn.execute(
+                    update(identities)
+                    .where(identities.c.id == row.id)
+                    .values(display_name=sender.display_name, username=sender.username)
+                )
+            return row.customer_id, row.id
+        customer_id = (
+            await self.conn.execute(
+                customers.insert()
+                .values(display_name=sender.display_name, username=sender.username, created_at=now)
+                .returning(customers.c.id)
+            )
+        ).scalar_one()
+        identity_id = (
+            await self.conn.execute(
+                identities.insert()
+                .values(
+                    customer_id=customer_id,
+                    channel=channel,
+                    external_id=sender.external_id,
+                    display_name=sender.display_name,
+                    username=sender.username,
+                    language_code=sender.language_code,
+                    created_at=now,
+                )
+                .returning(identities.c.id)
+            )
+        ).scalar_one()
+        return customer_id, identity_id
+
+    # --- conversations ---------------------------------------------------------------------------------------
+
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        row = (
+            await self.conn.execute(_conversation_select().where(conversations.c.id == conversation_id))
+        ).first()
+        return _to_conversation(row) if row else None
+
+    async def conversation_by_thread(self, slack_channel: str, thread_ts: str) -> Conversation | None:
+        row = (
+            await self.conn.execute(
+                _conversation_select().where(
+                    conversations.c.slack_channel == slack_channel, conversations.c.thread_ts == thread_ts
+                )
+            )
+        ).first()
+        return _to_conversation(row) if row else None
+
+    async def open_conversation(self, identity_id: int) -> Conversation | None:
+        row = (
+            await self.conn.execute(
+                _conversation_select().where(
+                    conversations.c.identity_id == identity_id, conversations.c.status == Status.OPEN
+                )
+            )
+        ).first()
+        return _to_conversation(row) if row else None
+
+    async def latest_conversation_id(self, identity_id: int) -> int | None:
+        return (
+            await self.conn.execute(
+                select(func.max(conversations.c.id)).where(conversations.c.identity_id == identity_id)
+            )
+        ).scalar_one_or_none()
+
+    async def create_conversation(
+        self,
+        *,
+        customer_id: int,
+        identity_id: int,
+        category: str | None,
+        slack_channel: str,
+        previous_id: int | None,
+        now: datetime,
+    ) -> int:
+        return (
+            await self.conn.execute(
+                conversations.insert()
+                .values(
+                    customer_id=customer_id,
+                    identity_id=identity_id,
+                    status=Status.OPEN,
+                    category=category,
+                    slack_channel=slack_channel,
+                    previous_id=previous_id,
+                    opened_at=now,
+                    last_message_at=now,
+                )
+                .returning(conversations.c.id)
+            )
+        ).scalar_one()
+
+    async def set_thread(self, conversation_id: int, thread_ts: str) -> None:
+        await self.conn.execute(
+            update(conversations).where(conversations.c.id == conversation_id).values(thread_ts=thread_ts)
+        )
+
+    async def touch(self, conversation_id: int, now: datetime) -> None:
+        await self.conn.execute(
+            update(conversations).where(conversations.c.id == conversation_id).values(last_message_at=now)
+        )
+
+    async def claim_if_free(self, conversation_id: int, user: str) -> bool:
+        """Set the holder only when nobody holds it: the database decides between two simultaneous clicks."""
+        result = await self.conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.holder.is_(None))
+            .values(holder=user)
+        )
+        return result.rowcount == 1
+
+    async def release_if_held(self, conversation_id: int) -> str | None:
+        """Clear the holder; returns who held it (None when nobody did, so nothing changed)."""
+        holder = (
+            await self.conn.execute(
+                select(conversations.c.holder).where(conversations.c.id == conversation_id)
+            )
+        ).scalar_one_or_none()
+        if holder is None:
+            return None
+        result = await self.conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.holder == holder)
+            .values(holder=None)
+        )
+        return holder if result.rowcount == 1 else None
+
+    async def change_status(self, conversation_id: int, old: Status, new: Status, now: datetime) -> bool:
+        """Move between states only from the expected one, so a repeated click changes nothing twice."""
+        result = await self.conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.status == old)
+            .values(status=new, closed_at=now if new == Status.CLOSED else None)
+        )
+        return result.rowcount == 1
+
+    async def open_conversations(self, limit: int = 100) -> list[Conversation]:
+        rows = (
+            await self.conn.execute(
+                _conversation_select()
+                .where(conversations.c.status == Status.OPEN)
+                .order_by(conversations.c.last_message_at)
+                .limit(limit)
+            )
+        ).all()
+        return [_to_conversation(r) for r in rows]
+
+    async def count_open(self) -> int:
+        return (
+            await self.conn.execute(
+                select(func.count()).select_from(conversations).where(conversations.c.status == Status.OPEN)
+            )
+        ).scalar_one()
+
+    # --- messages --------------------------------------------------------------------------------------------
+
+    async def insert_message(
+        self,
+        *,
+        conversation_id: int,
+        direction: Direction,
+        author_id: str,
+        author_name: str,
+        channel: str,
+        text: str,
+        source_key: str,
+        now: datetime,
+        raw_text: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        external_message_ids: Sequence[str] = (),
+        slack_ts: str | None = None,
+        delivery: Delivery = Delivery.PENDING,
+    ) -> int | None:
+        """Archive a message; None when its source_key was archived before (a redelivery)."""
+        stmt = _insert_ignoring_duplicates(self.conn, messages, "source_key").values(
+            conversation_id=conversation_id,
+            direction=direction,
+            author_id=author_id,
+            author_name=author_name,
+            channel=channel,
+            text=text,
+            raw_text=raw_text,
+            attachments=[a.to_json() for a in attachments],
+            source_key=source_key,
+            external_message_ids=list(external_message_ids),
+            slack_ts=slack_ts,
+            delivery=delivery,
+            created_at=now,
+        )
+        return (await self.conn.execute(stmt.returning(messages.c.id))).scalar_one_or_none()
+
+    async def message_exists(self, source_key: str) -> bool:
+        found = await self.conn.execute(select(literal(1)).where(messages.c.source_key == source_key))
+        return found.first() is not None
+
+    async def message_row(self, message_id: int) -> Any:
+        return (await self.conn.execute(select(messages).where(messages.c.id == message_id))).first()
+
+    async def message_rows(self, message_ids: Sequence[int]) -> list[Any]:
+        rows = (await self.conn.execute(select(messages).where(messages.c.id.in_(message_ids)))).all()
+        by_id = {r.id: r for r in rows}
+        return [by_id[i] for i in message_ids if i in by_id]
+
+    async def mark_posted_to_slack(self, message_ids: Sequence[int], slack_ts: str) -> None:
+        await self.conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(message_ids))
+            .values(slack_ts=slack_ts, delivery=Delivery.DELIVERED)
+        )
+
+    async def mark_sent_to_customer(self, message_id: int, external_ids: Sequence[str]) -> None:
+        await self.conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(external_message_ids=list(external_ids), delivery=Delivery.DELIVERED)
+        )
+
+    async def mark_failed(self, message_ids: Sequence[int], error: str) -> None:
+        await self.conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(message_ids))
+            .values(delivery=Delivery.FAILED, delivery_error=error)
+        )
+
+    async def search(self, words: str, *, limit: int = 20) -> list[ArchivedMessage]:
+        """Messages whose text, or whose customer's name or username, contains every word (case-insensitive)."""
+        terms = [w for w in words.split() if w]
+        conditions = []
+        for term in terms:
+            pattern = f"%{_escape_like(term.lstrip('@'))}%"
+            conditions.append(
+                or_(
+                    messages.c.text.ilike(pattern, escape="\\"),
+                    identities.c.display_name.ilike(pattern, escape="\\"),
+                    identities.c.username.ilike(pattern, escape="\\"),
+                    identities.c.external_id == term,
+                )
+            )
+        stmt = (
+            select(
+                messages, *_CONVERSATION_COLUMNS[1:], conversations.c.slack_channel, conversations.c.thread_ts
+            )
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .join(identities, identities.c.id == conversations.c.identity_id)
+            .where(and_(*conditions))
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        )
+        rows = (await self.conn.execute(stmt)).all()
+        return [
+            ArchivedMessage(
+                id=r.id,
+                conversation_id=r.conversation_id,
+                direction=Direction(r.direction),
+                author_id=r.author_id,
+                author_name=r.author_name,
+                channel=r.channel,
+                text=r.text,
+                created_at=r.created_at,
+                slack_channel=r.slack_channel,
+                thread_ts=r.thread_ts,
+                customer_name=r.display_name,
+                customer_username=r.username,
+                attachments=tuple(Attachment.from_json(a) for a in r.attachments),
+            )
+            for r in rows
+        ]
+
+    # --- events and small state ------------------------------------------------------------------------------
+
+    async def add_event(
+        self,
+        conversation_id: int | None,
+        kind: EventKind,
+        actor: str,
+        now: datetime,
+        **detail: Any,
+    ) -> None:
+        await self.conn.execute(
+            events.insert().values(
+                conversation_id=conversation_id, kind=kind, actor=actor, detail=detail, created_at=now
+            )
+        )
+
+    async def events_of(self, conversation_id: int) -> list[Any]:
+        return list(
+            (
+                await self.conn.execute(
+                    select(events).where(events.c.conversation_id == conversation_id).order_by(events.c.id)
+                )
+            ).all()
+        )
+
+    async def mark_seen(self, key: str, now: datetime) -> bool:
+        """Remember a delivery key; False when it was seen before."""
+        stmt = _insert_ignoring_duplicates(self.conn, seen_keys, "key").values(key=key, created_at=now)
+        return (await self.conn.execute(stmt.returning(seen_keys.c.key))).scalar_one_or_none() is not None
+
+    async def get_setting(self, key: str) -> str | None:
+        return (
+            await self.conn.execute(select(settings_kv.c.value).where(settings_kv.c.key == key))
+        ).scalar_one_or_none()
+
+    async def put_setting(self, key: str, value: str) -> None:
+        dialect = sqlite if self.conn.dialect.name == "sqlite" else postgresql
+        stmt = dialect.insert(settings_kv).values(key=key, value=value)
+        await self.conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

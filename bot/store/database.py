@@ -1,0 +1,51 @@
+"""One place that opens transactions, so every use case commits its archive rows and its outbox jobs together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.archive import Archive
+from bot.store.outbox import Outbox
+
+
+class Transaction:
+    """The queries of one unit of work, all on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.archive = Archive(conn)
+        self.outbox = Outbox(conn)
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._after_enqueue: list[Callable[[], None]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def on_enqueue(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any transaction that queued a delivery commits (wakes the local worker)."""
+        self._after_enqueue.append(callback)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.engine.begin() as conn:
+            tx = Transaction(conn)
+            yield tx
+        if tx.outbox.enqueued:
+            for callback in self._after_enqueue:
+                callback()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

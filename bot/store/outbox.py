@@ -1,0 +1,226 @@
+"""The delivery queue: jobs written in the same transaction as the archive rows they deliver.
+
+Jobs live in lanes (one per conversation and direction). Only the oldest unfinished job of a lane may run, which
+is what keeps a conversation in order across retries, restarts and several processes. A running job holds a lease;
+a process killed mid-delivery leaves a lease that expires, and the job runs again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.schema import outbox
+
+PENDING = "pending"
+SENDING = "sending"
+DONE = "done"
+FAILED = "failed"
+_UNFINISHED = (PENDING, SENDING)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    lane: str
+    target: str
+    kind: str
+    conversation_id: int | None
+    message_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+def _to_job(row: Any) -> Job:
+    return Job(
+        id=row.id,
+        lane=row.lane,
+        target=row.target,
+        kind=row.kind,
+        conversation_id=row.conversation_id,
+        message_id=row.message_id,
+        payload=row.payload,
+        attempts=row.attempts,
+    )
+
+
+class Outbox:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self.enqueued = 0
+
+    async def enqueue(
+        self,
+        *,
+        lane: str,
+        target: str,
+        kind: str,
+        payload: dict[str, Any],
+        now: float,
+        conversation_id: int | None = None,
+        message_id: int | None = None,
+    ) -> int:
+        self.enqueued += 1
+        return (
+            await self.conn.execute(
+                outbox.insert()
+                .values(
+                    lane=lane,
+                    target=target,
+                    kind=kind,
+                    payload=payload,
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    status=PENDING,
+                    attempts=0,
+                    not_before=now,
+                    created_at=datetime.now(UTC),
+                )
+                .returning(outbox.c.id)
+            )
+        ).scalar_one()
+
+    async def claim(
+        self,
+        *,
+        now: float,
+        owner: str,
+        lease_seconds: float,
+        limit: int,
+        skip_targets: Collection[str] = (),
+        room: Callable[[str], int] = lambda target: 1_000_000,
+        batchable_kinds: Collection[str] = (),
+        max_batch: int = 1,
+    ) -> list[list[Job]]:
+        """Lease the runnable head of up to ``limit`` lanes; returns one batch of jobs per lane.
+
+        A batch is the head plus, for ``batchable_kinds``, the run of same-kind jobs queued right behind it, so a
+        backlog can be delivered in fewer API calls. ``room(target)`` caps how many new batches may start per
+        target (a busy Slack channel must not take every slot from the quiet ones). Rows locked by another process
+        are skipped (PostgreSQL); SQLite serialises writers, so the same query is safe there too.
+        """
+        earlier = outbox.alias("earlier")
+        blocked_by_earlier = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED)
+            )
+            .exists()
+        )
+        runnable = or_(
+            outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now)
+        )
+        query = (
+            select(outbox)
+            .where(runnable, outbox.c.not_before <= now, ~blocked_by_earlier)
+            .order_by(outbox.c.id)
+            .limit(limit * 4)
+            .with_for_update(skip_locked=True)
+        )
+        if skip_targets:
+            query = query.where(outbox.c.target.not_in(list(skip_targets)))
+        started: dict[str, int] = {}
+        heads: list[Job] = []
+        for row in (await self.conn.execute(query)).all():
+            if len(heads) == limit:
+                break
+            if started.get(row.target, 0) >= room(row.target):
+                continue
+            started[row.target] = started.get(row.target, 0) + 1
+            heads.append(_to_job(row))
+        batches: list[list[Job]] = []
+        for head in heads:
+            batch = [head]
+            if head.kind in batchable_kinds and max_batch > 1:
+                batch += await self._followers(head, max_batch - 1)
+            batches.append(batch)
+        ids = [job.id for batch in batches for job in batch]
+        if ids:
+            await self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(status=SENDING, lease_until=now + lease_seconds, lease_owner=owner)
+            )
+        return batches
+
+    async def _followers(self, head: Job, limit: int) -> list[Job]:
+        rows = (
+            await self.conn.execute(
+                select(outbox)
+                .where(outbox.c.lane == head.lane, outbox.c.id > head.id, outbox.c.status == PENDING)
+                .order_by(outbox.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        followers = []
+        for row in rows:
+            if row.kind != head.kind:
+                break
+            followers.append(_to_job(row))
+        return followers
+
+    async def extend_leases(self, job_ids: Sequence[int], *, owner: str, until: float) -> None:
+        """Keep a long delivery (a big upload, a wait for a rate-limit slot) from being taken over."""
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(job_ids), outbox.c.lease_owner == owner, outbox.c.status == SENDING)
+            .values(lease_until=until)
+        )
+
+    async def save_progress(self, job_id: int, payload: dict[str, Any]) -> None:
+        """Remember which parts of a multi-part delivery went out, so a retry sends only the rest."""
+        await self.conn.execute(update(outbox).where(outbox.c.id == job_id).values(payload=payload))
+
+    async def release_all_leases(self) -> int:
+        """Single-process start-up (SQLite): whatever was being sent when the last process died runs again now."""
+        result = await self.conn.execute(
+            update(outbox).where(outbox.c.status == SENDING).values(status=PENDING, lease_until=None)
+        )
+        return result.rowcount
+
+    async def finish(self, job_ids: Sequence[int], *, now: datetime) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(job_ids))
+            .values(status=DONE, finished_at=now, lease_until=None)
+        )
+
+    async def retry_later(
+        self, job_ids: Sequence[int], *, not_before: float, error: str, count: bool
+    ) -> None:
+        """Put jobs back in their lane to run again at ``not_before``; ``count`` says whether this was a failure."""
+        values: dict[str, Any] = {
+            "status": PENDING,
+            "not_before": not_before,
+            "last_error": error[:2000],
+            "lease_until": None,
+            "lease_owner": None,
+        }
+        if count:
+            values["attempts"] = outbox.c.attempts + 1
+        await self.conn.execute(update(outbox).where(outbox.c.id.in_(job_ids)).values(**values))
+
+    async def give_up(self, job_ids: Sequence[int], *, error: str, now: datetime) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(job_ids))
+            .values(status=FAILED, last_error=error[:2000], finished_at=now, lease_until=None)
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = (
+            await self.conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+        ).all()
+        return {status: n for status, n in rows}
+
+    async def next_due(self) -> float | None:
+        """When the earliest waiting job becomes runnable (lets the worker sleep exactly that long)."""
+        return (
+            await self.conn.execute(select(func.min(outbox.c.not_before)).where(outbox.c.status == PENDING))
+        ).scalar_one_or_none()

@@ -1,0 +1,174 @@
+"""Tables of the archive and the delivery queue.
+
+Core tables rather than ORM classes: every query is written out where it is used, so what hits the database on a
+hot path is visible in the code. Migrations in ``migrations/versions`` create exactly these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+"""SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored and returned as aware UTC datetimes on both SQLite (which drops the zone) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("display_name", String(256), nullable=False),
+    Column("username", String(256)),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("display_name", String(256), nullable=False),
+    Column("username", String(256)),
+    Column("language_code", String(16)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("channel", "external_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("identity_id", Id, ForeignKey("identities.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("category", String(64)),
+    Column("holder", String(32)),
+    Column("slack_channel", String(32), nullable=False),
+    Column("thread_ts", String(32)),
+    Column("previous_id", Id, ForeignKey("conversations.id")),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Column("last_message_at", UTCDateTime(), nullable=False),
+    Index("ix_conversations_thread", "slack_channel", "thread_ts"),
+    Index(
+        "uq_conversations_one_open_per_identity",
+        "identity_id",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("direction", String(16), nullable=False),
+    Column("author_id", String(64), nullable=False),
+    Column("author_name", String(256), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("raw_text", Text),
+    Column("attachments", JSON, nullable=False),
+    Column("source_key", String(160), nullable=False, unique=True),
+    Column("external_message_ids", JSON, nullable=False),
+    Column("slack_ts", String(32)),
+    Column("delivery", String(16), nullable=False),
+    Column("delivery_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, ForeignKey("conversations.id"), index=True),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("lane", String(96), nullable=False),
+    Column("target", String(96), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("conversation_id", Id, ForeignKey("conversations.id")),
+    Column("message_id", Id, ForeignKey("messages.id")),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("not_before", Float, nullable=False),
+    Column("lease_until", Float),
+    Column("lease_owner", String(128)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_outbox_lane_status_id", "lane", "status", "id"),
+    Index("ix_outbox_status_not_before", "status", "not_before"),
+)
+
+settings_kv = Table(
+    "settings_kv",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+seen_keys = Table(
+    "seen_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
