@@ -1,0 +1,264 @@
+"""Fixtures: fake Slack and Telegram servers, a real database, and the real bot wired to them.
+
+SQLite by default; set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run the same suite on
+PostgreSQL. Every test starts from an empty schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.config import Config, load_settings, normalize_database_url, parse_bot_config
+from bot.delivery import WorkerSettings
+from bot.pacing import Pacer
+from bot.runtime import Runtime, running
+from tests.fakes.slack import FakeSlack
+from tests.fakes.slack_requests import action_body, command_body, event_body, message_event, post_signed
+from tests.fakes.telegram import FakeTelegram
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+TELEGRAM_TOKEN = "123456:TEST"
+INBOX = "C0INBOX"
+BILLING = "C0BIZ"
+STAFF = "U0STAFF"
+STAFF2 = "U0OTHER"
+
+BOT_YAML: dict[str, Any] = {
+    "language": "en",
+    "slack": {"inbox_channel": INBOX},
+    "texts": {"auto_reply": False},
+    "categories": {
+        "billing": {
+            "label": "결제/환불",
+            "owners": ["U0BIZ", "S0BILLING"],
+            "channel": BILLING,
+            "keywords": ["결제", "환불", "refund", "invoice"],
+        },
+        "bugs": {"label": "Bug report", "owners": ["U0DEV"], "keywords": ["error", "crash", "버그"]},
+    },
+}
+
+FAST_WORKER = WorkerSettings(poll_interval=0.05, backoff_base=0.05, backoff_cap=0.5, lease_seconds=30)
+
+
+def fast_pacer() -> Pacer:
+    """Generous buckets: tests about pacing build their own."""
+    return Pacer(rates={}, family_rates={})
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'threadbridge.db'}"
+        return
+    normalized = normalize_database_url(url)
+    engine = create_async_engine(normalized)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    yield normalized
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack(bot_token=BOT_TOKEN)
+    fake.add_user(STAFF, name="jiwoo", real_name="Jiwoo Park", profile={"display_name": "Jiwoo"})
+    fake.add_user(STAFF2, name="sam", real_name="Sam Lee", profile={"display_name": "Sam"})
+    async with fake:
+        yield fake
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TELEGRAM_TOKEN) as fake:
+        yield fake
+
+
+def make_config(
+    database_url: str, slack: FakeSlack, telegram: FakeTelegram, *, bot_yaml: dict[str, Any] | None = None,
+    **env: str,
+) -> Config:
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_API_URL": telegram.base_url,
+            "TELEGRAM_FILE_URL": telegram.file_base_url,
+            "DATABASE_URL": database_url,
+            "WORKER_ID": "test-worker",
+            **env,
+        }
+    )
+    return Config(settings=settings, bot=parse_bot_config(bot_yaml or BOT_YAML))
+
+
+@dataclass
+class Bot:
+    """The running bot plus the ways a test talks to it as Slack and Telegram would."""
+
+    rt: Runtime
+    slack: FakeSlack
+    telegram: FakeTelegram
+    http: aiohttp.ClientSession
+    _event_seq: list[int] = field(default_factory=lambda: [0])
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.rt.url}/slack/events"
+
+    async def slack_event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> aiohttp.ClientResponse:
+        body = event_body(event, event_id=event_id)
+        response = await post_signed(
+            self.http, self.events_url, body, SIGNING_SECRET, content_type="application/json", retry_num=retry_num,
+            retry_reason="http_timeout" if retry_num else None,
+        )
+        await response.read()
+        return response
+
+    async def staff_reply(
+        self, thread: tuple[str, str], text: str, *, user: str = STAFF, files: list[dict[str, Any]] | None = None,
+        ts: str | None = None,
+    ) -> aiohttp.ClientResponse:
+        channel, thread_ts = thread
+        event = message_event(
+            channel, user, text, thread_ts=thread_ts, ts=ts, files=files, subtype="file_share" if files else None
+        )
+        response = await self.slack_event(event)
+        assert response.status == 200, await response.text()
+        return response
+
+    async def click(self, action_id: str, conversation_id: int, *, user: str = STAFF) -> aiohttp.ClientResponse:
+        body = action_body(action_id, str(conversation_id), user=user)
+        response = await post_signed(
+            self.http, self.events_url, body, SIGNING_SECRET, content_type="application/x-www-form-urlencoded"
+        )
+        await response.read()
+        return response
+
+    async def command(self, command: str, text: str, *, user: str = STAFF) -> dict[str, Any]:
+        body = command_body(command, text, user_id=user)
+        response = await post_signed(
+            self.http, self.events_url, body, SIGNING_SECRET, content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status == 200, await response.text()
+        return json.loads(await response.text())
+
+    async def thread_for(self, chat_id: int, *, timeout: float = 10) -> tuple[str, str]:
+        """Wait until the customer's open conversation has its Slack thread; returns (channel, thread_ts)."""
+        found: list[tuple[str, str]] = []
+
+        async def check() -> bool:
+            for conversation in await self.rt.service.open_inquiries():
+                if conversation.address == str(chat_id) and conversation.thread_ts:
+                    found.append((conversation.slack_channel, conversation.thread_ts))
+                    return True
+            return False
+
+        await wait_until(check, timeout=timeout, what=f"a thread for chat {chat_id}")
+        return found[-1]
+
+    async def thread_text(self, thread: tuple[str, str], *needles: str, timeout: float = 10) -> str:
+        """Wait until every needle shows in the thread's replies; returns all their visible text."""
+
+        def text() -> str:
+            return "\n".join(all_text(m) for m in self.slack.thread(*thread))
+
+        await wait_until(lambda: all(n in text() for n in needles), timeout=timeout, what=f"{needles} in the thread")
+        return text()
+
+    async def conversation_id_for(self, chat_id: int) -> int:
+        for conversation in await self.rt.service.open_inquiries():
+            if conversation.address == str(chat_id):
+                return conversation.id
+        raise AssertionError(f"no open conversation for chat {chat_id}")
+
+    async def idle(self, timeout: float = 10) -> None:
+        """Wait until the delivery queue has nothing pending or in flight."""
+
+        async def check() -> bool:
+            async with self.rt.db.transaction() as tx:
+                counts = await tx.outbox.counts()
+            return counts.get("pending", 0) == 0 and counts.get("sending", 0) == 0
+
+        await wait_until(check, timeout=timeout, what="an idle delivery queue")
+
+
+def all_text(message: dict[str, Any]) -> str:
+    """Everything a person sees in a posted message: its text and every text inside its blocks."""
+    parts = [message.get("text") or ""]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                parts.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks") or [])
+    return "\n".join(parts)
+
+
+async def wait_until(check: Callable[[], Any], *, timeout: float = 10, what: str = "condition") -> None:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if hasattr(result, "__await__"):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+BotFactory = Callable[..., AbstractAsyncContextManager[Bot]]
+
+
+@pytest.fixture
+async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegram) -> AsyncIterator[BotFactory]:
+    """Start (and restart) the bot against the fakes; keyword arguments override config, env and worker tuning."""
+    async with aiohttp.ClientSession() as http:
+
+        @asynccontextmanager
+        async def start(
+            *, bot_yaml: dict[str, Any] | None = None, worker: WorkerSettings = FAST_WORKER,
+            pacer: Pacer | None = None, **env: str,
+        ) -> AsyncIterator[Bot]:
+            config = make_config(database_url, slack, telegram, bot_yaml=bot_yaml, **env)
+            async with running(
+                config, host="127.0.0.1", port=0, worker_settings=worker, pacer=pacer or fast_pacer(),
+                telegram_poll_timeout=1,
+            ) as rt:
+                yield Bot(rt=rt, slack=slack, telegram=telegram, http=http)
+
+        yield start
+
+
+@pytest.fixture
+async def bot(bot_factory: BotFactory) -> AsyncIterator[Bot]:
+    async with bot_factory() as running_bot:
+        yield running_bot
