@@ -51,9 +51,7 @@ async def _serve(config: Config) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot", description="threadbridge: customers in Slack threads"
-    )
+    parser = argparse.ArgumentParser(prog="python -m bot", description="threadbridge: customers in Slack threads")
     parser.add_argument("command", nargs="?", default="run", choices=["run", "check-config"])
     args = parser.parse_args(argv)
     try:

@@ -133,6 +133,8 @@ class Settings:
     port: int
     bot_config_path: Path
     worker_id: str
+    slack_posts_per_second: float = 1.0  # SLACK_POSTS_PER_SECOND: pace per Slack channel
+    telegram_messages_per_second: float = 1.0  # TELEGRAM_MESSAGES_PER_SECOND: pace per customer chat
 
     @property
     def socket_mode(self) -> bool:
@@ -162,6 +164,8 @@ class Settings:
             f"port={self.port!r}",
             f"bot_config_path={self.bot_config_path!r}",
             f"worker_id={self.worker_id!r}",
+            f"slack_posts_per_second={self.slack_posts_per_second!r}",
+            f"telegram_messages_per_second={self.telegram_messages_per_second!r}",
         ]
         # A secret can hide inside another value (a webhook url carrying the bot token, say): redact the lot.
         return redact(f"Settings({', '.join(parts)})", self)
@@ -288,6 +292,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if not 1 <= port <= 65535:
             raise ConfigError("PORT", "an integer from 1 to 65535")
 
+    rates = {name: _rate(name, get(name)) for name in ("SLACK_POSTS_PER_SECOND", "TELEGRAM_MESSAGES_PER_SECOND")}
+
     return Settings(
         slack_bot_token=slack_bot_token,
         slack_signing_secret=slack_signing_secret,
@@ -302,7 +308,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         port=port,
         bot_config_path=Path(get("BOT_CONFIG") or DEFAULT_BOT_CONFIG_PATH),
         worker_id=get("WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}",
+        slack_posts_per_second=rates["SLACK_POSTS_PER_SECOND"],
+        telegram_messages_per_second=rates["TELEGRAM_MESSAGES_PER_SECOND"],
     )
+
+
+def _rate(name: str, value: str | None) -> float:
+    """A pacing rate: how many messages per second the bot sends to one Slack channel or one Telegram chat."""
+    if value is None:
+        return 1.0
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not 0.01 <= rate <= 100:
+        raise ConfigError(name, "a number of messages per second from 0.01 to 100 (default 1)")
+    return rate
 
 
 def _http_url(name: str, value: str) -> str:

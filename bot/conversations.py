@@ -180,9 +180,7 @@ class Conversations:
         actor = f"{message.channel}:{message.sender.external_id}"
         await tx.archive.add_event(conversation_id, EventKind.OPENED, actor, now, channel=message.channel)
         if category:
-            await tx.archive.add_event(
-                conversation_id, EventKind.CATEGORY_SET, "routing", now, category=category
-            )
+            await tx.archive.add_event(conversation_id, EventKind.CATEGORY_SET, "routing", now, category=category)
         await tx.outbox.enqueue(
             lane=slack_lane(conversation_id),
             target=f"slack:{slack_channel}",
@@ -305,9 +303,7 @@ class Conversations:
             previous = await tx.archive.release_if_held(conversation_id)
             if previous is None:
                 return ClaimOutcome(ok=True, holder=None, changed=False)
-            await tx.archive.add_event(
-                conversation_id, EventKind.UNCLAIMED, user, self.clock(), previous=previous
-            )
+            await tx.archive.add_event(conversation_id, EventKind.UNCLAIMED, user, self.clock(), previous=previous)
             await self._queue_header_update(tx, conversation)
             return ClaimOutcome(ok=True, holder=None, changed=True)
 
@@ -324,14 +320,10 @@ class Conversations:
                 return "already_open"
             if await tx.archive.open_conversation(conversation.identity_id) is not None:
                 return "newer_open"
-        changed = await self._transition(
-            conversation_id, user, Status.CLOSED, Status.OPEN, EventKind.REOPENED
-        )
+        changed = await self._transition(conversation_id, user, Status.CLOSED, Status.OPEN, EventKind.REOPENED)
         return "reopened" if changed else "already_open"
 
-    async def _transition(
-        self, conversation_id: int, user: str, old: Status, new: Status, kind: EventKind
-    ) -> bool:
+    async def _transition(self, conversation_id: int, user: str, old: Status, new: Status, kind: EventKind) -> bool:
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation(conversation_id)
             if conversation is None:

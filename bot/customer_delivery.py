@@ -40,9 +40,7 @@ class SlackFiles:
                 if response.status >= 500:
                     raise TemporaryFailure(f"Slack file download answered {response.status}")
                 if response.status != 200 or response.content_type == "text/html":
-                    raise PermanentFailure(
-                        f"Slack would not hand over {attachment.file_name} ({response.status})"
-                    )
+                    raise PermanentFailure(f"Slack would not hand over {attachment.file_name} ({response.status})")
                 content = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TemporaryFailure(f"Slack file download failed: {exc}") from exc
@@ -66,11 +64,7 @@ class SendToCustomer:
             async with self.db.transaction() as tx:
                 row = await tx.archive.message_row(job.message_id)
         if row is not None:
-            text = (
-                row.raw_text
-                if job.payload.get("format") == "mrkdwn" and row.raw_text is not None
-                else row.text
-            )
+            text = row.raw_text if job.payload.get("format") == "mrkdwn" and row.raw_text is not None else row.text
             files = tuple([await self.slack_files.download(Attachment.from_json(a)) for a in row.attachments])
         else:
             text, files = job.payload["text"], ()

@@ -33,8 +33,7 @@ _TEXTS: dict[str, CustomerTexts] = {
             "담당자가 확인하는 대로 이 채팅으로 답변드릴게요. 잠시만 기다려 주세요."
         ),
         unsupported=(
-            "죄송하지만 이런 형식의 메시지는 담당자에게 전달할 수 없어요.\n"
-            "텍스트, 사진 또는 파일로 보내 주시겠어요?"
+            "죄송하지만 이런 형식의 메시지는 담당자에게 전달할 수 없어요.\n텍스트, 사진 또는 파일로 보내 주시겠어요?"
         ),
         too_large=(
             "죄송하지만 20MB가 넘는 파일은 받을 수 없어요.\n"
@@ -61,16 +60,12 @@ _TEXTS: dict[str, CustomerTexts] = {
 LANGUAGES = tuple(_TEXTS)
 
 
-def customer_texts(
-    language: str, *, greeting: str | None = None, auto_reply: str | None = None
-) -> CustomerTexts:
+def customer_texts(language: str, *, greeting: str | None = None, auto_reply: str | None = None) -> CustomerTexts:
     """The texts for `language` ("ko" or "en"), with the operator's overrides; auto_reply="" disables it."""
     try:
         texts = _TEXTS[language]
     except KeyError:
-        raise ValueError(
-            f"unsupported language {language!r} (expected one of: {', '.join(LANGUAGES)})"
-        ) from None
+        raise ValueError(f"unsupported language {language!r} (expected one of: {', '.join(LANGUAGES)})") from None
     if greeting is not None:
         texts = replace(texts, greeting=greeting)
     if auto_reply is not None:

@@ -42,6 +42,15 @@ DEFAULT_RATES: dict[str, Rate] = {
 DEFAULT_FAMILY_RATES: dict[str, Rate] = {"telegram": Rate(30.0, 30)}
 
 
+def rates_for(slack_posts_per_second: float, telegram_messages_per_second: float) -> dict[str, Rate]:
+    """The default buckets with the per-channel and per-chat rates an operator chose."""
+    return {
+        **DEFAULT_RATES,
+        "slack": Rate(slack_posts_per_second, DEFAULT_RATES["slack"].burst),
+        "telegram": Rate(telegram_messages_per_second, DEFAULT_RATES["telegram"].burst),
+    }
+
+
 class Pacer:
     def __init__(
         self,

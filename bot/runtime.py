@@ -28,7 +28,7 @@ from bot.customer_delivery import SendToCustomer, SlackFiles
 from bot.delivery import DeliveryWorker, JobHandler, WorkerSettings
 from bot.handlers import buttons, commands, thread_replies
 from bot.i18n import customer_texts
-from bot.pacing import Pacer
+from bot.pacing import Pacer, rates_for
 from bot.slack_delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
 from bot.slack_names import SlackNames
 from bot.store.database import Database
@@ -84,24 +84,24 @@ async def running(
     worker_settings: WorkerSettings | None = None,
     pacer: Pacer | None = None,
     telegram_poll_timeout: int = 25,
+    api_timeout: float = 15.0,
 ) -> AsyncIterator[Runtime]:
+    """Run the bot until the block exits; the keyword arguments tune timing (tests, benchmarks)."""
     settings = config.settings
     engine = create_engine(settings.database_url)
     await migrate(engine)
     db = Database(engine)
-    texts = customer_texts(
-        config.bot.language, greeting=config.bot.greeting, auto_reply=config.bot.auto_reply
-    )
+    texts = customer_texts(config.bot.language, greeting=config.bot.greeting, auto_reply=config.bot.auto_reply)
     service = Conversations(db, config.bot, texts)
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         session=session,
-        timeout=15,
+        timeout=api_timeout,  # type: ignore[arg-type]
         retry_handlers=[],  # the outbox retries, in order; the client must not retry behind its back
     )
-    telegram = TelegramConnector(settings, service, poll_timeout=telegram_poll_timeout)
+    telegram = TelegramConnector(settings, service, poll_timeout=telegram_poll_timeout, api_timeout=api_timeout)
     runner: web.AppRunner | None = None
     socket_handler = None
     worker: DeliveryWorker | None = None
@@ -119,7 +119,7 @@ async def running(
         worker = DeliveryWorker(
             db,
             handlers,
-            pacer or Pacer(),
+            pacer or Pacer(rates_for(settings.slack_posts_per_second, settings.telegram_messages_per_second)),
             owner=settings.worker_id,
             settings=worker_settings,
             batchable=[POST_INBOUND],
@@ -135,9 +135,7 @@ async def running(
         buttons.register(slack_app, service, whisper)
         commands.register(slack_app, service, config.bot, team_url)
 
-        rt = Runtime(
-            config=config, db=db, service=service, slack=slack, telegram=telegram, worker=worker, port=0
-        )
+        rt = Runtime(config=config, db=db, service=service, slack=slack, telegram=telegram, worker=worker, port=0)
 
         async def health() -> dict[str, str]:
             try:

@@ -80,8 +80,7 @@ def header(
     status = "Open" if conversation.status == Status.OPEN else "Closed"
     holder = f"<@{conversation.holder}>" if conversation.holder else "nobody yet"
     facts = (
-        f"*Category:* {category_label(conversation.category, categories)}   *Status:* {status}   "
-        f"*Held by:* {holder}"
+        f"*Category:* {category_label(conversation.category, categories)}   *Status:* {status}   *Held by:* {holder}"
     )
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"New inquiry from {who}"}},
@@ -94,9 +93,7 @@ def header(
         blocks.append(
             {
                 "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"Continues <{previous_link}|the previous conversation>"}
-                ],
+                "elements": [{"type": "mrkdwn", "text": f"Continues <{previous_link}|the previous conversation>"}],
             }
         )
     value = str(conversation.id)
@@ -128,9 +125,7 @@ def customer_posts(texts: list[str]) -> list[SlackPost]:
     joined = "\n\n".join(sections)
     posts = []
     for message_sections in split_messages(joined):
-        blocks = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in message_sections if s.strip()
-        ]
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in message_sections if s.strip()]
         fallback = message_sections[0][:_FALLBACK_CHARS]
         posts.append(SlackPost(text=_safe_cut(fallback), blocks=blocks))
     return posts

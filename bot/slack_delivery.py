@@ -145,9 +145,7 @@ class PostNotice(SlackDelivery):
     async def deliver(self, batch: list[Job]) -> Delivered:
         conversation = await self._conversation(batch[0])
         if conversation.thread_ts:
-            await self._post(
-                conversation.slack_channel, notice(batch[0].payload["text"]), conversation.thread_ts
-            )
+            await self._post(conversation.slack_channel, notice(batch[0].payload["text"]), conversation.thread_ts)
         return Delivered()
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
@@ -160,7 +158,8 @@ class PostInbound(SlackDelivery):
     async def deliver(self, batch: list[Job]) -> Delivered:
         conversation = await self._conversation(batch[0])
         if not conversation.thread_ts:
-            raise TemporaryFailure("the conversation's thread is not open yet")
+            # Opening the thread runs first in this lane; reaching here without one means it failed for good.
+            raise PermanentFailure("the conversation's Slack thread could not be opened")
         async with self.db.transaction() as tx:
             rows = await tx.archive.message_rows([j.message_id for j in batch if j.message_id is not None])
         by_id = {row.id: row for row in rows}

@@ -31,12 +31,7 @@ class SlackNames:
             return user_id
         user = response.get("user") or {}
         profile = user.get("profile") or {}
-        name = (
-            profile.get("display_name")
-            or profile.get("real_name")
-            or user.get("real_name")
-            or user.get("name")
-        )
+        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
         self._names[user_id] = str(name or user_id)
         return self._names[user_id]
 

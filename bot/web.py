@@ -26,9 +26,7 @@ def build_web_app(
     async def healthz(_: web.Request) -> web.Response:
         checks = await health()
         ok = all(v == "ok" for v in checks.values())
-        return web.json_response(
-            {"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503
-        )
+        return web.json_response({"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503)
 
     app.router.add_get("/healthz", healthz)
     if slack_app is not None:

@@ -89,7 +89,11 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 def make_config(
-    database_url: str, slack: FakeSlack, telegram: FakeTelegram, *, bot_yaml: dict[str, Any] | None = None,
+    database_url: str,
+    slack: FakeSlack,
+    telegram: FakeTelegram,
+    *,
+    bot_yaml: dict[str, Any] | None = None,
     **env: str,
 ) -> Config:
     settings = load_settings(
@@ -127,14 +131,24 @@ class Bot:
     ) -> aiohttp.ClientResponse:
         body = event_body(event, event_id=event_id)
         response = await post_signed(
-            self.http, self.events_url, body, SIGNING_SECRET, content_type="application/json", retry_num=retry_num,
+            self.http,
+            self.events_url,
+            body,
+            SIGNING_SECRET,
+            content_type="application/json",
+            retry_num=retry_num,
             retry_reason="http_timeout" if retry_num else None,
         )
         await response.read()
         return response
 
     async def staff_reply(
-        self, thread: tuple[str, str], text: str, *, user: str = STAFF, files: list[dict[str, Any]] | None = None,
+        self,
+        thread: tuple[str, str],
+        text: str,
+        *,
+        user: str = STAFF,
+        files: list[dict[str, Any]] | None = None,
         ts: str | None = None,
     ) -> aiohttp.ClientResponse:
         channel, thread_ts = thread
@@ -202,8 +216,10 @@ class Bot:
 
 
 def all_text(message: dict[str, Any]) -> str:
-    """Everything a person sees in a posted message: its text and every text inside its blocks."""
-    parts = [message.get("text") or ""]
+    """What a person sees of a posted message: the texts inside its blocks, or its text when it has none."""
+    if not message.get("blocks"):
+        return str(message.get("text") or "")
+    parts: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -217,6 +233,14 @@ def all_text(message: dict[str, Any]) -> str:
 
     walk(message.get("blocks") or [])
     return "\n".join(parts)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 async def wait_until(check: Callable[[], Any], *, timeout: float = 10, what: str = "condition") -> None:
@@ -245,13 +269,23 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
 
         @asynccontextmanager
         async def start(
-            *, bot_yaml: dict[str, Any] | None = None, worker: WorkerSettings = FAST_WORKER,
-            pacer: Pacer | None = None, **env: str,
+            *,
+            bot_yaml: dict[str, Any] | None = None,
+            worker: WorkerSettings = FAST_WORKER,
+            pacer: Pacer | None = None,
+            api_timeout: float = 5.0,
+            port: int = 0,
+            **env: str,
         ) -> AsyncIterator[Bot]:
             config = make_config(database_url, slack, telegram, bot_yaml=bot_yaml, **env)
             async with running(
-                config, host="127.0.0.1", port=0, worker_settings=worker, pacer=pacer or fast_pacer(),
+                config,
+                host="127.0.0.1",
+                port=port,
+                worker_settings=worker,
+                pacer=pacer or fast_pacer(),
                 telegram_poll_timeout=1,
+                api_timeout=api_timeout,
             ) as rt:
                 yield Bot(rt=rt, slack=slack, telegram=telegram, http=http)
 

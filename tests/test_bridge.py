@@ -68,9 +68,13 @@ async def test_bot_posts_other_bots_edits_and_untracked_messages_are_never_sent(
     channel, thread_ts = thread
     await bot.slack_event(message_event(channel, "UBOT", "my own echo", thread_ts=thread_ts))
     await bot.slack_event(
-        message_event(channel, "U0OTHERBOT", "another bot", thread_ts=thread_ts, bot_id="B0OTHER", subtype="bot_message")
+        message_event(
+            channel, "U0OTHERBOT", "another bot", thread_ts=thread_ts, bot_id="B0OTHER", subtype="bot_message"
+        )
     )
-    await bot.slack_event(message_changed_event(channel, "1700000000.999999", "edited", user=STAFF, thread_ts=thread_ts))
+    await bot.slack_event(
+        message_changed_event(channel, "1700000000.999999", "edited", user=STAFF, thread_ts=thread_ts)
+    )
     await bot.slack_event(message_event(channel, STAFF, "deleted", thread_ts=thread_ts, subtype="message_deleted"))
     await bot.slack_event(message_event(channel, STAFF, "top-level chatter"))
     await bot.slack_event(message_event(channel, STAFF, "unrelated thread", thread_ts="1600000000.000100"))
@@ -194,7 +198,7 @@ async def test_long_texts_arrive_whole_on_both_sides(bot: Bot) -> None:
     post = bot.slack.thread(*thread)[0]
     sections = [b["text"]["text"] for b in post["blocks"] if b["type"] == "section"]
     assert all(len(s) <= 3000 for s in sections) and len(post["blocks"]) <= 50
-    assert "".join(sections).replace("\n", "") .replace(" ", "") == long_customer.replace(" ", "")
+    assert "".join(sections).replace("\n", "").replace(" ", "") == long_customer.replace(" ", "")
 
     paragraph = "Thank you for waiting. 기다려 주셔서 감사합니다. " * 10
     long_reply = "\n\n".join(f"{i}: {paragraph}" for i in range(40))[:9000]
@@ -217,7 +221,10 @@ async def test_customer_files_are_uploaded_into_the_thread_with_captions(bot: Bo
     await bot.slack.wait_for(lambda: len(bot.slack.uploads) == 4, timeout=10)
     uploads = bot.slack.uploads
     assert [u["content"] for u in uploads] == [
-        b"\x89PNG photo bytes", b"%PDF-1.4 invoice", b"OggS voice", b"RIFF webp sticker"
+        b"\x89PNG photo bytes",
+        b"%PDF-1.4 invoice",
+        b"OggS voice",
+        b"RIFF webp sticker",
     ]
     assert all(u["channel"] == thread[0] and u["thread_ts"] == thread[1] for u in uploads)
     assert uploads[0]["initial_comment"] == "the &lt;!channel&gt; error screen"
@@ -308,12 +315,16 @@ async def test_unsigned_or_forged_slack_requests_are_refused(bot: Bot) -> None:
     bot.telegram.push_text(CHAT, "hi")
     thread = await bot.thread_for(CHAT)
     body = json.dumps(
-        {"type": "event_callback", "event_id": "Ev1", "event": message_event(*thread[:1], STAFF, "forged",
-                                                                              thread_ts=thread[1])}
+        {
+            "type": "event_callback",
+            "event_id": "Ev1",
+            "event": message_event(*thread[:1], STAFF, "forged", thread_ts=thread[1]),
+        }
     ).encode()
     async with bot.http.post(
-        bot.events_url, data=body, headers={"Content-Type": "application/json",
-                                            "X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=00"}
+        bot.events_url,
+        data=body,
+        headers={"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=00"},
     ) as response:
         assert response.status == 401
     await asyncio.sleep(0.2)

@@ -59,8 +59,7 @@ OWNER = "a Slack user or user group id (U…, W…, S…)"
 DB_EXPECTED = "a sqlite:/// or postgres(ql):// URL (also sqlite+aiosqlite:// or postgresql+asyncpg://)"
 WEBHOOK_CHARSET = "1 to 256 characters of A-Z, a-z, 0-9, _ and -"
 ALL_SECRET_VARS = (
-    "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, "
-    "DATABASE_URL"
+    "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, DATABASE_URL"
 )
 
 
@@ -211,9 +210,7 @@ def test_telegram_file_url_required_when_api_url_has_no_bot_suffix() -> None:
         'TELEGRAM_FILE_URL: required when TELEGRAM_API_URL does not end with "/bot"'
     )
     s = load_settings(
-        base_env(
-            TELEGRAM_API_URL="http://localhost:8081/telegram", TELEGRAM_FILE_URL="http://localhost:8081/f/"
-        )
+        base_env(TELEGRAM_API_URL="http://localhost:8081/telegram", TELEGRAM_FILE_URL="http://localhost:8081/f/")
     )
     assert s.telegram_file_url == "http://localhost:8081/f"
 
@@ -364,12 +361,8 @@ def test_bad_telegram_bot_token(token: str) -> None:
     assert token not in message
 
 
-@pytest.mark.parametrize(
-    "name", ["SLACK_API_URL", "TELEGRAM_API_URL", "TELEGRAM_FILE_URL", "TELEGRAM_WEBHOOK_URL"]
-)
-@pytest.mark.parametrize(
-    "url", ["slack.com/api/", "ftp://example.com/bot", "https://", "https:///path", "http://[::1"]
-)
+@pytest.mark.parametrize("name", ["SLACK_API_URL", "TELEGRAM_API_URL", "TELEGRAM_FILE_URL", "TELEGRAM_WEBHOOK_URL"])
+@pytest.mark.parametrize("url", ["slack.com/api/", "ftp://example.com/bot", "https://", "https:///path", "http://[::1"])
 def test_bad_urls(name: str, url: str) -> None:
     extra = {"TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET} if name == "TELEGRAM_WEBHOOK_URL" else {}
     assert settings_error(**{name: url}, **extra) == f"{name}: an absolute https:// or http:// URL"
@@ -383,18 +376,14 @@ def test_webhook_url_without_secret() -> None:
 
 @pytest.mark.parametrize("secret", ["has space", "a" * 257, "héllo", "a/b", "a+b=", "secret!"])
 def test_bad_webhook_secret_charset(secret: str) -> None:
-    message = settings_error(
-        TELEGRAM_WEBHOOK_URL="https://bot.example.com/tg", TELEGRAM_WEBHOOK_SECRET=secret
-    )
+    message = settings_error(TELEGRAM_WEBHOOK_URL="https://bot.example.com/tg", TELEGRAM_WEBHOOK_SECRET=secret)
     assert message == f"TELEGRAM_WEBHOOK_SECRET: {WEBHOOK_CHARSET}"
     assert secret not in message
 
 
 @pytest.mark.parametrize("secret", ["a", "a" * 256, "abc_DEF-123"])
 def test_good_webhook_secret(secret: str) -> None:
-    s = load_settings(
-        base_env(TELEGRAM_WEBHOOK_URL="http://localhost:3000/tg", TELEGRAM_WEBHOOK_SECRET=secret)
-    )
+    s = load_settings(base_env(TELEGRAM_WEBHOOK_URL="http://localhost:3000/tg", TELEGRAM_WEBHOOK_SECRET=secret))
     assert s.telegram_webhook_secret == secret
 
 
@@ -494,9 +483,7 @@ def test_redact_percent_encoded_database_password() -> None:
 
 def test_redact_leaves_text_without_secrets_alone() -> None:
     s = load_settings(base_env())
-    assert redact("nothing to see here: 123456789 is the bot id", s) == (
-        "nothing to see here: 123456789 is the bot id"
-    )
+    assert redact("nothing to see here: 123456789 is the bot id", s) == ("nothing to see here: 123456789 is the bot id")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -615,8 +602,7 @@ def test_bot_config_feeds_customer_texts() -> None:
 
 def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
-        "config/bot.yaml: a YAML mapping at the top level "
-        "(keys: language, default_category, slack, texts, categories)"
+        "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, slack, texts, categories)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -763,15 +749,9 @@ def test_wrong_values(data: object, message: str) -> None:
 
 def test_default_category_must_name_a_category() -> None:
     data = with_category(keywords=["refund"])
-    assert (
-        bot_error(data | {"default_category": "general"})
-        == "default_category: one of the categories (billing)"
-    )
+    assert bot_error(data | {"default_category": "general"}) == "default_category: one of the categories (billing)"
     assert bot_error(data | {"default_category": ""}) == "default_category: one of the categories (billing)"
-    assert (
-        bot_error(data | {"default_category": ["billing"]})
-        == "default_category: one of the categories (billing)"
-    )
+    assert bot_error(data | {"default_category": ["billing"]}) == "default_category: one of the categories (billing)"
     assert bot_error(minimal(default_category="general")) == (
         "default_category: a key under categories, but no categories are defined"
     )
@@ -793,8 +773,7 @@ def test_default_category_must_name_a_category() -> None:
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "signing_secret": "abc"}},
-            "slack.signing_secret: secrets come from the environment (SLACK_SIGNING_SECRET), "
-            "not from the YAML file",
+            "slack.signing_secret: secrets come from the environment (SLACK_SIGNING_SECRET), not from the YAML file",
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "app-token": "abc"}},
@@ -820,8 +799,7 @@ def test_default_category_must_name_a_category() -> None:
         ),
         (
             {"slack": {"inbox_channel": SLACK_APP_TOKEN}},
-            "slack.inbox_channel: looks like a token: secrets come from the environment, "
-            "not from the YAML file",
+            "slack.inbox_channel: looks like a token: secrets come from the environment, not from the YAML file",
         ),
         (
             with_category(keywords=["refund", TELEGRAM_BOT_TOKEN]),
@@ -879,9 +857,7 @@ def test_load_bot_config_duplicate_key(tmp_path: Path) -> None:
 
 def test_load_bot_config_yaml_booleans_and_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "bot.yaml"
-    path.write_text(
-        "slack:\n  inbox_channel: C0INBOX\ntexts:\n  auto_reply: false\ncategories:\n", encoding="utf-8"
-    )
+    path.write_text("slack:\n  inbox_channel: C0INBOX\ntexts:\n  auto_reply: false\ncategories:\n", encoding="utf-8")
     cfg = load_bot_config(path)
     assert cfg.auto_reply == ""
     assert dict(cfg.categories) == {}
@@ -982,9 +958,7 @@ def test_load_config_missing_yaml(tmp_path: Path) -> None:
     assert str(info.value) == f"BOT_CONFIG: a readable YAML file at {path}"
 
 
-def test_load_config_reads_dotenv_without_overriding(
-    tmp_path: Path, clean_environ: pytest.MonkeyPatch
-) -> None:
+def test_load_config_reads_dotenv_without_overriding(tmp_path: Path, clean_environ: pytest.MonkeyPatch) -> None:
     write_bot_yaml(tmp_path)
     (tmp_path / ".env").write_text(
         "\n".join(
@@ -1030,3 +1004,15 @@ def test_load_config_without_anything_names_the_first_missing_variable(
     with pytest.raises(ConfigError) as info:
         load_config()
     assert info.value.key == "SLACK_BOT_TOKEN"
+
+
+def test_pacing_rates_default_to_one_per_second_and_are_checked() -> None:
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "TELEGRAM_BOT_TOKEN": "1:a"}
+    settings = load_settings(base)
+    assert (settings.slack_posts_per_second, settings.telegram_messages_per_second) == (1.0, 1.0)
+    faster = load_settings({**base, "SLACK_POSTS_PER_SECOND": "2.5", "TELEGRAM_MESSAGES_PER_SECOND": "3"})
+    assert (faster.slack_posts_per_second, faster.telegram_messages_per_second) == (2.5, 3.0)
+    for bad in ("0", "fast", "1000"):
+        with pytest.raises(ConfigError) as err:
+            load_settings({**base, "SLACK_POSTS_PER_SECOND": bad})
+        assert str(err.value) == "SLACK_POSTS_PER_SECOND: a number of messages per second from 0.01 to 100 (default 1)"

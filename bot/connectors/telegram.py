@@ -74,21 +74,15 @@ def _attachments(message: Message) -> list[Attachment]:
     found: list[Attachment] = []
     if message.photo:
         largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
-        found.append(
-            Attachment("photo", largest.file_id, f"photo_{mid}.jpg", "image/jpeg", largest.file_size)
-        )
+        found.append(Attachment("photo", largest.file_id, f"photo_{mid}.jpg", "image/jpeg", largest.file_size))
     if message.document:
         doc = message.document
         found.append(
-            Attachment(
-                "document", doc.file_id, doc.file_name or f"document_{mid}", doc.mime_type, doc.file_size
-            )
+            Attachment("document", doc.file_id, doc.file_name or f"document_{mid}", doc.mime_type, doc.file_size)
         )
     if message.voice:
         found.append(
-            Attachment(
-                "voice", message.voice.file_id, f"voice_{mid}.ogg", "audio/ogg", message.voice.file_size
-            )
+            Attachment("voice", message.voice.file_id, f"voice_{mid}.ogg", "audio/ogg", message.voice.file_size)
         )
     if message.audio:
         audio = message.audio
@@ -125,9 +119,7 @@ def _attachments(message: Message) -> list[Attachment]:
         )
     if message.video_note:
         note = message.video_note
-        found.append(
-            Attachment("video_note", note.file_id, f"video_note_{mid}.mp4", "video/mp4", note.file_size)
-        )
+        found.append(Attachment("video_note", note.file_id, f"video_note_{mid}.mp4", "video/mp4", note.file_size))
     if message.sticker:
         sticker = message.sticker
         ext, mime = (
@@ -164,9 +156,7 @@ def to_inbound(update: Update) -> InboundMessage | None:
     too_large = [a for a in attachments if a.size and a.size > DOWNLOAD_LIMIT]
     text = message.text or message.caption or _describe_other(message)
     for attachment in too_large:
-        text += (
-            f"\n[{attachment.kind} {attachment.file_name} is over 20 MB and cannot be fetched from Telegram]"
-        )
+        text += f"\n[{attachment.kind} {attachment.file_name} is over 20 MB and cannot be fetched from Telegram]"
     key = f"telegram:{message.chat.id}:{message.message_id}"
     if edited:
         stamp = message.edit_date or datetime.now(UTC)
@@ -192,7 +182,9 @@ def to_inbound(update: Update) -> InboundMessage | None:
 class TelegramConnector:
     channel = "telegram"
 
-    def __init__(self, settings: Settings, service: Conversations, *, poll_timeout: int = 25) -> None:
+    def __init__(
+        self, settings: Settings, service: Conversations, *, poll_timeout: int = 25, api_timeout: float = 20.0
+    ) -> None:
         self.settings = settings
         self.service = service
         self.poll_timeout = poll_timeout
@@ -201,7 +193,11 @@ class TelegramConnector:
             base_url=settings.telegram_api_url,
             base_file_url=settings.telegram_file_url,
             request=HTTPXRequest(
-                connection_pool_size=32, connect_timeout=5, read_timeout=20, write_timeout=60, pool_timeout=10
+                connection_pool_size=32,
+                connect_timeout=min(5.0, api_timeout),
+                read_timeout=api_timeout,
+                write_timeout=max(api_timeout, 60.0),
+                pool_timeout=10,
             ),
             get_updates_request=HTTPXRequest(connect_timeout=5, read_timeout=poll_timeout + 10),
         )
@@ -267,11 +263,7 @@ class TelegramConnector:
             if cursor is not None:
                 await self.service.save_setting(*cursor)
             return
-        if (
-            inbound.text.split(maxsplit=1)[:1] == ["/start"]
-            and not inbound.attachments
-            and not inbound.edited
-        ):
+        if inbound.text.split(maxsplit=1)[:1] == ["/start"] and not inbound.attachments and not inbound.edited:
             await self.service.greet(inbound)
             if cursor is not None:
                 await self.service.save_setting(*cursor)
@@ -307,9 +299,7 @@ class TelegramConnector:
         for index, (kind, item) in enumerate(plan):
             if index < parts.done:
                 continue
-            message_id = await (
-                self._send_text(chat_id, *item) if kind == "text" else self._send_file(chat_id, item)
-            )
+            message_id = await (self._send_text(chat_id, *item) if kind == "text" else self._send_file(chat_id, item))
             sent.append(message_id)
             await parts.advance(message_id)
         return sent
@@ -331,15 +321,9 @@ class TelegramConnector:
     async def _send_file(self, chat_id: int, file: OutgoingFile) -> str:
         size = len(file.content)
         if size > UPLOAD_LIMIT:
-            raise PermanentFailure(
-                f"{file.name} is {size // (1024 * 1024)} MB; Telegram bots can send at most 50 MB"
-            )
+            raise PermanentFailure(f"{file.name} is {size // (1024 * 1024)} MB; Telegram bots can send at most 50 MB")
         try:
-            if (
-                (file.mime_type or "").startswith("image/")
-                and file.mime_type != "image/gif"
-                and size <= PHOTO_LIMIT
-            ):
+            if (file.mime_type or "").startswith("image/") and file.mime_type != "image/gif" and size <= PHOTO_LIMIT:
                 message = await self.bot.send_photo(chat_id, photo=file.content, filename=file.name)
             else:
                 message = await self.bot.send_document(chat_id, document=file.content, filename=file.name)

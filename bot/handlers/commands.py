@@ -40,9 +40,7 @@ def _waited(since: datetime, now: datetime) -> str:
 
 def history_blocks(query: str, results: list[ArchivedMessage], team_url: str) -> list[dict[str, Any]]:
     if not results:
-        return [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"Nothing found for “{escape(query)}”."}}
-        ]
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": f"Nothing found for “{escape(query)}”."}}]
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
@@ -53,11 +51,7 @@ def history_blocks(query: str, results: list[ArchivedMessage], team_url: str) ->
         who = f"*{escape(found.customer_name)}*"
         if found.customer_username:
             who += f" (@{escape(found.customer_username)})"
-        link = (
-            f" · <{permalink(team_url, found.slack_channel, found.thread_ts)}|thread>"
-            if found.thread_ts
-            else ""
-        )
+        link = f" · <{permalink(team_url, found.slack_channel, found.thread_ts)}|thread>" if found.thread_ts else ""
         date = found.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         line = f"{who} · {channel_name(found.channel) if found.direction == Direction.INBOUND else 'Slack'}"
         line += f" · {_ARROWS[found.direction]} · {date}{link}\n>{_snippet(found.text) or '[file]'}"
@@ -96,9 +90,7 @@ def register(app: AsyncApp, service: Conversations, config: BotConfig, team_url:
     async def on_history(ack: Any, command: dict[str, Any]) -> None:
         query = (command.get("text") or "").strip()
         if not query:
-            await ack(
-                response_type="ephemeral", text="Usage: `/history <words, customer name, @username or id>`"
-            )
+            await ack(response_type="ephemeral", text="Usage: `/history <words, customer name, @username or id>`")
             return
         results = await service.history(query, limit=MAX_RESULTS)
         blocks = history_blocks(query, results, team_url)

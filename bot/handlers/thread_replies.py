@@ -73,6 +73,4 @@ def register(app: AsyncApp, service: Conversations, names: SlackNames) -> None:
             user_names=user_names,
         )
         if outcome.tracked and not outcome.duplicate:
-            log.info(
-                "staff %s in %s: %s", "note" if outcome.internal else "reply", event["thread_ts"], event["ts"]
-            )
+            log.info("staff %s in %s: %s", "note" if outcome.internal else "reply", event["thread_ts"], event["ts"])

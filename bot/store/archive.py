@@ -119,9 +119,7 @@ class Archive:
     # --- conversations ---------------------------------------------------------------------------------------
 
     async def conversation(self, conversation_id: int) -> Conversation | None:
-        row = (
-            await self.conn.execute(_conversation_select().where(conversations.c.id == conversation_id))
-        ).first()
+        row = (await self.conn.execute(_conversation_select().where(conversations.c.id == conversation_id))).first()
         return _to_conversation(row) if row else None
 
     async def conversation_by_thread(self, slack_channel: str, thread_ts: str) -> Conversation | None:
@@ -200,9 +198,7 @@ class Archive:
     async def release_if_held(self, conversation_id: int) -> str | None:
         """Clear the holder; returns who held it (None when nobody did, so nothing changed)."""
         holder = (
-            await self.conn.execute(
-                select(conversations.c.holder).where(conversations.c.id == conversation_id)
-            )
+            await self.conn.execute(select(conversations.c.holder).where(conversations.c.id == conversation_id))
         ).scalar_one_or_none()
         if holder is None:
             return None
@@ -325,9 +321,7 @@ class Archive:
                 )
             )
         stmt = (
-            select(
-                messages, *_CONVERSATION_COLUMNS[1:], conversations.c.slack_channel, conversations.c.thread_ts
-            )
+            select(messages, *_CONVERSATION_COLUMNS[1:], conversations.c.slack_channel, conversations.c.thread_ts)
             .join(conversations, conversations.c.id == messages.c.conversation_id)
             .join(identities, identities.c.id == conversations.c.identity_id)
             .where(and_(*conditions))

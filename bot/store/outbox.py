@@ -107,14 +107,10 @@ class Outbox:
         earlier = outbox.alias("earlier")
         blocked_by_earlier = (
             select(earlier.c.id)
-            .where(
-                earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED)
-            )
+            .where(earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED))
             .exists()
         )
-        runnable = or_(
-            outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now)
-        )
+        runnable = or_(outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now))
         query = (
             select(outbox)
             .where(runnable, outbox.c.not_before <= now, ~blocked_by_earlier)
@@ -186,14 +182,10 @@ class Outbox:
 
     async def finish(self, job_ids: Sequence[int], *, now: datetime) -> None:
         await self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(job_ids))
-            .values(status=DONE, finished_at=now, lease_until=None)
+            update(outbox).where(outbox.c.id.in_(job_ids)).values(status=DONE, finished_at=now, lease_until=None)
         )
 
-    async def retry_later(
-        self, job_ids: Sequence[int], *, not_before: float, error: str, count: bool
-    ) -> None:
+    async def retry_later(self, job_ids: Sequence[int], *, not_before: float, error: str, count: bool) -> None:
         """Put jobs back in their lane to run again at ``not_before``; ``count`` says whether this was a failure."""
         values: dict[str, Any] = {
             "status": PENDING,
@@ -214,9 +206,7 @@ class Outbox:
         )
 
     async def counts(self) -> dict[str, int]:
-        rows = (
-            await self.conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-        ).all()
+        rows = (await self.conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))).all()
         return {status: n for status, n in rows}
 
     async def next_due(self) -> float | None:

@@ -22,9 +22,7 @@ def upgrade() -> None:
 
     op.create_table(
         "customers",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("display_name", sa.String(length=256), nullable=False),
         sa.Column("username", sa.String(length=256), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -44,9 +42,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "identities",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("external_id", sa.String(length=128), nullable=False),
@@ -54,9 +50,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=256), nullable=True),
         sa.Column("language_code", sa.String(length=16), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_identities_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_identities_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identities")),
         sa.UniqueConstraint("channel", "external_id", name=op.f("uq_identities_channel_external_id")),
     )
@@ -65,9 +59,7 @@ def upgrade() -> None:
 
     op.create_table(
         "conversations",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("identity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -79,9 +71,7 @@ def upgrade() -> None:
         sa.Column("opened_at", UTCDateTime(), nullable=False),
         sa.Column("closed_at", UTCDateTime(), nullable=True),
         sa.Column("last_message_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_conversations_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_conversations_customer_id_customers")),
         sa.ForeignKeyConstraint(
             ["identity_id"], ["identities.id"], name=op.f("fk_conversations_identity_id_identities")
         ),
@@ -103,9 +93,7 @@ def upgrade() -> None:
 
     op.create_table(
         "events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
@@ -121,9 +109,7 @@ def upgrade() -> None:
 
     op.create_table(
         "messages",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("direction", sa.String(length=16), nullable=False),
         sa.Column("author_id", sa.String(length=64), nullable=False),
@@ -149,9 +135,7 @@ def upgrade() -> None:
 
     op.create_table(
         "outbox",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("lane", sa.String(length=96), nullable=False),
         sa.Column("target", sa.String(length=96), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),

@@ -1,0 +1,657 @@
+"""A local server that speaks the Slack Web API, for driving the real slack_sdk / slack_bolt clients.
+
+Point `AsyncWebClient(token=..., base_url=fake.base_url)` at it. It answers the methods the bridge
+uses with Slack's own envelopes, keeps what was posted so tests can assert on it, and injects
+faults (see `faults.FaultRules`). Wire formats follow slack_sdk 3.47: chat.* are JSON bodies, files.*
+and auth.test put their parameters in the query string of a POST, users.info is a GET, the upload
+step POSTs raw bytes to the issued URL and expects a text/plain "OK - <size>".
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import mimetypes
+import time
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from .faults import Decision, FakeServer, UploadedFile
+
+__all__ = ["FakeSlack"]
+
+TEAM_ID = "T0TEAM"
+APP_ID = "A0APP"
+
+_KNOWN_BLOCK_TYPES = frozenset(
+    {
+        "actions", "context", "divider", "file", "header", "image", "input", "markdown",
+        "rich_text", "section", "video", "table", "context_actions",
+    }
+)  # fmt: skip
+
+
+def _default_users(bot_user_id: str, bot_id: str) -> dict[str, dict[str, Any]]:
+    return {
+        "U1": {"name": "alice", "real_name": "Alice Park", "profile": {"display_name": "alice"}},
+        "U2": {"name": "bob", "real_name": "Bob Lee", "profile": {"display_name": "bob"}},
+        "U3": {"name": "jiwoo", "real_name": "김지우", "profile": {"display_name": "지우"}},
+        bot_user_id: {
+            "name": "threadbridge",
+            "real_name": "ThreadBridge",
+            "is_bot": True,
+            "profile": {"display_name": "", "bot_id": bot_id},
+        },
+    }
+
+
+def _full_user(user_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Fill a partial user entry into the shape users.info returns."""
+    name = entry.get("name", user_id.lower())
+    real_name = entry.get("real_name", name)
+    profile = dict(entry.get("profile") or {})
+    profile.setdefault("real_name", real_name)
+    profile.setdefault("display_name", name)
+    profile.setdefault("real_name_normalized", profile["real_name"])
+    profile.setdefault("display_name_normalized", profile["display_name"])
+    profile.setdefault("image_72", f"https://avatars.example/{user_id}_72.png")
+    profile.setdefault("team", TEAM_ID)
+    user = {
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": name,
+        "deleted": False,
+        "real_name": real_name,
+        "tz": "Asia/Seoul",
+        "tz_offset": 32400,
+        "is_admin": False,
+        "is_owner": False,
+        "is_bot": False,
+        "is_app_user": False,
+        "updated": 1700000000,
+    }
+    user.update({k: v for k, v in entry.items() if k != "profile"})
+    user["id"] = user_id
+    user["profile"] = profile
+    return user
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    sec, _, frac = ts.partition(".")
+    return int(sec), int(frac or 0)
+
+
+def _as_json(value: Any) -> Any:
+    """Blocks/attachments arrive as lists in JSON bodies and as JSON strings in forms."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class FakeSlack(FakeServer):
+    """Fake Slack Web API plus file hosting, upload URLs and response_url endpoints."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "BBOT",
+        team_url: str = "https://example.slack.com/",
+        users: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.bot_token = bot_token
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.team_url = team_url
+        entries = users if users is not None else _default_users(bot_user_id, bot_id)
+        self.users: dict[str, dict[str, Any]] = {uid: _full_user(uid, e) for uid, e in entries.items()}
+        self.messages: list[dict[str, Any]] = []
+        """Every message chat.postMessage stored, in posting order (dicts are updated in place)."""
+        self.message_versions: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """(channel, ts) -> snapshots: the original post, then one per chat.update."""
+        self.ephemerals: list[dict[str, Any]] = []
+        self.uploads: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        """Bodies POSTed to response_url()s: {"id", "body", "at"}."""
+        self.reactions: list[dict[str, Any]] = []
+        self.deleted: list[dict[str, Any]] = []
+        self.missing_channels: set[str] = set()
+        self.blocks_chars_limit: int | None = None
+        """Opt-in cap on the total text inside blocks (Slack's undocumented ~12k msg_blocks_too_long)."""
+        self._last_ts = 0
+        self._ids = itertools.count(1)
+        self._pending_uploads: dict[str, dict[str, Any]] = {}
+        self._hosted: dict[str, dict[str, Any]] = {}
+        self._handlers = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.delete": self._delete,
+            "chat.getPermalink": self._permalink,
+            "users.info": self._users_info,
+            "reactions.add": self._reaction_add,
+            "reactions.remove": self._reaction_remove,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._files_info,
+        }
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    # -- public helpers ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """Web API base for AsyncWebClient(base_url=...); ends with "/" as slack_sdk requires."""
+        return f"{self.origin}/api/"
+
+    def missing_channel(self, channel_id: str) -> None:
+        """Make every method that targets `channel_id` answer channel_not_found."""
+        self.missing_channels.add(channel_id)
+
+    def add_user(self, user_id: str, **entry: Any) -> dict[str, Any]:
+        """Register (or replace) a user for users.info; partial fields are filled in."""
+        self.users[user_id] = _full_user(user_id, entry)
+        return self.users[user_id]
+
+    def response_url(self) -> str:
+        """A response_url (as in slash commands / block actions) that records what Bolt sends."""
+        return f"{self.origin}/response/R{next(self._ids):05d}"
+
+    def host_file(self, name: str, content: bytes, mimetype: str) -> dict[str, Any]:
+        """Serve `content` like files.slack.com does (bot token required) and return the file object."""
+        file_id = f"F{next(self._ids):08d}"
+        return self._host(file_id, name, name, content, mimetype, user="U1")
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """Replies posted into a thread (thread_ts matches), in ts order."""
+        replies = [m for m in self.messages if m["channel"] == channel and m.get("thread_ts") == thread_ts]
+        return sorted(replies, key=lambda m: _ts_key(m["ts"]))
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The current state of one posted message, or None."""
+        for m in self.messages:
+            if m["channel"] == channel and m["ts"] == ts:
+                return m
+        return None
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages posted to a channel (top-level and replies), in posting order."""
+        return [m for m in self.messages if m["channel"] == channel]
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{fid}/{rest:.*}", self._download)
+        app.router.add_get("/login", self._login_page)
+        app.router.add_post("/response/{rid}", self._response)
+
+    def _fault_response(self, decision: Decision) -> web.Response:
+        if decision.kind == "rate_limit":
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+        if decision.kind == "api_error":
+            return web.json_response({"ok": False, "error": decision.error})
+        body = decision.body
+        if body is None:
+            body = {"ok": False, "error": "service_unavailable" if decision.kind == "down" else "fatal_error"}
+        if isinstance(body, (dict, list)):
+            return web.json_response(body, status=decision.status)
+        if isinstance(body, bytes):
+            return web.Response(body=body, status=decision.status, content_type="application/octet-stream")
+        return web.Response(text=str(body), status=decision.status, content_type="text/html")
+
+    async def _read_params(self, request: web.Request) -> dict[str, Any]:
+        """Query string first, then the body (JSON, form or multipart) on top, like Slack does."""
+        params: dict[str, Any] = dict(request.query)
+        if request.method != "POST" or not request.can_read_body:
+            return params
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    params[key] = UploadedFile(value.filename, value.content_type, value.file.read())
+                else:
+                    params[key] = value
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        at = time.monotonic()
+        method = request.match_info["method"]
+        params = await self._read_params(request)
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.startswith("Bearer ") else params.pop("token", None)
+        params.pop("token", None)
+        decision = await self.evaluate(method, params)
+        if decision is not None:
+            response = self._fault_response(decision)
+        elif not token:
+            response = web.json_response({"ok": False, "error": "not_authed"})
+        elif token != self.bot_token:
+            response = web.json_response({"ok": False, "error": "invalid_auth"})
+        else:
+            handler = self._handlers.get(method)
+            result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
+            headers = {"X-OAuth-Scopes": "chat:write,files:write,files:read,users:read,commands"}
+            response = web.json_response(result, headers=headers)
+        self._record(method, params, at, response.status)
+        return response
+
+    # -- methods -------------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        now = int(time.time() * 1_000_000)
+        self._last_ts = max(self._last_ts + 1, now)
+        return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": self.team_url,
+            "team": "Example",
+            "user": "threadbridge",
+            "team_id": TEAM_ID,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _channel_error(self, channel: Any) -> dict[str, Any] | None:
+        if not channel or channel in self.missing_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        return None
+
+    def _check_blocks(self, blocks: Any) -> dict[str, Any] | None:
+        """Enforce the documented Block Kit limits the way Slack reports them (invalid_blocks)."""
+        if blocks is None:
+            return None
+        if not isinstance(blocks, list):
+            return {"ok": False, "error": "invalid_blocks_format"}
+        errors: list[str] = []
+        if len(blocks) > 50:
+            errors.append("no more than 50 items allowed [json-pointer:/blocks]")
+        total = 0
+
+        def check_text(obj: Any, limit: int, pointer: str) -> None:
+            nonlocal total
+            text = obj.get("text") if isinstance(obj, dict) else None
+            if isinstance(text, str):
+                total += len(text)
+                if len(text) > limit:
+                    errors.append(f"must be less than {limit + 1} characters [json-pointer:{pointer}/text]")
+
+        for i, block in enumerate(blocks):
+            p = f"/blocks/{i}"
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind not in _KNOWN_BLOCK_TYPES:
+                errors.append(f"unsupported type `{kind}` [json-pointer:{p}/type]")
+                continue
+            if len(str(block.get("block_id", ""))) > 255:
+                errors.append(f"must be less than 256 characters [json-pointer:{p}/block_id]")
+            if kind == "section":
+                if "text" in block:
+                    check_text(block["text"], 3000, f"{p}/text")
+                fields = block.get("fields") or []
+                if len(fields) > 10:
+                    errors.append(f"no more than 10 items allowed [json-pointer:{p}/fields]")
+                for j, f in enumerate(fields):
+                    check_text(f, 2000, f"{p}/fields/{j}")
+                if "text" not in block and not fields:
+                    errors.append(f"must provide text or fields [json-pointer:{p}]")
+            elif kind == "header":
+                check_text(block.get("text"), 150, f"{p}/text")
+            elif kind == "context":
+                elements = block.get("elements") or []
+                if len(elements) > 10:
+                    errors.append(f"no more than 10 items allowed [json-pointer:{p}/elements]")
+                for j, el in enumerate(elements):
+                    check_text(el, 3000, f"{p}/elements/{j}")
+            elif kind == "actions":
+                elements = block.get("elements") or []
+                if len(elements) > 25:
+                    errors.append(f"no more than 25 items allowed [json-pointer:{p}/elements]")
+                for j, el in enumerate(elements):
+                    ep = f"{p}/elements/{j}"
+                    if el.get("type") == "button":
+                        check_text(el.get("text"), 75, f"{ep}/text")
+                        if len(str(el.get("value", ""))) > 2000:
+                            errors.append(f"must be less than 2001 characters [json-pointer:{ep}/value]")
+                    if len(str(el.get("action_id", ""))) > 255:
+                        errors.append(f"must be less than 256 characters [json-pointer:{ep}/action_id]")
+        if errors:
+            return {
+                "ok": False,
+                "error": "invalid_blocks",
+                "errors": errors,
+                "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+            }
+        if self.blocks_chars_limit is not None and total > self.blocks_chars_limit:
+            return {"ok": False, "error": "msg_blocks_too_long"}
+        return None
+
+    def _public_message(self, m: dict[str, Any]) -> dict[str, Any]:
+        out = {
+            "type": "message",
+            "user": m["user"],
+            "bot_id": m["bot_id"],
+            "app_id": APP_ID,
+            "text": m["text"],
+            "ts": m["ts"],
+            "team": TEAM_ID,
+            "bot_profile": {"id": m["bot_id"], "app_id": APP_ID, "name": "ThreadBridge", "team_id": TEAM_ID},
+        }
+        if m.get("blocks") is not None:
+            out["blocks"] = m["blocks"]
+        if m.get("thread_ts"):
+            out["thread_ts"] = m["thread_ts"]
+            out["parent_user_id"] = m.get("parent_user_id", self.bot_user_id)
+        if m.get("edited"):
+            out["edited"] = m["edited"]
+        return out
+
+    def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if error := self._channel_error(channel):
+            return error
+        blocks = _as_json(params.get("blocks"))
+        attachments = _as_json(params.get("attachments"))
+        text = params.get("text")
+        if not text and not blocks and not attachments:
+            return {"ok": False, "error": "no_text"}
+        if error := self._check_blocks(blocks):
+            return error
+        text = (text or "")[:40000]  # Slack truncates, it does not refuse
+        thread_ts = params.get("thread_ts") or None
+        parent = self.message(channel, thread_ts) if thread_ts else None
+        ts = self._next_ts()
+        message: dict[str, Any] = dict(params)
+        message.update(
+            {
+                "type": "message",
+                "channel": channel,
+                "ts": ts,
+                "thread_ts": thread_ts,
+                "text": text,
+                "blocks": blocks,
+                "attachments": attachments,
+                "user": self.bot_user_id,
+                "bot_id": self.bot_id,
+                "team": TEAM_ID,
+                "link_names": params.get("link_names"),
+                "unfurl_links": params.get("unfurl_links"),
+                "unfurl_media": params.get("unfurl_media"),
+            }
+        )
+        if thread_ts:
+            message["parent_user_id"] = parent["user"] if parent else self.bot_user_id
+        self.messages.append(message)
+        self.message_versions[(channel, ts)] = [dict(message)]
+        return {"ok": True, "channel": channel, "ts": ts, "message": self._public_message(message)}
+
+    def _update(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel"), params.get("ts")
+        if error := self._channel_error(channel):
+            return error
+        message = self.message(channel, ts) if ts else None
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if message.get("deleted"):
+            return {"ok": False, "error": "message_not_found"}
+        blocks = _as_json(params.get("blocks")) if "blocks" in params else message.get("blocks")
+        if "blocks" in params and (error := self._check_blocks(blocks)):
+            return error
+        text = params.get("text", message["text"]) or ""
+        if not text and not blocks:
+            return {"ok": False, "error": "no_text"}
+        message["text"] = text[:40000]
+        message["blocks"] = blocks
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        for key, value in params.items():
+            if key not in ("channel", "ts", "text", "blocks"):
+                message[key] = value
+        self.message_versions[(channel, ts)].append(dict(message))
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": message["text"],
+            "message": self._public_message(message),
+        }
+
+    def _delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel"), params.get("ts")
+        if error := self._channel_error(channel):
+            return error
+        message = self.message(channel, ts) if ts else None
+        if message is None or message.get("deleted"):
+            return {"ok": False, "error": "message_not_found"}
+        message["deleted"] = True
+        self.deleted.append(message)
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _permalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel"), params.get("message_ts")
+        if error := self._channel_error(channel):
+            return error
+        if not ts or self.message(channel, ts) is None:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"{self.team_url.rstrip('/')}/archives/{channel}/p{str(ts).replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
+
+    def _post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if error := self._channel_error(channel):
+            return error
+        if not params.get("user"):
+            return {"ok": False, "error": "user_not_found"}
+        blocks = _as_json(params.get("blocks"))
+        if not params.get("text") and not blocks and not params.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        if error := self._check_blocks(blocks):
+            return error
+        ts = self._next_ts()
+        self.ephemerals.append({**params, "channel": channel, "blocks": blocks, "message_ts": ts})
+        return {"ok": True, "message_ts": ts}
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _reaction_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Reactions may be put on any message, including ones tests never posted through the fake.
+        channel = params.get("channel")
+        if error := self._channel_error(channel):
+            return error
+        if not params.get("name") or not params.get("timestamp"):
+            return {"ok": False, "error": "invalid_arguments"}
+        entry = {"channel": channel, "timestamp": params["timestamp"], "name": params["name"]}
+        if entry in self.reactions:
+            return {"ok": False, "error": "already_reacted"}
+        self.reactions.append(entry)
+        return {"ok": True}
+
+    def _reaction_remove(self, params: dict[str, Any]) -> dict[str, Any]:
+        entry = {"channel": params.get("channel"), "timestamp": params.get("timestamp"), "name": params.get("name")}
+        if entry not in self.reactions:
+            return {"ok": False, "error": "no_reaction"}
+        self.reactions.remove(entry)
+        return {"ok": True}
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def _host(self, file_id: str, name: str, title: str, content: bytes, mimetype: str, *, user: str) -> dict[str, Any]:
+        filetype = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
+        qname = quote(name)
+        obj = {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": title,
+            "mimetype": mimetype,
+            "filetype": filetype,
+            "pretty_type": filetype.upper(),
+            "user": user,
+            "user_team": TEAM_ID,
+            "mode": "hosted",
+            "editable": False,
+            "is_external": False,
+            "is_public": False,
+            "size": len(content),
+            "url_private": f"{self.origin}/files-pri/{TEAM_ID}-{file_id}/{qname}",
+            "url_private_download": f"{self.origin}/files-pri/{TEAM_ID}-{file_id}/download/{qname}",
+            "permalink": f"{self.team_url.rstrip('/')}/files/{user}/{file_id}/{qname}",
+        }
+        self._hosted[file_id] = {"file": obj, "content": content}
+        return dict(obj)
+
+    def _get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename = params.get("filename")
+        try:
+            length = int(params.get("length", ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not filename or length < 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self._pending_uploads[file_id] = {"filename": filename, "length": length, "content": None}
+        return {"ok": True, "upload_url": f"{self.origin}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The bytes step of files_upload_v2: raw body (slack_sdk) or a multipart "file" part."""
+        at = time.monotonic()
+        file_id = request.match_info["file_id"]
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            part = next((v for v in form.values() if isinstance(v, web.FileField)), None)
+            content = part.file.read() if part is not None else b""
+        else:
+            content = await request.read()
+        params = {"file_id": file_id, "size": len(content)}
+        decision = await self.evaluate("upload", params)
+        pending = self._pending_uploads.get(file_id)
+        if decision is not None:
+            response = self._fault_response(decision)
+        elif pending is None:
+            response = web.Response(status=404, text="Not Found", content_type="text/plain")
+        else:
+            pending["content"] = content
+            response = web.Response(text=f"OK - {len(content)}", content_type="text/plain")
+        self._record("upload", params, at, response.status)
+        return response
+
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            files = json.loads(params.get("files") or "")
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = params.get("channel_id")
+        if channel is None and params.get("channels"):
+            channel = str(params["channels"]).split(",")[0]
+        if channel is not None and (error := self._channel_error(channel)):
+            return error
+        for f in files:
+            pending = self._pending_uploads.get(str(f.get("id")))
+            if pending is None or pending["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+        thread_ts = params.get("thread_ts") or None
+        out = []
+        for f in files:
+            pending = self._pending_uploads.pop(f["id"])
+            title = f.get("title") or pending["filename"]
+            obj = self._host(
+                f["id"], pending["filename"], title, pending["content"], _guess_mime(pending["filename"]),
+                user=self.bot_user_id,
+            )  # fmt: skip
+            if channel:
+                obj["channels"] = [channel]
+            self.uploads.append(
+                {
+                    "file_id": f["id"],
+                    "title": title,
+                    "filename": pending["filename"],
+                    "content": pending["content"],
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "initial_comment": params.get("initial_comment"),
+                    "file": obj,
+                }
+            )
+            out.append(obj)
+        return {"ok": True, "files": out}
+
+    def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        hosted = self._hosted.get(str(params.get("file")))
+        if hosted is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": hosted["file"]}
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """files.slack.com: bytes with the bot token, else a redirect to an HTML login page."""
+        at = time.monotonic()
+        file_id = request.match_info["fid"].rsplit("-", 1)[-1]
+        header = request.headers.get("Authorization", "")
+        authorized = header == f"Bearer {self.bot_token}"
+        params = {"file_id": file_id, "authorized": authorized}
+        decision = await self.evaluate("download", params)
+        hosted = self._hosted.get(file_id)
+        response: web.StreamResponse
+        if decision is not None:
+            response = self._fault_response(decision)
+        elif not authorized:
+            location = f"/login?redir={quote(request.path_qs)}"
+            response = web.Response(status=302, headers={"Location": location}, text="", content_type="text/html")
+        elif hosted is None:
+            response = web.Response(status=404, text="File not found", content_type="text/plain")
+        else:
+            response = web.Response(body=hosted["content"], content_type=hosted["file"]["mimetype"])
+        self._record("download", params, at, response.status)
+        return response
+
+    async def _login_page(self, request: web.Request) -> web.Response:
+        html = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Example</body></html>"
+        return web.Response(text=html, content_type="text/html")
+
+    async def _response(self, request: web.Request) -> web.Response:
+        at = time.monotonic()
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        params = {"id": request.match_info["rid"], "body": body}
+        decision = await self.evaluate("response_url", params)
+        if decision is not None:
+            response = self._fault_response(decision)
+        else:
+            self.responses.append({"id": params["id"], "body": body, "at": at})
+            response = web.Response(text="ok", content_type="text/html")
+        self._record("response_url", params, at, response.status)
+        return response
+
+
+def _guess_mime(filename: str) -> str:
+    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"

@@ -1,0 +1,278 @@
+"""Requests TO the bot, built and signed exactly as Slack sends them.
+
+Event callbacks are JSON; block actions are `payload=<json>` form posts; slash commands are plain
+form posts. slack_bolt's `parse_body` decides by content type (or a leading "{"), so these bodies go
+through the same code paths real deliveries do, including signature verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+__all__ = [
+    "action_body",
+    "command_body",
+    "event_body",
+    "message_changed_event",
+    "message_event",
+    "new_ts",
+    "post_signed",
+    "sign",
+    "url_verification_body",
+]
+
+TEAM_ID = "T0TEAM"
+API_APP_ID = "A0APP"
+VERIFICATION_TOKEN = "legacy-verification-token"
+DEFAULT_RESPONSE_URL = "https://hooks.slack.com/actions/T0TEAM/1234567890/abcdefABCDEF"
+
+_event_ids = itertools.count(1)
+_last_ts = 0
+
+
+def new_ts() -> str:
+    """A unique, increasing Slack ts ("seconds.micros") based on the wall clock."""
+    global _last_ts
+    _last_ts = max(_last_ts + 1, int(time.time() * 1_000_000))
+    return f"{_last_ts // 1_000_000}.{_last_ts % 1_000_000:06d}"
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's v0 signature headers: HMAC-SHA256 of b"v0:{ts}:{body}" with the signing secret."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    base = f"v0:{ts}:".encode() + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
+
+
+def event_body(
+    event: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    team_id: str = TEAM_ID,
+    api_app_id: str = API_APP_ID,
+    authorized_user: str = "UBOT",
+) -> bytes:
+    """The event_callback envelope Slack POSTs (event_id unique unless given, for dedup tests)."""
+    eid = event_id or f"Ev{next(_event_ids):08d}{uuid.uuid4().hex[:6].upper()}"
+    envelope = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "context_team_id": team_id,
+        "context_enterprise_id": None,
+        "api_app_id": api_app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": eid,
+        "event_time": int(float(event.get("event_ts") or time.time())),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": authorized_user,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-{uuid.uuid4().hex}",
+    }
+    return json.dumps(envelope, ensure_ascii=False).encode()
+
+
+def message_event(
+    channel: str,
+    user: str | None,
+    text: str,
+    *,
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    files: list[dict[str, Any]] | None = None,
+    subtype: str | None = None,
+    bot_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A `message` event as Slack delivers it (a reply when thread_ts is given; file_share with files).
+
+    `extra` is applied last, so e.g. channel_type="im" or parent_user_id=... override the defaults.
+    """
+    ts = ts or new_ts()
+    event: dict[str, Any] = {"type": "message"}
+    if files and subtype is None:
+        subtype = "file_share"
+    if subtype is not None:
+        event["subtype"] = subtype
+    event.update({"text": text, "ts": ts})
+    if user is not None:
+        event["user"] = user
+    if bot_id is not None:
+        event["bot_id"] = bot_id
+        event["app_id"] = API_APP_ID
+    elif user is not None:
+        event["client_msg_id"] = str(uuid.uuid4())
+    event["team"] = TEAM_ID
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    if files:
+        event["files"] = files
+        event["upload"] = False
+        event["display_as_bot"] = False
+    event.update({"channel": channel, "event_ts": ts, "channel_type": "channel"})
+    event.update(extra)
+    return event
+
+
+def message_changed_event(
+    channel: str, ts: str, new_text: str, *, user: str = "U1", old_text: str = "", thread_ts: str | None = None
+) -> dict[str, Any]:
+    """The `message_changed` event Slack sends when a message is edited (hidden, nested message)."""
+    inner: dict[str, Any] = {"type": "message", "user": user, "text": new_text, "ts": ts, "team": TEAM_ID}
+    previous: dict[str, Any] = {"type": "message", "user": user, "text": old_text, "ts": ts, "team": TEAM_ID}
+    if thread_ts:
+        inner["thread_ts"] = previous["thread_ts"] = thread_ts
+    inner["edited"] = {"user": user, "ts": new_ts()}
+    event_ts = new_ts()
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "message": inner,
+        "previous_message": previous,
+        "channel": channel,
+        "hidden": True,
+        "ts": event_ts,
+        "event_ts": event_ts,
+        "channel_type": "channel",
+    }
+
+
+def url_verification_body(challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> bytes:
+    """The one-off handshake Slack sends when the Request URL is saved."""
+    return json.dumps({"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}).encode()
+
+
+def action_body(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U1",
+    channel: str = "C0INBOX",
+    message_ts: str | None = None,
+    thread_ts: str | None = None,
+    block_id: str = "b",
+    trigger_id: str = "t",
+    response_url: str = DEFAULT_RESPONSE_URL,
+    message: dict[str, Any] | None = None,
+    button_text: str = "Button",
+) -> bytes:
+    """A block_actions interaction (a button click) as the form-encoded `payload=` Slack POSTs."""
+    message_ts = message_ts or new_ts()
+    container: dict[str, Any] = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": False,
+    }
+    msg = message or {
+        "type": "message",
+        "user": "UBOT",
+        "bot_id": "BBOT",
+        "app_id": API_APP_ID,
+        "text": "",
+        "ts": message_ts,
+        "team": TEAM_ID,
+        "blocks": [],
+    }
+    if thread_ts:
+        container["thread_ts"] = thread_ts
+        msg = {**msg, "thread_ts": thread_ts}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": container,
+        "trigger_id": trigger_id,
+        "team": {"id": TEAM_ID, "domain": "example"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "inbox"},
+        "message": msg,
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": button_text, "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": new_ts(),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
+
+
+def command_body(
+    command: str,
+    text: str,
+    *,
+    user_id: str = "U1",
+    channel_id: str = "C0INBOX",
+    response_url: str = DEFAULT_RESPONSE_URL,
+    trigger_id: str = "t",
+) -> bytes:
+    """A slash command invocation as the form post Slack sends."""
+    fields = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": TEAM_ID,
+        "team_domain": "example",
+        "channel_id": channel_id,
+        "channel_name": "inbox",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": API_APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
+    return urlencode(fields).encode()
+
+
+async def post_signed(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    secret: str,
+    *,
+    content_type: str | None = None,
+    retry_num: int | None = None,
+    retry_reason: str | None = None,
+    timestamp: int | None = None,
+) -> aiohttp.ClientResponse:
+    """POST `body` signed with `secret`; Slack's retry headers are added when retry_num is given.
+
+    content_type None picks what Slack uses: JSON for event bodies, form for everything else.
+    The caller reads (and so releases) the response.
+    """
+    if content_type is None:
+        content_type = "application/json" if body.lstrip().startswith(b"{") else "application/x-www-form-urlencoded"
+    headers = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+    headers.update(sign(body, secret, timestamp))
+    if retry_num is not None:
+        headers["X-Slack-Retry-Num"] = str(retry_num)
+        headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
+    elif retry_reason is not None:
+        headers["X-Slack-Retry-Reason"] = retry_reason
+    return await session.post(url, data=body, headers=headers)
