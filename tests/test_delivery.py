@@ -94,7 +94,7 @@ async def test_telegram_flood_control_is_honoured(bot: Bot) -> None:
     assert bot.telegram.sent_texts(CHAT) == ["r-1", "r-2"]
     sends = bot.telegram.calls_to("sendMessage")
     limited = next(c for c in sends if c.status == 429)
-    assert [c for c in sends if c.at > limited.at][0].at - limited.at >= 1.9
+    assert next(c for c in sends if c.at > limited.at).at - limited.at >= 1.9
 
 
 async def test_a_telegram_answer_slower_than_the_timeout_is_retried_in_order(bot_factory: BotFactory) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,7 +48,9 @@ ALLOWED_UPDATES = ["message", "edited_message"]
 def telegram_failure(exc: BaseException) -> DeliveryError:
     """Sort a python-telegram-bot error into wait, retry or give up."""
     if isinstance(exc, RetryAfter):
-        value = exc.retry_after
+        with warnings.catch_warnings():  # PTB 22 warns that the int form will become a timedelta; we take both
+            warnings.simplefilter("ignore")
+            value = exc.retry_after
         seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
         return RateLimited(seconds, "Telegram flood control")
     if isinstance(exc, Forbidden):

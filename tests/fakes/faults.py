@@ -381,7 +381,7 @@ class FakeServer(FaultRules):
         m = method.lower()
         return [c for c in self.calls if c.method.lower() == m]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10, message: str = "") -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10, message: str = "") -> None:
         """Poll `predicate` every 10 ms; fail the test with context when it stays false."""
         deadline = time.monotonic() + timeout
         while True:
@@ -395,7 +395,7 @@ class FakeServer(FaultRules):
                 )
             await asyncio.sleep(0.01)
 
-    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 10) -> list[Call]:  # noqa: ASYNC109
+    async def wait_for_calls(self, method: str, count: int = 1, timeout: float = 10) -> list[Call]:
         """Wait until `method` was answered at least `count` times; return those calls."""
         await self.wait_for(
             lambda: len(self.calls_to(method)) >= count, timeout, message=f"{count} call(s) to {method}"

@@ -770,7 +770,7 @@ class FakeTelegram(FakeServer):
 
     # -- public: webhook -----------------------------------------------------------------------
 
-    async def deliver_webhook(self, update: dict[str, Any] | int, timeout: float = 10) -> int:  # noqa: ASYNC109
+    async def deliver_webhook(self, update: dict[str, Any] | int, timeout: float = 10) -> int:
         """POST one update to the registered webhook as Telegram does; returns the HTTP status.
 
         Accepts an update dict or the id of a pushed update. A 2xx answer removes the update from
