@@ -55,7 +55,7 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
 def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-    command.upgrade(_alembic_config(connection), "head")
+    command.upgrade(_alembic_config(connection), "heads")  # independent branches of migrations all apply
 
 
 async def migrate(engine: AsyncEngine) -> None:
