@@ -57,22 +57,24 @@ class Runtime:
         return f"http://127.0.0.1:{self.port}"
 
 
-async def _whoami(slack: AsyncWebClient, attempts: int = 10) -> tuple[str, str]:
-    """The workspace URL (for links) and the bot's user id (to ignore its own posts); Slack may be briefly down."""
-    for attempt in range(attempts):
-        try:
-            auth = await slack.auth_test()
-            return str(auth["url"]), str(auth["user_id"])
-        except SlackApiError as exc:
-            if exc.response.status_code < 500 and exc.response.status_code != 429:
-                raise
-            error: Exception = exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            error = exc
-        delay = min(10.0, 0.5 * 2**attempt)
-        log.warning("Slack auth.test failed (%s); trying again in %.1fs", error, delay)
-        await asyncio.sleep(delay)
-    raise RuntimeError("Slack could not be reached at start-up")
+WORKSPACE_URL_KEY = "slack.workspace_url"
+FALLBACK_WORKSPACE_URL = "https://slack.com/"  # slack.com/archives/... links redirect into the signed-in workspace
+
+
+async def _workspace_url(slack: AsyncWebClient, db: Database) -> str:
+    """The workspace URL for thread links, asked of Slack once and remembered, so a start during a Slack outage
+    still works (customers keep writing; their messages wait in the queue) and links stay right."""
+    try:
+        auth = await slack.auth_test()
+        url = str(auth["url"])
+    except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+        async with db.transaction() as tx:
+            remembered = await tx.archive.get_setting(WORKSPACE_URL_KEY)
+        log.warning("Slack auth.test failed at start (%s); using %s", exc, remembered or FALLBACK_WORKSPACE_URL)
+        return remembered or FALLBACK_WORKSPACE_URL
+    async with db.transaction() as tx:
+        await tx.archive.put_setting(WORKSPACE_URL_KEY, url)
+    return url
 
 
 @contextlib.asynccontextmanager
@@ -106,7 +108,7 @@ async def running(
     socket_handler = None
     worker: DeliveryWorker | None = None
     try:
-        team_url, _bot_user_id = await _whoami(slack)
+        team_url = await _workspace_url(slack, db)
         connectors = {telegram.channel: telegram}
         slack_args = (slack, db, config.bot, connectors)
         handlers: dict[str, JobHandler] = {

@@ -212,19 +212,36 @@ class TelegramConnector:
         return self.settings.telegram_webhook_url is not None
 
     async def start(self) -> None:
-        await self.bot.initialize()
-        if self.webhook_mode:
-            await self.bot.set_webhook(
-                url=self.settings.telegram_webhook_url or "",
-                secret_token=self.settings.telegram_webhook_secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-            log.info("Telegram webhook registered")
-        else:
-            await self.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
-            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
-            log.info("polling Telegram for updates")
-        self.healthy = True
+        """Connect in the background: a Telegram outage at start must not keep the bot (and Slack) down."""
+        self._polling = asyncio.create_task(self._run(), name="telegram")
+
+    async def _connect(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self.bot.initialize()
+                if self.webhook_mode:
+                    await self.bot.set_webhook(
+                        url=self.settings.telegram_webhook_url or "",
+                        secret_token=self.settings.telegram_webhook_secret,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                    log.info("Telegram webhook registered")
+                else:
+                    await self.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
+                    log.info("polling Telegram for updates")
+                self.healthy = True
+                return
+            except (NetworkError, RetryAfter) as exc:
+                failures += 1
+                delay = min(30.0, 0.5 * 2**failures)
+                log.warning("Telegram is not reachable (%s); trying again in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+
+    async def _run(self) -> None:
+        await self._connect()
+        if not self.webhook_mode:
+            await self._poll()
 
     async def stop(self) -> None:
         if self._polling is not None:
@@ -290,6 +307,8 @@ class TelegramConnector:
     # --- sending ---------------------------------------------------------------------------------------------
 
     async def send(self, address: str, outgoing: Outgoing, parts: Parts) -> list[str]:
+        if not self.healthy:
+            raise TemporaryFailure("not connected to Telegram yet")
         chat_id = int(address)
         if outgoing.format == "mrkdwn":
             chunks: list[tuple[str, str | None]] = [
@@ -335,6 +354,8 @@ class TelegramConnector:
         return str(message.message_id)
 
     async def fetch(self, attachment: Attachment) -> bytes:
+        if not self.healthy:
+            raise TemporaryFailure("not connected to Telegram yet")
         try:
             file = await self.bot.get_file(attachment.ref)
             return bytes(await file.download_as_bytearray())
