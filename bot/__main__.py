@@ -34,7 +34,7 @@ def _setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    for noisy in ("httpx", "slack_bolt.AsyncApp", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "slack_bolt.AsyncApp", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

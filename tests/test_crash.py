@@ -107,7 +107,7 @@ async def _postgres_url() -> str:
         async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
-    except (OSError, Exception) as exc:  # noqa: BLE001 - any failure to reach it means "none reachable"
+    except (OSError, Exception) as exc:
         pytest.skip(f"no PostgreSQL reachable for the multi-process test ({exc})")
     finally:
         await engine.dispose()
