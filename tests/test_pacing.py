@@ -1,0 +1,46 @@
+"""Token buckets that book slots ahead, so a burst is spread out instead of bounced off a 429."""
+
+from __future__ import annotations
+
+from bot.pacing import Pacer, Rate, rates_for
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_goes_at_once_then_slots_are_spaced_by_the_rate() -> None:
+    clock = Clock()
+    pacer = Pacer({"slack": Rate(1.0, 3)}, {}, clock=clock)
+    waits = [pacer.reserve("slack:C1") for _ in range(6)]
+    assert waits == [0.0, 0.0, 0.0, 1.0, 2.0, 3.0]
+    assert pacer.reserve("slack:C2") == 0.0  # another channel has its own bucket
+    clock.now += 10
+    assert pacer.reserve("slack:C1") == 0.0
+
+
+def test_a_family_limit_caps_all_chats_together() -> None:
+    clock = Clock()
+    pacer = Pacer({"telegram": Rate(1.0, 1)}, {"telegram": Rate(2.0, 2)}, clock=clock)
+    waits = [pacer.reserve(f"telegram:{chat}") for chat in range(4)]
+    assert waits == [0.0, 0.0, 0.5, 1.0]
+
+
+def test_a_429_blocks_the_target_until_retry_after_has_passed() -> None:
+    clock = Clock()
+    pacer = Pacer({}, {}, clock=clock)
+    pacer.block("slack:C1", 5)
+    assert pacer.blocked() == {"slack:C1"}
+    assert pacer.reserve("slack:C1") == 5.0
+    clock.now += 5.01
+    assert pacer.blocked() == set() and pacer.reserve("slack:C1") == 0.0
+
+
+def test_operator_rates_replace_the_defaults() -> None:
+    rates = rates_for(2.5, 4.0)
+    assert rates["slack"] == Rate(2.5, 3) and rates["telegram"] == Rate(4.0, 3)
+    assert rates["slack-update"] == Rate(0.8, 10)
