@@ -9,6 +9,7 @@ step POSTs raw bytes to the issued URL and expects a text/plain "OK - <size>".
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import mimetypes
@@ -16,6 +17,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 
 from .faults import Decision, FakeServer, UploadedFile
@@ -104,9 +106,14 @@ class FakeSlack(FakeServer):
         bot_id: str = "BBOT",
         team_url: str = "https://example.slack.com/",
         users: dict[str, dict[str, Any]] | None = None,
+        app_token: str = "xapp-test",
     ) -> None:
         super().__init__()
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.sockets: list[web.WebSocketResponse] = []
+        """Open Socket Mode connections (apps.connections.open hands out their URL)."""
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.team_url = team_url
@@ -142,6 +149,7 @@ class FakeSlack(FakeServer):
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "files.info": self._files_info,
+            "apps.connections.open": self._connections_open,
         }
 
     async def __aenter__(self) -> FakeSlack:
@@ -197,6 +205,7 @@ class FakeSlack(FakeServer):
         app.router.add_get("/files-pri/{fid}/{rest:.*}", self._download)
         app.router.add_get("/login", self._login_page)
         app.router.add_post("/response/{rid}", self._response)
+        app.router.add_get("/socket-mode", self._socket)
 
     def _fault_response(self, decision: Decision) -> web.Response:
         if decision.kind == "rate_limit":
@@ -246,7 +255,7 @@ class FakeSlack(FakeServer):
             response = self._fault_response(decision)
         elif not token:
             response = web.json_response({"ok": False, "error": "not_authed"})
-        elif token != self.bot_token:
+        elif token != (self.app_token if method == "apps.connections.open" else self.bot_token):
             response = web.json_response({"ok": False, "error": "invalid_auth"})
         else:
             handler = self._handlers.get(method)
@@ -262,6 +271,52 @@ class FakeSlack(FakeServer):
         now = int(time.time() * 1_000_000)
         self._last_ts = max(self._last_ts + 1, now)
         return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
+
+    def _connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket-mode?ticket={next(self._ids)}"}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """A Socket Mode connection: hello first, then envelopes out and acknowledgements back."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets) + 1,
+                "connection_info": {"app_id": "A0APP"},
+                "debug_info": {"host": "fake", "approximate_connection_time": 18060},
+            }
+        )
+        self.sockets.append(ws)
+        try:
+            async for frame in ws:
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                ack = json.loads(frame.data)
+                future = self._acks.pop(str(ack.get("envelope_id")), None)
+                if future is not None and not future.done():
+                    future.set_result(ack)
+        finally:
+            self.sockets.remove(ws)
+        return ws
+
+    async def socket_send(self, kind: str, payload: dict[str, Any], *, timeout: float = 5) -> dict[str, Any]:
+        """Deliver an envelope over Socket Mode ("events_api", "slash_commands", "interactive"); returns the ack."""
+        await self.wait_for(lambda: bool(self.sockets), timeout=timeout, message="a Socket Mode connection")
+        envelope_id = f"env-{next(self._ids)}"
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = future
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "retry_attempt": 0,
+                "retry_reason": "",
+                "accepts_response_payload": kind != "events_api",
+            }
+        )
+        return await asyncio.wait_for(future, timeout)
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
