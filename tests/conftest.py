@@ -287,6 +287,8 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
                 telegram_poll_timeout=1,
                 api_timeout=api_timeout,
             ) as rt:
+                if wait_connected:  # Telegram connects in the background; most tests want it connected
+                    await wait_until(lambda: rt.telegram.healthy, timeout=10, what="Telegram connected")
                 yield Bot(rt=rt, slack=slack, telegram=telegram, http=http)
 
         yield start

@@ -12,7 +12,7 @@ async def test_a_bot_started_during_a_telegram_outage_reports_unhealthy_then_con
 ) -> None:
     async with bot_factory() as bot:
         await bot.telegram.refuse_connections()
-    async with bot_factory() as bot:
+    async with bot_factory(wait_connected=False) as bot:
         async with bot.http.get(f"{bot.rt.url}/healthz") as response:
             assert response.status == 503
             assert (await response.json())["telegram"] == "starting"
