@@ -275,6 +275,7 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
             pacer: Pacer | None = None,
             api_timeout: float = 5.0,
             port: int = 0,
+            wait_connected: bool = True,
             **env: str,
         ) -> AsyncIterator[Bot]:
             config = make_config(database_url, slack, telegram, bot_yaml=bot_yaml, **env)
