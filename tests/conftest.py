@@ -88,6 +88,19 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
+def fake_env(slack: FakeSlack, telegram: FakeTelegram, database_url: str) -> dict[str, str]:
+    """The environment that points the bot at the fakes and the test database."""
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_API_URL": telegram.base_url,
+        "TELEGRAM_FILE_URL": telegram.file_base_url,
+        "DATABASE_URL": database_url,
+    }
+
+
 def make_config(
     database_url: str,
     slack: FakeSlack,
@@ -96,19 +109,7 @@ def make_config(
     bot_yaml: dict[str, Any] | None = None,
     **env: str,
 ) -> Config:
-    settings = load_settings(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "TELEGRAM_API_URL": telegram.base_url,
-            "TELEGRAM_FILE_URL": telegram.file_base_url,
-            "DATABASE_URL": database_url,
-            "WORKER_ID": "test-worker",
-            **env,
-        }
-    )
+    settings = load_settings({**fake_env(slack, telegram, database_url), "WORKER_ID": "test-worker", **env})
     return Config(settings=settings, bot=parse_bot_config(bot_yaml or BOT_YAML))
 
 

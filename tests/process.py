@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TELEGRAM_TOKEN
+from tests.conftest import fake_env
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 
@@ -27,20 +27,8 @@ def bot_env(
     config_file = tmp_path / "bot.yaml"
     config_file.write_text(yaml.safe_dump(bot_yaml, allow_unicode=True), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "TELEGRAM_API_URL": telegram.base_url,
-            "TELEGRAM_FILE_URL": telegram.file_base_url,
-            "DATABASE_URL": database_url,
-            "BOT_CONFIG": str(config_file),
-            "PYTHONUNBUFFERED": "1",
-            **extra,
-        }
-    )
+    env.update(fake_env(slack, telegram, database_url))
+    env.update({"BOT_CONFIG": str(config_file), "PYTHONUNBUFFERED": "1", **extra})
     return env
 
 
