@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.errors import PermanentFailure, RateLimited, TemporaryFailure
@@ -80,6 +80,8 @@ class WorkerSettings:
     max_batch: int = 20
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
+    keep_done: timedelta = timedelta(days=7)  # delivered jobs stay this long for inspection, then go
+    prune_every: float = 3600.0
 
 
 class DeliveryWorker:
@@ -183,7 +185,11 @@ class DeliveryWorker:
 
     async def _keep_leases(self) -> None:
         interval = self.settings.lease_seconds / 3
+        next_prune = time.monotonic()
         while True:
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + self.settings.prune_every
+                await self.prune()
             await asyncio.sleep(interval)
             ids = [job.id for batch in self._inflight.values() for job in batch]
             if not ids:
@@ -195,6 +201,17 @@ class DeliveryWorker:
                     )
             except Exception:
                 log.exception("could not extend delivery leases")
+
+    async def prune(self) -> int:
+        try:
+            async with self.db.transaction() as tx:
+                pruned = await tx.outbox.prune(datetime.now(UTC) - self.settings.keep_done)
+        except Exception:
+            log.exception("could not prune delivered jobs")
+            return 0
+        if pruned:
+            log.info("pruned %d delivered jobs", pruned)
+        return pruned
 
     async def _run_batch(self, batch: list[Job]) -> None:
         head = batch[0]

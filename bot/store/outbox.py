@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.schema import outbox
@@ -204,6 +204,13 @@ class Outbox:
             .where(outbox.c.id.in_(job_ids))
             .values(status=FAILED, last_error=error[:2000], finished_at=now, lease_until=None)
         )
+
+    async def prune(self, finished_before: datetime) -> int:
+        """Forget delivered jobs: the archive keeps what happened; the queue only needs what is still to do."""
+        result = await self.conn.execute(
+            delete(outbox).where(outbox.c.status == DONE, outbox.c.finished_at < finished_before)
+        )
+        return result.rowcount
 
     async def counts(self) -> dict[str, int]:
         rows = (await self.conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))).all()

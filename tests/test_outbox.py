@@ -1,0 +1,130 @@
+"""The delivery queue on a real database: lane order, leases, per-target room, batches, racing workers, pruning."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.store.database import Database
+from bot.store.engine import create_engine, migrate
+from bot.store.outbox import Job
+
+NOW = time.time()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    database = Database(engine)
+    yield database
+    await database.dispose()
+
+
+async def enqueue(db: Database, lane: str, kind: str = "post", target: str = "slack:C1", n: int = 1) -> list[int]:
+    async with db.transaction() as tx:
+        return [
+            await tx.outbox.enqueue(lane=lane, target=target, kind=kind, payload={"i": i}, now=NOW) for i in range(n)
+        ]
+
+
+async def claim(db: Database, *, now: float = NOW, owner: str = "w1", **kwargs: object) -> list[list[Job]]:
+    kwargs.setdefault("limit", 50)
+    async with db.transaction() as tx:
+        return await tx.outbox.claim(now=now, owner=owner, lease_seconds=30, **kwargs)  # type: ignore[arg-type]
+
+
+async def finish(db: Database, batches: list[list[Job]]) -> None:
+    async with db.transaction() as tx:
+        await tx.outbox.finish([j.id for b in batches for j in b], now=datetime.now(UTC))
+
+
+async def test_only_the_oldest_unfinished_job_of_a_lane_runs(db: Database) -> None:
+    a1, a2 = await enqueue(db, "a", n=2)
+    (b1,) = await enqueue(db, "b")
+    first = await claim(db)
+    assert sorted(b[0].id for b in first) == [a1, b1]
+    assert await claim(db) == []  # both lanes are busy
+    await finish(db, [first[0]])
+    assert [[j.id for j in b] for b in await claim(db)] == [[a2]]
+
+
+async def test_an_expired_lease_lets_another_worker_take_the_job(db: Database) -> None:
+    (job,) = await enqueue(db, "a")
+    assert [b[0].id for b in await claim(db, owner="dead")] == [job]
+    assert await claim(db, now=NOW + 10, owner="w2") == []
+    taken = await claim(db, now=NOW + 31, owner="w2")
+    assert [b[0].id for b in taken] == [job]
+
+
+async def test_a_retry_waits_for_its_time_and_counts_only_failures(db: Database) -> None:
+    (job,) = await enqueue(db, "a")
+    await claim(db)
+    async with db.transaction() as tx:
+        await tx.outbox.retry_later([job], not_before=NOW + 5, error="503", count=True)
+    assert await claim(db, now=NOW + 4) == []
+    (batch,) = await claim(db, now=NOW + 5)
+    assert batch[0].attempts == 1
+    async with db.transaction() as tx:
+        await tx.outbox.retry_later([job], not_before=NOW + 6, error="429", count=False)
+    (batch,) = await claim(db, now=NOW + 6)
+    assert batch[0].attempts == 1
+
+
+async def test_room_and_skipped_targets_keep_one_busy_target_from_taking_every_slot(db: Database) -> None:
+    for lane in ("a", "b", "c"):
+        await enqueue(db, lane, target="slack:BUSY")
+    (quiet,) = await enqueue(db, "d", target="slack:QUIET")
+    picked = await claim(db, room=lambda target: 1)
+    assert sorted(b[0].target for b in picked) == ["slack:BUSY", "slack:QUIET"]
+    assert await claim(db, skip_targets={"slack:BUSY"}) == []
+    assert quiet in [b[0].id for b in picked]
+
+
+async def test_a_backlog_of_the_same_kind_is_claimed_as_one_batch(db: Database) -> None:
+    posts = await enqueue(db, "a", kind="post_inbound", n=3)
+    (update,) = await enqueue(db, "a", kind="update_header")
+    (batch,) = await claim(db, batchable_kinds={"post_inbound"}, max_batch=10)
+    assert [j.id for j in batch] == posts
+    await finish(db, [batch])
+    assert [[j.id for j in b] for b in await claim(db, batchable_kinds={"post_inbound"}, max_batch=10)] == [[update]]
+
+
+async def test_racing_workers_never_share_a_job_or_run_two_jobs_of_one_lane(db: Database) -> None:
+    lanes = [f"lane-{i}" for i in range(15)]
+    for lane in lanes:
+        await enqueue(db, lane, n=3)
+    seen: list[int] = []
+    for _ in range(3):
+        rounds = await asyncio.gather(*(claim(db, owner=f"w{i}", limit=5) for i in range(4)))
+        claimed = [b for batches in rounds for b in batches]
+        ids = [j.id for b in claimed for j in b]
+        assert len(ids) == len(set(ids))
+        assert len({b[0].lane for b in claimed}) == len(claimed)
+        seen += ids
+        await finish(db, claimed)
+        for _ in range(5):  # drain what is left of this round
+            rest = await claim(db, limit=50)
+            if not rest:
+                break
+            seen += [j.id for b in rest for j in b]
+            await finish(db, rest)
+    assert len(seen) == len(set(seen)) == 45
+
+
+async def test_prune_forgets_old_delivered_jobs_only(db: Database) -> None:
+    old, recent = await enqueue(db, "a"), await enqueue(db, "b")
+    (waiting,) = await enqueue(db, "c")
+    batches = await claim(db)
+    async with db.transaction() as tx:
+        await tx.outbox.finish(old, now=datetime.now(UTC) - timedelta(days=8))
+        await tx.outbox.finish(recent, now=datetime.now(UTC))
+        await tx.outbox.retry_later([waiting], not_before=NOW, error="", count=False)
+    assert len(batches) == 3
+    async with db.transaction() as tx:
+        assert await tx.outbox.prune(datetime.now(UTC) - timedelta(days=7)) == 1
+        assert await tx.outbox.counts() == {"done": 1, "pending": 1}
