@@ -1,22 +1,27 @@
 """Fixtures: fake Slack and Telegram servers, a real database, and the real bot wired to them.
 
 SQLite by default; set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run the same suite on
-PostgreSQL. Every test starts from an empty schema.
+PostgreSQL. The session then works in a scratch database of its own, created beside that one and dropped at the end
+(so two runs never clobber each other), and every test starts from an empty schema.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Config, load_settings, normalize_database_url, parse_bot_config
@@ -58,19 +63,63 @@ def fast_pacer() -> Pacer:
     return Pacer(rates={}, family_rates={})
 
 
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _admin(url: str, statement: str) -> None:
+    """Run one statement outside any transaction, on a thread of its own (a test's event loop may be running)."""
+
+    async def run() -> None:
+        engine = create_async_engine(normalize_database_url(url), isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture(scope="session")
+def scratch_postgres() -> Iterator[str | None]:
+    """A PostgreSQL database of this session's own, beside TEST_DATABASE_URL (or the local one); None if none
+    answers, with the reason kept in ``scratch_postgres_error``."""
+    admin_url = os.environ.get("TEST_DATABASE_URL") or LOCAL_POSTGRES
+    name = f"threadbridge_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        _admin(admin_url, f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # any failure to reach it means there is none to use
+        scratch_postgres_error.append(f"{type(exc).__name__}: {exc}")
+        yield None
+        return
+    yield make_url(normalize_database_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+scratch_postgres_error: list[str] = []
+
+
+async def reset_schema(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
-async def database_url(tmp_path: Path) -> AsyncIterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
+async def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    if not os.environ.get("TEST_DATABASE_URL"):
         yield f"sqlite+aiosqlite:///{tmp_path / 'threadbridge.db'}"
         return
-    normalized = normalize_database_url(url)
-    engine = create_async_engine(normalized)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    yield normalized
+    url = request.getfixturevalue("scratch_postgres")
+    if url is None:
+        raise RuntimeError(f"TEST_DATABASE_URL is set but does not answer: {scratch_postgres_error}")
+    await reset_schema(url)
+    yield url
 
 
 @pytest.fixture
@@ -277,6 +326,7 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
             api_timeout: float = 5.0,
             port: int = 0,
             wait_connected: bool = True,
+            clock: Callable[[], datetime] | None = None,
             **env: str,
         ) -> AsyncIterator[Bot]:
             config = make_config(database_url, slack, telegram, bot_yaml=bot_yaml, **env)
@@ -288,6 +338,7 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
                 pacer=pacer or fast_pacer(),
                 telegram_poll_timeout=1,
                 api_timeout=api_timeout,
+                **({"clock": clock} if clock is not None else {}),  # tests move time for timers, never sleep
             ) as rt:
                 if wait_connected:  # Telegram connects in the background; most tests want it connected
                     await wait_until(lambda: rt.telegram.healthy, timeout=10, what="Telegram connected")

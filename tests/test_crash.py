@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -13,8 +12,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import normalize_database_url
-from tests.conftest import BOT_YAML, INBOX, SIGNING_SECRET, STAFF, all_text, free_port, wait_until
+from tests.conftest import (
+    BOT_YAML,
+    INBOX,
+    SIGNING_SECRET,
+    STAFF,
+    all_text,
+    free_port,
+    reset_schema,
+    scratch_postgres_error,
+    wait_until,
+)
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_requests import event_body, message_event, post_signed
 from tests.fakes.telegram import FakeTelegram
@@ -99,25 +107,13 @@ async def test_500_messages_survive_an_outage_a_rate_limit_and_sigkill(
     assert slack.rate_limited_count < 20, slack.rate_limited_count
 
 
-async def _postgres_url() -> str:
-    """The PostgreSQL to share: TEST_DATABASE_URL, else the local one CI provides; skipped only if none answers."""
-    url = normalize_database_url(os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test")
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    except (OSError, Exception) as exc:
-        pytest.skip(f"no PostgreSQL reachable for the multi-process test ({exc})")
-    finally:
-        await engine.dispose()
-    return url
-
-
 async def test_two_processes_share_the_work_on_postgresql_with_nothing_lost_or_doubled(
-    tmp_path: Path, slack: FakeSlack, telegram: FakeTelegram
+    tmp_path: Path, slack: FakeSlack, telegram: FakeTelegram, scratch_postgres: str | None
 ) -> None:
-    database_url = await _postgres_url()
+    if scratch_postgres is None:  # SQLite runs a single process; this needs a real PostgreSQL
+        pytest.skip(f"no PostgreSQL reachable for the multi-process test: {scratch_postgres_error}")
+    database_url = scratch_postgres
+    await reset_schema(database_url)
     secret = "multi-process-secret"
     bots = []
     for name in ("alpha", "beta"):
