@@ -1,4 +1,5 @@
-"""``python -m bot`` runs the bot; ``python -m bot check-config`` only checks the configuration."""
+"""``python -m bot`` runs the bot; ``python -m bot check-config`` only checks the configuration;
+``python -m bot export`` and ``python -m bot erase-customer ID`` work on the database alone (see bot.admin)."""
 
 from __future__ import annotations
 
@@ -50,9 +51,17 @@ async def _serve(config: Config) -> None:
     logging.getLogger("bot").info("stopped")
 
 
+_DATABASE_VERBS = ("export", "erase-customer")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="threadbridge: customers in Slack threads")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "check-config"])
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "check-config", *_DATABASE_VERBS])
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in _DATABASE_VERBS:  # these need only DATABASE_URL: no Slack or Telegram token
+        from bot import admin
+
+        return admin.export_main(argv[1:]) if argv[0] == "export" else admin.erase_main(argv[1:])
     args = parser.parse_args(argv)
     try:
         config = load_config()

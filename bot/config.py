@@ -7,16 +7,19 @@ from the environment (or `.env`); the YAML file holds routing and wording, which
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -27,12 +30,15 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_PORT",
     "DEFAULT_SLACK_API_URL",
+    "DEFAULT_STAGES",
     "DEFAULT_TELEGRAM_API_URL",
     "LANGUAGES",
     "BotConfig",
+    "BusinessHours",
     "Category",
     "Config",
     "ConfigError",
+    "Escalation",
     "Settings",
     "load_bot_config",
     "load_config",
@@ -74,10 +80,22 @@ _SECRET_ENV_ALL = (
 _OWNER_IDS = "Slack user or user group ids (U…, W…, S…)"
 _CHANNEL = "a Slack channel id (C… or G…)"
 
-_TOP_KEYS = ("language", "default_category", "slack", "texts", "categories")
-_SLACK_KEYS = ("inbox_channel", "staff_channels")
-_TEXT_KEYS = ("greeting", "auto_reply")
-_CATEGORY_KEYS = ("label", "owners", "channel", "keywords")
+_TOP_KEYS = ("language", "default_category", "ask_category", "slack", "texts", "business_hours", "categories", "crm")
+_SLACK_KEYS = ("inbox_channel", "staff_channels", "staff_groups")
+_CRM_KEYS = ("stages",)
+DEFAULT_STAGES = ("new lead", "contacting", "contacted", "qualified", "closed")
+MAX_STAGES = 50  # a stage is an option of a Slack select menu (100 at most); a pipeline is a handful
+_TEXT_KEYS = ("greeting", "auto_reply", "after_hours", "choose_category")
+_CATEGORY_KEYS = (
+    "label", "owners", "channel", "keywords", "patterns", "priority", "first_response_minutes", "escalation", "hours",
+)  # fmt: skip
+_ESCALATION_KEYS = ("after_minutes", "to")
+_HOURS_KEYS = ("timezone", "weekly", "holidays", "auto_reply")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+MAX_CATEGORIES = 100  # a Slack static_select holds at most 100 options, a Telegram inline keyboard 100 buttons
+LABEL_LIMIT = 75  # a Slack option's text is at most 75 characters
+MAX_MINUTES = 60 * 24 * 30  # targets and delays: up to 30 days
 
 
 class ConfigError(Exception):
@@ -93,14 +111,46 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """The second escalation: ``after_minutes`` (business minutes) past the target, posted to ``to``."""
+
+    after_minutes: int
+    to: str  # a channel (C…/G…) gets a post linking the thread; a person (U…/W…) a direct message
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When one team works: weekly hours in its own time zone, minus holidays.
+
+    ``weekly`` holds seven entries, Monday first, each a sorted tuple of (start, end) minutes after local midnight.
+    """
+
+    name: str
+    timezone: str
+    weekly: tuple[tuple[tuple[int, int], ...], ...]
+    holidays: frozenset[date] = frozenset()
+    auto_reply: str | None = None  # the after-hours reply for this team; None: texts.after_hours
+
+
+@dataclass(frozen=True)
 class Category:
     """A kind of inquiry: who owns it, its optional channel, and which words route a message to it."""
 
     key: str
-    label: str
+    label: str  # what staff read in Slack
     owners: tuple[str, ...]
     channel: str | None
     keywords: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)  # what customers read, per language
+    patterns: tuple[re.Pattern[str], ...] = ()
+    priority: int = 0  # higher wins when several categories match, and is listed first
+    first_response_minutes: int | None = None  # business minutes until the first escalation; None: no timer
+    escalation: Escalation | None = None
+    hours: str | None = None  # a key of business_hours; None: the "default" hours, if any
+
+    def label_in(self, language: str) -> str:
+        """The label a customer reads, in the bot's language."""
+        return self.labels.get(language) or self.label
 
 
 @dataclass(frozen=True)
@@ -114,6 +164,18 @@ class BotConfig:
     greeting: str | None
     auto_reply: str | None
     staff_channels: tuple[str, ...]
+    ask_category: bool = False  # offer the categories as buttons to a customer opening a conversation
+    business_hours: Mapping[str, BusinessHours] = field(default_factory=lambda: MappingProxyType({}))
+    after_hours_reply: str | None = None  # texts.after_hours; None: the built-in text for `language`
+    choose_category: str | None = None  # texts.choose_category; None: the built-in text
+    staff_groups: tuple[str, ...] = ()  # slack.staff_groups: user groups whose members count as staff too
+    crm_stages: tuple[str, ...] = DEFAULT_STAGES  # crm.stages: the sales pipeline a customer moves along
+
+    def hours_for(self, category: str | None) -> BusinessHours | None:
+        """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""
+        conf = self.categories.get(category) if category else None
+        name = conf.hours if conf is not None and conf.hours else "default"
+        return self.business_hours.get(name)
 
 
 @dataclass(frozen=True, repr=False)
@@ -455,8 +517,15 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
     _check_keys(slack, "slack.", _SLACK_KEYS)
     inbox_channel = _channel(slack.get("inbox_channel"), "slack.inbox_channel")
 
-    greeting, auto_reply = _texts(data.get("texts"))
-    categories = _categories(data.get("categories"))
+    greeting, auto_reply, after_hours, choose_category = _texts(data.get("texts"))
+    business_hours = _business_hours(data.get("business_hours"))
+    categories = _categories(data.get("categories"), language, business_hours)
+
+    ask_category = data.get("ask_category", False)
+    if ask_category is None:
+        ask_category = False
+    if not isinstance(ask_category, bool):
+        raise ConfigError("ask_category", "true or false")
 
     default_category = data.get("default_category")
     if default_category is not None:
@@ -472,6 +541,8 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
         if not isinstance(staff_raw, list) or not staff_raw:
             raise ConfigError("slack.staff_channels", "a non-empty list of Slack channel ids (C… or G…)")
         staff = [_channel(v, f"slack.staff_channels[{i}]") for i, v in enumerate(staff_raw)]
+    staff_groups = _staff_groups(slack.get("staff_groups"))
+    crm_stages = _crm(data.get("crm"))
 
     return BotConfig(
         inbox_channel=inbox_channel,
@@ -481,6 +552,12 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
         greeting=greeting,
         auto_reply=auto_reply,
         staff_channels=tuple(dict.fromkeys(staff)),
+        ask_category=ask_category,
+        business_hours=MappingProxyType(business_hours),
+        after_hours_reply=after_hours,
+        choose_category=choose_category,
+        staff_groups=staff_groups,
+        crm_stages=crm_stages,
     )
 
 
@@ -497,8 +574,8 @@ def _refuse_secrets(node: object, path: str, *, names_are_data: bool = False) ->
             if not names_are_data and isinstance(key, str) and _is_secret_key(key):
                 hint = _SECRET_ENV_HINTS.get(key.strip().lower().replace("-", "_"), _SECRET_ENV_ALL)
                 raise ConfigError(where, f"secrets come from the environment ({hint}), not from the YAML file")
-            # Category names are data, not schema: a category may well be called "token".
-            _refuse_secrets(value, f"{where}.", names_are_data=(where == "categories"))
+            # Category and team names are data, not schema: a category may well be called "token".
+            _refuse_secrets(value, f"{where}.", names_are_data=(where in ("categories", "business_hours")))
     elif isinstance(node, list):
         for i, value in enumerate(node):
             _refuse_secrets(value, f"{path.removesuffix('.')}[{i}].")
@@ -521,12 +598,12 @@ def _channel(value: object, key: str) -> str:
     return value.strip()
 
 
-def _texts(node: object) -> tuple[str | None, str | None]:
+def _texts(node: object) -> tuple[str | None, str | None, str | None, str | None]:
     """The optional wording overrides; `auto_reply: false` (or "") turns the acknowledgement off."""
     if node is None:
-        return None, None
+        return None, None, None, None
     if not isinstance(node, Mapping):
-        raise ConfigError("texts", "a mapping with greeting and/or auto_reply")
+        raise ConfigError("texts", "a mapping with greeting, auto_reply, after_hours and/or choose_category")
     _check_keys(node, "texts.", _TEXT_KEYS)
     limit = f"at most {TELEGRAM_TEXT_LIMIT} characters"
 
@@ -544,33 +621,72 @@ def _texts(node: object) -> tuple[str | None, str | None]:
             raise ConfigError("texts.auto_reply", f"a text of {limit}, or false to send none")
         if not auto_reply.strip():
             auto_reply = ""
-    return greeting, auto_reply
+    others = [_optional_text(node.get(name), f"texts.{name}") for name in ("after_hours", "choose_category")]
+    return greeting, auto_reply, others[0], others[1]
 
 
-def _categories(node: object) -> dict[str, Category]:
+def _optional_text(value: object, key: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > TELEGRAM_TEXT_LIMIT:
+        raise ConfigError(key, f"a non-empty text of at most {TELEGRAM_TEXT_LIMIT} characters")
+    return value
+
+
+def _categories(node: object, language: str, hours: Mapping[str, BusinessHours]) -> dict[str, Category]:
     if node is None:
         return {}
     if not isinstance(node, Mapping):
         raise ConfigError("categories", "a mapping of category key to label, owners, channel, keywords")
+    if len(node) > MAX_CATEGORIES:
+        raise ConfigError("categories", f"at most {MAX_CATEGORIES} categories (Slack's select menu shows no more)")
     result: dict[str, Category] = {}
     for key, spec in node.items():
         if not isinstance(key, str) or not _CATEGORY_KEY.match(key):
             raise ConfigError(
                 f"categories.{key}", "a category key of letters, digits, _ and - (at most 64, e.g. billing)"
             )
-        result[key] = _category(key, spec)
+        result[key] = _category(key, spec, language, hours)
     return result
 
 
-def _category(key: str, spec: object) -> Category:
+def _labels(value: object, path: str, language: str) -> tuple[str, dict[str, str]]:
+    """The staff label and the customer labels: one text for both languages, or one per language."""
+    expected = f"a non-empty text of at most {LABEL_LIMIT} characters, or one per language ({', '.join(LANGUAGES)})"
+    if isinstance(value, str):
+        if not value.strip() or len(value.strip()) > LABEL_LIMIT:
+            raise ConfigError(f"{path}.label", expected)
+        return value.strip(), dict.fromkeys(LANGUAGES, value.strip())
+    if not isinstance(value, Mapping) or not value:
+        raise ConfigError(f"{path}.label", expected)
+    labels: dict[str, str] = {}
+    for lang, text in value.items():
+        if lang not in LANGUAGES:
+            raise ConfigError(f"{path}.label.{lang}", f"unknown language (expected one of: {', '.join(LANGUAGES)})")
+        if not isinstance(text, str) or not text.strip() or len(text.strip()) > LABEL_LIMIT:
+            raise ConfigError(f"{path}.label.{lang}", f"a non-empty text of at most {LABEL_LIMIT} characters")
+        labels[lang] = text.strip()
+    primary = labels.get(language) or next(iter(labels.values()))
+    others = [t for t in dict.fromkeys(labels.values()) if t != primary]
+    staff = f"{primary} ({' / '.join(others)})" if others else primary
+    for lang in LANGUAGES:
+        labels.setdefault(lang, primary)
+    return staff, labels
+
+
+def _minutes(value: object, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MINUTES:
+        raise ConfigError(key, f"a whole number of minutes from 1 to {MAX_MINUTES}")
+    return value
+
+
+def _category(key: str, spec: object, language: str, hours: Mapping[str, BusinessHours]) -> Category:
     path = f"categories.{key}"
     if not isinstance(spec, Mapping):
         raise ConfigError(path, "a mapping with label, owners, channel, keywords")
     _check_keys(spec, f"{path}.", _CATEGORY_KEYS)
 
-    label = spec.get("label", key)
-    if not isinstance(label, str) or not label.strip():
-        raise ConfigError(f"{path}.label", "a non-empty text")
+    label, labels = _labels(spec.get("label", key), path, language)
 
     owners_raw = spec.get("owners")
     if owners_raw is None or owners_raw == []:
@@ -597,13 +713,221 @@ def _category(key: str, spec: object) -> Category:
                 raise ConfigError(f"{path}.keywords[{i}]", "a non-empty word or phrase")
             keywords.append(word.strip())
 
+    patterns: list[re.Pattern[str]] = []
+    patterns_raw = spec.get("patterns")
+    if patterns_raw is not None:
+        if not isinstance(patterns_raw, list):
+            raise ConfigError(f"{path}.patterns", "a list of regular expressions")
+        for i, raw in enumerate(patterns_raw):
+            if not isinstance(raw, str) or not raw.strip():
+                raise ConfigError(f"{path}.patterns[{i}]", "a non-empty regular expression")
+            try:
+                patterns.append(re.compile(raw, re.IGNORECASE))
+            except re.error as exc:
+                raise ConfigError(f"{path}.patterns[{i}]", f"a valid regular expression ({exc})") from None
+
+    priority = spec.get("priority", 0)
+    if priority is None:
+        priority = 0
+    if isinstance(priority, bool) or not isinstance(priority, int) or not -1000 <= priority <= 1000:
+        raise ConfigError(f"{path}.priority", "a whole number from -1000 to 1000 (higher wins; default 0)")
+
+    target = spec.get("first_response_minutes")
+    if target is not None:
+        target = _minutes(target, f"{path}.first_response_minutes")
+
+    escalation = None
+    escalation_raw = spec.get("escalation")
+    if escalation_raw is not None:
+        if target is None:
+            raise ConfigError(f"{path}.escalation", "needs first_response_minutes, the target it escalates after")
+        if not isinstance(escalation_raw, Mapping):
+            raise ConfigError(f"{path}.escalation", "a mapping with after_minutes and to")
+        _check_keys(escalation_raw, f"{path}.escalation.", _ESCALATION_KEYS)
+        to = escalation_raw.get("to")
+        to = to.strip() if isinstance(to, str) else to
+        if not isinstance(to, str) or not (_CHANNEL_ID.match(to) or _USER_ID.match(to)):
+            raise ConfigError(f"{path}.escalation.to", "a Slack channel or user id (C…, G…, U…, W…)")
+        escalation = Escalation(
+            after_minutes=_minutes(escalation_raw.get("after_minutes"), f"{path}.escalation.after_minutes"), to=to
+        )
+
+    hours_name = spec.get("hours")
+    if hours_name is not None and (not isinstance(hours_name, str) or hours_name not in hours):
+        expected = (
+            f"one of the business_hours ({', '.join(hours)})"
+            if hours
+            else "a name under business_hours, but no business hours are defined"
+        )
+        raise ConfigError(f"{path}.hours", expected)
+
     return Category(
         key=key,
-        label=label.strip(),
+        label=label,
         owners=tuple(dict.fromkeys(owners)),
         channel=None if spec.get("channel") is None else _channel(spec["channel"], f"{path}.channel"),
         keywords=tuple(dict.fromkeys(keywords)),
+        labels=MappingProxyType(labels),
+        patterns=tuple(patterns),
+        priority=priority,
+        first_response_minutes=target,
+        escalation=escalation,
+        hours=hours_name,
     )
+
+
+def _business_hours(node: object) -> dict[str, BusinessHours]:
+    """Named weekly schedules; the one called "default" applies to categories that name none."""
+    if node is None:
+        return {}
+    if not isinstance(node, Mapping):
+        raise ConfigError("business_hours", "a mapping of team name to timezone, weekly and holidays")
+    result: dict[str, BusinessHours] = {}
+    for name, spec in node.items():
+        if not isinstance(name, str) or not _CATEGORY_KEY.match(name):
+            raise ConfigError(f"business_hours.{name}", "a name of letters, digits, _ and - (e.g. default, dev)")
+        result[name] = _schedule(name, spec)
+    return result
+
+
+def _schedule(name: str, spec: object) -> BusinessHours:
+    path = f"business_hours.{name}"
+    if not isinstance(spec, Mapping):
+        raise ConfigError(path, "a mapping with timezone, weekly and holidays")
+    _check_keys(spec, f"{path}.", _HOURS_KEYS)
+
+    zone = spec.get("timezone")
+    if not isinstance(zone, str) or not zone.strip():
+        raise ConfigError(f"{path}.timezone", "an IANA time zone such as Asia/Seoul")
+    zone = zone.strip()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{path}.timezone", f'an IANA time zone such as Asia/Seoul, not "{zone}"') from None
+
+    weekly_raw = spec.get("weekly")
+    if not isinstance(weekly_raw, Mapping) or not weekly_raw:
+        raise ConfigError(f"{path}.weekly", 'a mapping of days to hours, e.g. {mon-fri: "09:00-18:00"}')
+    days: list[list[tuple[int, int]]] = [[] for _ in _DAYS]
+    for day_key, ranges_raw in weekly_raw.items():
+        where = f"{path}.weekly.{day_key}"
+        for day in _day_span(day_key, where):
+            days[day].extend(_ranges(ranges_raw, where))
+    weekly: list[tuple[tuple[int, int], ...]] = []
+    for day, ranges in enumerate(days):
+        ranges.sort()
+        for (s1, e1), (s2, e2) in itertools.pairwise(ranges):
+            if s2 < e1:
+                both = f"{_hhmm(s1)}-{_hhmm(e1)} and {_hhmm(s2)}-{_hhmm(e2)}"
+                raise ConfigError(f"{path}.weekly", f"hours that do not overlap, but {_DAYS[day]} has {both}")
+        merged: list[tuple[int, int]] = []
+        for start, end in ranges:
+            if merged and merged[-1][1] == start:
+                merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        weekly.append(tuple(merged))
+    if not any(weekly):
+        raise ConfigError(f"{path}.weekly", "hours on at least one day")
+
+    holidays: set[date] = set()
+    holidays_raw = spec.get("holidays")
+    if holidays_raw is not None:
+        if not isinstance(holidays_raw, list):
+            raise ConfigError(f"{path}.holidays", "a list of dates (YYYY-MM-DD)")
+        for i, value in enumerate(holidays_raw):
+            holidays.add(_date(value, f"{path}.holidays[{i}]"))
+
+    auto_reply = _optional_text(spec.get("auto_reply"), f"{path}.auto_reply")
+    return BusinessHours(
+        name=name, timezone=zone, weekly=tuple(weekly), holidays=frozenset(holidays), auto_reply=auto_reply
+    )
+
+
+def _day_span(key: object, where: str) -> list[int]:
+    """ "mon" or "mon-fri" as weekday numbers (Monday is 0)."""
+    expected = "a day (mon, tue, wed, thu, fri, sat, sun) or a span of days such as mon-fri"
+    if not isinstance(key, str):
+        raise ConfigError(where, expected)
+    first, sep, last = key.strip().lower().partition("-")
+    if first not in _DAYS or (sep and last not in _DAYS):
+        raise ConfigError(where, expected)
+    start, end = _DAYS.index(first), _DAYS.index(last) if sep else _DAYS.index(first)
+    if end < start:
+        raise ConfigError(where, f"{expected}, Monday to Sunday in order")
+    return list(range(start, end + 1))
+
+
+def _ranges(value: object, where: str) -> list[tuple[int, int]]:
+    """ "09:00-18:00", a list of such ranges, or "closed"/[] for none; minutes after local midnight."""
+    expected = 'a time range "HH:MM-HH:MM" (24-hour clock), a list of them, or "closed"'
+    if value is None or value == [] or (isinstance(value, str) and value.strip().lower() == "closed"):
+        return []
+    items = value if isinstance(value, list) else [value]
+    ranges: list[tuple[int, int]] = []
+    for item in items:
+        if not isinstance(item, str) or (match := _TIME_RANGE.match(item)) is None:
+            raise ConfigError(where, expected)
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or start >= 24 * 60 or end > 24 * 60:
+            raise ConfigError(where, expected)
+        if end <= start:
+            night = "split a night: 22:00-24:00 and 00:00-06:00"
+            raise ConfigError(where, f"a range ending after it starts, not {item.strip()} ({night})")
+        ranges.append((start, end))
+    return ranges
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _date(value: object, key: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigError(key, "a date YYYY-MM-DD")
+
+
+def _staff_groups(node: object) -> tuple[str, ...]:
+    """User groups (S…) whose members may search and see customers, besides the staff channels' members."""
+    if node is None:
+        return ()
+    if not isinstance(node, list):
+        raise ConfigError("slack.staff_groups", "a list of Slack user group ids (S…)")
+    groups = []
+    for i, value in enumerate(node):
+        if not isinstance(value, str) or not _GROUP_ID.match(value.strip()):
+            raise ConfigError(f"slack.staff_groups[{i}]", "a Slack user group id (S…)")
+        groups.append(value.strip())
+    return tuple(dict.fromkeys(groups))
+
+
+def _crm(node: object) -> tuple[str, ...]:
+    """The pipeline stages, in order; the first is where every customer starts."""
+    if node is None:
+        return DEFAULT_STAGES
+    if not isinstance(node, Mapping):
+        raise ConfigError("crm", "a mapping with stages: a list of pipeline stages")
+    _check_keys(node, "crm.", _CRM_KEYS)
+    raw = node.get("stages")
+    if raw is None:
+        return DEFAULT_STAGES
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_STAGES:
+        raise ConfigError("crm.stages", f"a list of 1 to {MAX_STAGES} stage names, in pipeline order")
+    stages: list[str] = []
+    for i, value in enumerate(raw):
+        if not isinstance(value, str) or not value.strip() or len(value.strip()) > LABEL_LIMIT:
+            raise ConfigError(f"crm.stages[{i}]", f"a non-empty text of at most {LABEL_LIMIT} characters")
+        if value.strip().casefold() in (s.casefold() for s in stages):
+            raise ConfigError(f"crm.stages[{i}]", f'a stage named once only ("{value.strip()}" repeats)')
+        stages.append(value.strip())
+    return tuple(stages)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from bot.config import BotConfig
 from bot.domain import (
-    ArchivedMessage,
     Attachment,
     Conversation,
     Delivery,
@@ -26,6 +25,7 @@ from bot.domain import (
 from bot.i18n import CustomerTexts
 from bot.routing import categorize
 from bot.store.database import Database, Transaction
+from bot.store.search import Hit
 
 # Job kinds, handled in bot.delivery_jobs
 OPEN_THREAD = "open_thread"
@@ -74,6 +74,34 @@ class ClaimOutcome:
     changed: bool
 
 
+class ConversationHooks:
+    """What routing and timing (bot.triage) add to the use cases, run inside their transactions; no-ops here."""
+
+    async def opened(
+        self, tx: Transaction, conversation_id: int, message: InboundMessage, category: str | None, now: datetime
+    ) -> None:
+        """A conversation was just created."""
+
+    async def customer_wrote(
+        self, tx: Transaction, conversation_id: int, message: InboundMessage, *, opened: bool, now: datetime
+    ) -> bool:
+        """A customer message was archived; True when the hook answered it (the acknowledgement is then skipped)."""
+        return False
+
+    async def acknowledged(self, tx: Transaction, conversation_id: int, message: InboundMessage, now: datetime) -> None:
+        """A new conversation's acknowledgement (if any) is queued: what the customer should read next."""
+
+    async def staff_replied(self, tx: Transaction, conversation: Conversation, user: str, now: datetime) -> None:
+        """A reply (not a note) for the customer was archived."""
+
+    async def status_changed(self, tx: Transaction, conversation: Conversation, status: Status, now: datetime) -> None:
+        """The conversation was closed or reopened."""
+
+    async def moved_thread(self, tx: Transaction, slack_channel: str, thread_ts: str) -> Conversation | None:
+        """The conversation that used to live in a thread it has moved away from."""
+        return None
+
+
 class Conversations:
     def __init__(
         self,
@@ -82,11 +110,13 @@ class Conversations:
         texts: CustomerTexts,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        hooks: ConversationHooks | None = None,
     ) -> None:
         self.db = db
         self.config = config
         self.texts = texts
         self.clock = clock
+        self.hooks = hooks or ConversationHooks()
 
     # --- customer side ---------------------------------------------------------------------------------------
 
@@ -137,8 +167,11 @@ class Conversations:
             message_id=message_id,
             now=time.time(),
         )
-        if opened and self.texts.auto_reply:
+        answered = await self.hooks.customer_wrote(tx, conversation_id, message, opened=opened, now=now)
+        if opened and self.texts.auto_reply and not answered:
             await self._queue_auto_reply(tx, conversation_id, message, self.texts.auto_reply, now)
+        if opened:
+            await self.hooks.acknowledged(tx, conversation_id, message, now)
         return Receipt(conversation_id=conversation_id, opened=opened, duplicate=False)
 
     async def greet(self, message: InboundMessage) -> bool:
@@ -181,6 +214,7 @@ class Conversations:
         await tx.archive.add_event(conversation_id, EventKind.OPENED, actor, now, channel=message.channel)
         if category:
             await tx.archive.add_event(conversation_id, EventKind.CATEGORY_SET, "routing", now, category=category)
+        await self.hooks.opened(tx, conversation_id, message, category, now)
         await tx.outbox.enqueue(
             lane=slack_lane(conversation_id),
             target=f"slack:{slack_channel}",
@@ -237,6 +271,8 @@ class Conversations:
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation_by_thread(slack_channel, thread_ts)
             if conversation is None:
+                conversation = await self.hooks.moved_thread(tx, slack_channel, thread_ts)
+            if conversation is None:
                 return StaffOutcome(tracked=False)
             source_key = f"slack:{slack_channel}:{ts}"
             now = self.clock()
@@ -272,6 +308,7 @@ class Conversations:
             claimed = False
             if conversation.status == Status.OPEN and conversation.holder is None:
                 claimed = await self._claim(tx, conversation, user, now, reason="first_reply")
+            await self.hooks.staff_replied(tx, conversation, user, now)
             return StaffOutcome(tracked=True, claimed=claimed)
 
     async def claim(self, conversation_id: int, user: str) -> ClaimOutcome:
@@ -331,6 +368,7 @@ class Conversations:
             if not await tx.archive.change_status(conversation_id, old, new, self.clock()):
                 return False
             await tx.archive.add_event(conversation_id, kind, user, self.clock())
+            await self.hooks.status_changed(tx, conversation, new, self.clock())
             await self._queue_header_update(tx, conversation)
             return True
 
@@ -360,9 +398,13 @@ class Conversations:
         async with self.db.transaction() as tx:
             return await tx.archive.conversation(conversation_id)
 
-    async def history(self, query: str, limit: int = 20) -> list[ArchivedMessage]:
-        async with self.db.transaction() as tx:
-            return await tx.archive.search(query, limit=limit)
+    async def history(self, query: str, limit: int = 20, *, viewer: str = "system") -> list[Hit]:
+        """The first ``limit`` results ``/history`` shows for ``query``, through the archive's search index (the
+        command itself calls bot.crm.Customers.search, which this is; it also pages and records the audit row)."""
+        from bot.crm import Customers  # the customer use cases build on this module, not the other way round
+
+        page = await Customers(self.db, self.config, clock=self.clock).search(query, viewer, page_size=limit)
+        return page.hits
 
     async def open_inquiries(self, limit: int = 100) -> list[Conversation]:
         async with self.db.transaction() as tx:

@@ -73,6 +73,7 @@ class SendToCustomer:
             format=job.payload.get("format", "plain"),
             user_names=job.payload.get("user_names", {}),
             files=files,
+            buttons=tuple(tuple((b["text"], b["data"]) for b in row) for row in job.payload.get("buttons", [])),
         )
         progress = Progress(job, self.db)
         sent = await connector.send(address, outgoing, progress)

@@ -34,6 +34,10 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     CATEGORY_SET = "category_set"
     DELIVERY_FAILED = "delivery_failed"
+    REASSIGNED = "reassigned"
+    MOVED = "moved"  # to another Slack channel, with the category
+    ESCALATED = "escalated"
+    AFTER_HOURS_REPLY = "after_hours_reply"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ class CustomerTexts:
     auto_reply: str  # sent once when a conversation opens; "" means send nothing
     unsupported: str  # for a message kind the bot cannot forward (poll, location, contact, ...)
     too_large: str  # for a file over the 20 MB the Bot API lets a bot download
+    after_hours: str  # sent once per conversation when the customer writes outside business hours
+    choose_category: str  # above the category buttons offered when a conversation opens
+    category_chosen: str  # the short notice after the customer taps a category
+    conversation_ended: str  # a tap on the buttons of a conversation that has since been closed
 
 
 _TEXTS: dict[str, CustomerTexts] = {
@@ -39,6 +43,16 @@ _TEXTS: dict[str, CustomerTexts] = {
             "죄송하지만 20MB가 넘는 파일은 받을 수 없어요.\n"
             "더 작은 파일로 보내 주시거나, 파일을 올려 두신 곳의 링크를 남겨 주세요."
         ),
+        after_hours=(
+            "지금은 상담 시간이 아니에요.\n"
+            "남겨 주신 문의는 잘 접수되었고, 상담 시간이 시작되면 담당자가 바로 답변드릴게요."
+        ),
+        choose_category=(
+            "어떤 문의인지 아래에서 골라 주시면 담당자에게 더 빨리 연결해 드려요.\n"
+            "고르지 않으셔도 메시지는 이미 전달되었어요."
+        ),
+        category_chosen="감사합니다! 담당자에게 바로 전달할게요.",
+        conversation_ended="이미 종료된 문의예요. 새로 메시지를 보내 주세요.",
     ),
     "en": CustomerTexts(
         greeting=(
@@ -54,13 +68,30 @@ _TEXTS: dict[str, CustomerTexts] = {
             "Sorry, that file is larger than 20 MB, which is more than we can receive. "
             "Could you send a smaller file, or a link to where it's stored?"
         ),
+        after_hours=(
+            "Thanks for your message! Our team is away right now.\n"
+            "We've got your question and will reply here as soon as we're back."
+        ),
+        choose_category=(
+            "What is your question about? Picking one below gets it to the right person faster.\n"
+            "No need to wait for it: your message has already reached us."
+        ),
+        category_chosen="Thanks! We'll pass it straight to the right person.",
+        conversation_ended="This conversation has ended. Just send us a new message.",
     ),
 }
 
 LANGUAGES = tuple(_TEXTS)
 
 
-def customer_texts(language: str, *, greeting: str | None = None, auto_reply: str | None = None) -> CustomerTexts:
+def customer_texts(
+    language: str,
+    *,
+    greeting: str | None = None,
+    auto_reply: str | None = None,
+    after_hours: str | None = None,
+    choose_category: str | None = None,
+) -> CustomerTexts:
     """The texts for `language` ("ko" or "en"), with the operator's overrides; auto_reply="" disables it."""
     try:
         texts = _TEXTS[language]
@@ -70,4 +101,8 @@ def customer_texts(language: str, *, greeting: str | None = None, auto_reply: st
         texts = replace(texts, greeting=greeting)
     if auto_reply is not None:
         texts = replace(texts, auto_reply=auto_reply)
+    if after_hours is not None:
+        texts = replace(texts, after_hours=after_hours)
+    if choose_category is not None:
+        texts = replace(texts, choose_category=choose_category)
     return texts

@@ -7,15 +7,33 @@ from collections.abc import Mapping
 from bot.config import Category
 
 
-def categorize(text: str, categories: Mapping[str, Category], default: str | None = None) -> str | None:
-    """The first category (in config order) with a keyword contained in ``text``, else ``default``."""
+def matches(text: str, category: Category) -> bool:
+    """Whether ``text`` contains one of the category's keywords (any case) or matches one of its patterns."""
     folded = text.casefold()
+    if any(keyword.casefold() in folded for keyword in category.keywords if keyword):
+        return True
+    return any(pattern.search(text) for pattern in category.patterns)
+
+
+def match_rules(text: str, categories: Mapping[str, Category]) -> str | None:
+    """The matching category with the highest priority (config order among equals); None when no rule matches."""
+    best: tuple[int, str] | None = None
     for key, category in categories.items():
-        if any(keyword.casefold() in folded for keyword in category.keywords if keyword):
-            return key
-    return default
+        if (best is None or category.priority > best[0]) and matches(text, category):
+            best = (category.priority, key)
+    return best[1] if best else None
+
+
+def categorize(text: str, categories: Mapping[str, Category], default: str | None = None) -> str | None:
+    """The category the rules pick for ``text`` (keywords and patterns, by priority), else ``default``."""
+    return match_rules(text, categories) or default
 
 
 def mention(owner_id: str) -> str:
     """Slack's control sequence that notifies a user (U…/W…) or a user group (S…)."""
     return f"<!subteam^{owner_id}>" if owner_id.startswith("S") else f"<@{owner_id}>"
+
+
+def mentions(owner_ids: tuple[str, ...] | list[str]) -> str:
+    """Every owner's mention, separated by spaces."""
+    return " ".join(mention(owner) for owner in owner_ids)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -14,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import Background
 from bot.config import Config
 from bot.connectors.telegram import WEBHOOK_PATH, TelegramConnector
 from bot.conversations import (
@@ -24,15 +26,22 @@ from bot.conversations import (
     UPDATE_HEADER,
     Conversations,
 )
+from bot.crm import Customers
 from bot.customer_delivery import SendToCustomer, SlackFiles
 from bot.delivery import DeliveryWorker, JobHandler, WorkerSettings
-from bot.handlers import buttons, commands, thread_replies
+from bot.handlers import access, buttons, commands, inquiries, thread_replies
+from bot.handlers import customers as customer_handlers
+from bot.handlers import triage as triage_handlers
 from bot.i18n import customer_texts
 from bot.pacing import Pacer, rates_for
+from bot.routing_delivery import MoveThread, PostEscalation, RetireHeader
 from bot.slack_delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
 from bot.slack_names import SlackNames
+from bot.staff import StaffDirectory
 from bot.store.database import Database
 from bot.store.engine import create_engine, migrate
+from bot.timers import TimerLoop
+from bot.triage import MOVE_THREAD, POST_ESCALATION, RETIRE_HEADER, Triage
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -51,6 +60,8 @@ class Runtime:
     port: int
     ready: bool = False
     stopping: list[str] = field(default_factory=list)
+    triage: Triage | None = None
+    timers: TimerLoop | None = None
 
     @property
     def url(self) -> str:
@@ -87,14 +98,24 @@ async def running(
     pacer: Pacer | None = None,
     telegram_poll_timeout: int = 25,
     api_timeout: float = 15.0,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    timer_poll_interval: float = 5.0,
 ) -> AsyncIterator[Runtime]:
     """Run the bot until the block exits; the keyword arguments tune timing (tests, benchmarks)."""
     settings = config.settings
     engine = create_engine(settings.database_url)
     await migrate(engine)
     db = Database(engine)
-    texts = customer_texts(config.bot.language, greeting=config.bot.greeting, auto_reply=config.bot.auto_reply)
-    service = Conversations(db, config.bot, texts)
+    texts = customer_texts(
+        config.bot.language,
+        greeting=config.bot.greeting,
+        auto_reply=config.bot.auto_reply,
+        after_hours=config.bot.after_hours_reply,
+        choose_category=config.bot.choose_category,
+    )
+    triage = Triage(db, config.bot, texts, clock=clock)  # routing and timing, hooked into the use cases
+    service = Conversations(db, config.bot, texts, clock=clock, hooks=triage)
+    timers = TimerLoop(db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval)
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(
         token=settings.slack_bot_token,
@@ -103,7 +124,9 @@ async def running(
         timeout=api_timeout,  # type: ignore[arg-type]
         retry_handlers=[],  # the outbox retries, in order; the client must not retry behind its back
     )
-    telegram = TelegramConnector(settings, service, poll_timeout=telegram_poll_timeout, api_timeout=api_timeout)
+    telegram = TelegramConnector(
+        settings, service, poll_timeout=telegram_poll_timeout, api_timeout=api_timeout, picks=triage
+    )
     runner: web.AppRunner | None = None
     socket_handler = None
     worker: DeliveryWorker | None = None
@@ -117,6 +140,9 @@ async def running(
             UPDATE_HEADER: UpdateHeader(*slack_args, team_url=team_url),
             POST_NOTICE: PostNotice(*slack_args, team_url=team_url),
             SEND_TO_CUSTOMER: SendToCustomer(db, connectors, SlackFiles(session, settings.slack_bot_token)),
+            MOVE_THREAD: MoveThread(*slack_args, team_url=team_url),
+            RETIRE_HEADER: RetireHeader(*slack_args, team_url=team_url),
+            POST_ESCALATION: PostEscalation(*slack_args, team_url=team_url),
         }
         worker = DeliveryWorker(
             db,
@@ -133,11 +159,19 @@ async def running(
             process_before_response=True,  # store a staff reply before Slack is told it arrived
         )
         whisper = buttons.Whisper(slack)
+        background = Background()  # pages and refreshes sent to response_urls after a click is answered
+        customers = Customers(db, config.bot, clock=clock)
+        staff = StaffDirectory(slack, config.bot.staff_channels, config.bot.staff_groups)
+        access.register(slack_app, staff, customers, background)  # commands, buttons and forms: staff only
         thread_replies.register(slack_app, service, SlackNames(slack))
         buttons.register(slack_app, service, whisper)
-        commands.register(slack_app, service, config.bot, team_url)
+        commands.register(slack_app, customers, team_url, background)
+        customer_handlers.register(slack_app, customers, team_url, background)
+        inquiries.register(slack_app, triage, config.bot, team_url)
+        triage_handlers.register(slack_app, triage, whisper)
 
         rt = Runtime(config=config, db=db, service=service, slack=slack, telegram=telegram, worker=worker, port=0)
+        rt.triage, rt.timers = triage, timers
 
         async def health() -> dict[str, str]:
             try:
@@ -163,6 +197,7 @@ async def running(
         rt.port = runner.addresses[0][1]
         await telegram.start()
         await worker.start()
+        await timers.start()
         if settings.slack_app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -175,10 +210,12 @@ async def running(
         finally:
             rt.ready = False
             await whisper.drain()
+            await background.drain()
     finally:
         if socket_handler is not None:
             await socket_handler.close_async()
         await telegram.stop()
+        await timers.stop()
         if worker is not None:
             await worker.stop()
         if runner is not None:

@@ -6,12 +6,14 @@ name like ``<!channel>`` shows as text and pings nobody.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Category
 from bot.domain import Conversation, Status
 from bot.routing import mention
+from bot.routing_blocks import RoutingView, routing_actions, routing_context
 from bot.slack_text import escape, split_messages
 
 CLAIM = "conversation_claim"
@@ -73,8 +75,14 @@ def header(
     *,
     categories: dict[str, Category] | Any,
     previous_link: str | None = None,
+    routing: RoutingView | None = None,
+    customer: Sequence[dict[str, Any]] = (),
 ) -> SlackPost:
-    """The thread's first message: who, from where, what about, who holds it, and the buttons to change that."""
+    """The thread's first message: who, from where, what about, who holds it, and the buttons to change that.
+
+    ``customer`` is the customer line (bot.customer_blocks.header_blocks): earlier conversations and the buttons
+    to the profile, notes and contact attempts.
+    """
     category = categories.get(conversation.category) if conversation.category else None
     who = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
     status = "Open" if conversation.status == Status.OPEN else "Closed"
@@ -96,6 +104,8 @@ def header(
                 "elements": [{"type": "mrkdwn", "text": f"Continues <{previous_link}|the previous conversation>"}],
             }
         )
+    if routing is not None:
+        blocks.extend(routing_context(routing))
     value = str(conversation.id)
     buttons = []
     if conversation.status == Status.OPEN:
@@ -107,6 +117,10 @@ def header(
     else:
         buttons.append(_button("Reopen", REOPEN, value))
     blocks.append({"type": "actions", "block_id": f"conversation:{value}", "elements": buttons})
+    menus = routing_actions(conversation, categories) if routing is not None else None
+    if menus is not None:
+        blocks.append(menus)
+    blocks.extend(customer)
     label = category_label(conversation.category, categories)
     text = f"New inquiry from {escape(conversation.customer_name)} ({label})"
     if owners:

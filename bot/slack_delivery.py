@@ -13,9 +13,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import BotConfig
 from bot.connectors.base import Connector
+from bot.customer_blocks import header_blocks
 from bot.delivery import Delivered, Progress
 from bot.domain import Attachment, Conversation, EventKind
 from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.routing_blocks import RoutingView
 from bot.slack_blocks import SlackPost, customer_posts, header, notice, permalink
 from bot.slack_text import escape
 from bot.store.database import Database, Transaction
@@ -97,14 +99,27 @@ class SlackDelivery:
         )
         return str(response["ts"])
 
-    async def _header(self, conversation: Conversation) -> SlackPost:
+    async def _header(self, conversation: Conversation, moved_from: str | None = None) -> SlackPost:
         previous_link = None
         if conversation.previous_id is not None:
             async with self.db.transaction() as tx:
                 previous = await tx.archive.conversation(conversation.previous_id)
             if previous is not None and previous.thread_ts:
                 previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
-        return header(conversation, categories=self.config.categories, previous_link=previous_link)
+        async with self.db.transaction() as tx:  # routing and timing (bot.triage)
+            state = await tx.timers.state(conversation.id)
+            alias = await tx.timers.latest_alias(conversation.id)
+        routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
+        async with self.db.transaction() as tx:  # the customer's earlier conversations (bot.store.customers)
+            earlier = await tx.customers.count_conversations(conversation.customer_id, before_id=conversation.id)
+        customer = header_blocks(conversation.id, conversation.customer_id, earlier)
+        return header(
+            conversation,
+            categories=self.config.categories,
+            previous_link=previous_link,
+            routing=routing,
+            customer=customer,
+        )
 
 
 class OpenThread(SlackDelivery):

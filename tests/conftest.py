@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ INBOX = "C0INBOX"
 BILLING = "C0BIZ"
 STAFF = "U0STAFF"
 STAFF2 = "U0OTHER"
+STAFF_MEMBERS = (STAFF, STAFF2, "U0NEW", "U0BIZ", "U1")  # members of the staff channels in the fake
+OUTSIDER = "U0GUEST"  # in the workspace, in no staff channel
 
 BOT_YAML: dict[str, Any] = {
     "language": "en",
@@ -127,6 +129,8 @@ async def slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack(bot_token=BOT_TOKEN)
     fake.add_user(STAFF, name="jiwoo", real_name="Jiwoo Park", profile={"display_name": "Jiwoo"})
     fake.add_user(STAFF2, name="sam", real_name="Sam Lee", profile={"display_name": "Sam"})
+    for channel in (INBOX, BILLING):  # the staff channels: their members may use commands and buttons
+        fake.set_members(channel, [*STAFF_MEMBERS])
     async with fake:
         yield fake
 
@@ -338,7 +342,9 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
                 pacer=pacer or fast_pacer(),
                 telegram_poll_timeout=1,
                 api_timeout=api_timeout,
-                **({"clock": clock} if clock is not None else {}),  # tests move time for timers, never sleep
+                # A test that moves the clock also runs the timers itself (rt.timers.run_due()), never sleeps.
+                clock=clock or (lambda: datetime.now(UTC)),
+                timer_poll_interval=3600.0 if clock is not None else 5.0,
             ) as rt:
                 if wait_connected:  # Telegram connects in the background; most tests want it connected
                     await wait_until(lambda: rt.telegram.healthy, timeout=10, what="Telegram connected")

@@ -23,7 +23,7 @@ def _buttons(message: dict[str, Any]) -> list[str]:
     return [
         element["action_id"]
         for block in message.get("blocks") or []
-        if block["type"] == "actions"
+        if block["type"] == "actions" and block.get("block_id", "").startswith("conversation:")  # not the menus
         for element in block["elements"]
     ]
 

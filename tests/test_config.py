@@ -56,6 +56,7 @@ ENV_NAMES = (
 
 CHANNEL = "a Slack channel id (C… or G…)"
 OWNER = "a Slack user or user group id (U…, W…, S…)"
+LABEL = "a non-empty text of at most 75 characters, or one per language (ko, en)"
 DB_EXPECTED = "a sqlite:/// or postgres(ql):// URL (also sqlite+aiosqlite:// or postgresql+asyncpg://)"
 WEBHOOK_CHARSET = "1 to 256 characters of A-Z, a-z, 0-9, _ and -"
 ALL_SECRET_VARS = (
@@ -602,7 +603,8 @@ def test_bot_config_feeds_customer_texts() -> None:
 
 def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
-        "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, slack, texts, categories)"
+        "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
+        "texts, business_hours, categories, crm)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -617,19 +619,21 @@ def test_empty_document_needs_slack(data: object) -> None:
     [
         (
             minimal(slak={}),
-            "slak: unknown key (expected one of: language, default_category, slack, texts, categories)",
+            "slak: unknown key (expected one of: language, default_category, ask_category, slack, texts, "
+            "business_hours, categories, crm)",
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "inbox": "C0X"}},
-            "slack.inbox: unknown key (expected one of: inbox_channel, staff_channels)",
+            "slack.inbox: unknown key (expected one of: inbox_channel, staff_channels, staff_groups)",
         ),
         (
             minimal(texts={"greting": "hi"}),
-            "texts.greting: unknown key (expected one of: greeting, auto_reply)",
+            "texts.greting: unknown key (expected one of: greeting, auto_reply, after_hours, choose_category)",
         ),
         (
             with_category(ownrs=["U0BIZ"]),
-            "categories.billing.ownrs: unknown key (expected one of: label, owners, channel, keywords)",
+            "categories.billing.ownrs: unknown key (expected one of: label, owners, channel, keywords, patterns, "
+            "priority, first_response_minutes, escalation, hours)",
         ),
     ],
 )
@@ -663,7 +667,7 @@ def test_unknown_keys(data: object, message: str) -> None:
             {"slack": {"inbox_channel": "C0INBOX", "staff_channels": ["C0INBOX", "S0GROUP"]}},
             f"slack.staff_channels[1]: {CHANNEL}",
         ),
-        (minimal(texts="hello"), "texts: a mapping with greeting and/or auto_reply"),
+        (minimal(texts="hello"), "texts: a mapping with greeting, auto_reply, after_hours and/or choose_category"),
         (minimal(texts={"greeting": 5}), "texts.greeting: a non-empty text of at most 4096 characters"),
         (minimal(texts={"greeting": ""}), "texts.greeting: a non-empty text of at most 4096 characters"),
         (minimal(texts={"greeting": "  "}), "texts.greeting: a non-empty text of at most 4096 characters"),
@@ -707,8 +711,8 @@ def test_unknown_keys(data: object, message: str) -> None:
             minimal(categories={"k" * 65: {"owners": ["U0ABC"]}}),
             f"categories.{'k' * 65}: a category key of letters, digits, _ and - (at most 64, e.g. billing)",
         ),
-        (with_category(label=""), "categories.billing.label: a non-empty text"),
-        (with_category(label=["a"]), "categories.billing.label: a non-empty text"),
+        (with_category(label=""), f"categories.billing.label: {LABEL}"),
+        (with_category(label=["a"]), f"categories.billing.label: {LABEL}"),
         (
             with_category(owners=None),
             "categories.billing.owners: at least one of the Slack user or user group ids (U…, W…, S…)",
@@ -900,7 +904,7 @@ def test_slack_manifest_is_complete() -> None:
     assert manifest["display_information"]["name"]
     assert manifest["features"]["bot_user"]["display_name"]
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {"/history", "/inquiries"}
+    assert set(commands) == {"/history", "/inquiries", "/customer"}
     for command in commands.values():
         assert command["url"] == "https://YOUR-HOST/slack/events"
         assert command["description"] and command["usage_hint"]
@@ -913,6 +917,8 @@ def test_slack_manifest_is_complete() -> None:
         "users:read",
         "commands",
         "usergroups:read",
+        "channels:read",
+        "groups:read",
     }
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["request_url"] == "https://YOUR-HOST/slack/events"

@@ -24,6 +24,7 @@ class Outgoing:
     format: str  # "mrkdwn" (a staff reply) or "plain" (the bot's own texts)
     user_names: Mapping[str, str] = field(default_factory=dict)
     files: tuple[OutgoingFile, ...] = ()
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()  # rows of (label, data) offered under the last text
 
 
 class Parts(Protocol):

@@ -12,10 +12,10 @@ import hmac
 import logging
 import warnings
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
-from telegram import Bot, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -42,7 +42,35 @@ WEBHOOK_PATH = "/telegram/webhook"
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves at most 20 MB
 PHOTO_LIMIT = 10 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
-ALLOWED_UPDATES = ["message", "edited_message"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+CHOSEN_MARK = "✓ "
+
+
+class PickResult(Protocol):
+    @property
+    def status(self) -> str:
+        """ "chosen", "ended", ..."""
+
+    @property
+    def notice(self) -> str:
+        """Shown to the customer as the tap's answer; "" for none."""
+
+
+class Picks(Protocol):
+    """Where a customer's tap on an inline button goes (bot.triage.Triage.pick)."""
+
+    async def pick(
+        self, *, channel: str, address: str, data: str, actor: str, dedupe_key: str, cursor: tuple[str, str] | None
+    ) -> PickResult: ...
+
+
+def keyboard(rows: tuple[tuple[tuple[str, str], ...], ...], chosen: str | None = None) -> InlineKeyboardMarkup:
+    """Inline buttons from (label, callback_data) rows; the one whose data is ``chosen`` carries a check mark."""
+
+    def button(text: str, data: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(CHOSEN_MARK + text if data == chosen else text, callback_data=data)
+
+    return InlineKeyboardMarkup([[button(text, data) for text, data in row] for row in rows])
 
 
 def telegram_failure(exc: BaseException) -> DeliveryError:
@@ -186,10 +214,17 @@ class TelegramConnector:
     channel = "telegram"
 
     def __init__(
-        self, settings: Settings, service: Conversations, *, poll_timeout: int = 25, api_timeout: float = 20.0
+        self,
+        settings: Settings,
+        service: Conversations,
+        *,
+        poll_timeout: int = 25,
+        api_timeout: float = 20.0,
+        picks: Picks | None = None,
     ) -> None:
         self.settings = settings
         self.service = service
+        self.picks = picks
         self.poll_timeout = poll_timeout
         self.bot = Bot(
             settings.telegram_bot_token,
@@ -278,6 +313,9 @@ class TelegramConnector:
 
     async def handle(self, update: Update, *, cursor: tuple[str, str] | None = None) -> None:
         """Store one update (and the cursor that confirms it) before anything else happens."""
+        if update.callback_query is not None:
+            await self._on_button(update.callback_query, cursor)
+            return
         inbound = to_inbound(update)
         if inbound is None:
             if cursor is not None:
@@ -289,6 +327,40 @@ class TelegramConnector:
                 await self.service.save_setting(*cursor)
             return
         await self.service.receive(inbound, cursor=cursor)
+
+    async def _on_button(self, query: CallbackQuery, cursor: tuple[str, str] | None) -> None:
+        """A customer tapped one of the bot's inline buttons (a category): stored first, then acknowledged."""
+        message = query.message
+        chat = message.chat if message is not None else None
+        if self.picks is None or not query.data or chat is None or chat.type != "private":
+            if cursor is not None:
+                await self.service.save_setting(*cursor)
+            return
+        outcome = await self.picks.pick(
+            channel=self.channel,
+            address=str(chat.id),
+            data=query.data,
+            actor=f"{self.channel}:{query.from_user.id}",
+            dedupe_key=f"{self.channel}:callback:{query.id}",
+            cursor=cursor,
+        )
+        # Best effort from here: the choice is stored; these only stop the button's spinner and show the choice.
+        try:
+            await self.bot.answer_callback_query(query.id, text=outcome.notice or None)
+            markup = getattr(message, "reply_markup", None)
+            status = outcome.status
+            if isinstance(markup, InlineKeyboardMarkup) and message is not None and status in ("chosen", "ended"):
+                rows = tuple(
+                    tuple((b.text.removeprefix(CHOSEN_MARK), str(b.callback_data or "")) for b in row)
+                    for row in markup.inline_keyboard
+                )
+                await self.bot.edit_message_reply_markup(
+                    chat_id=chat.id,
+                    message_id=message.message_id,
+                    reply_markup=keyboard(rows, query.data) if status == "chosen" else None,
+                )
+        except TelegramError as exc:
+            log.info("could not acknowledge a button tap: %s", exc)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Telegram's webhook: the secret header must match, and the update is stored before we answer 200."""
@@ -317,24 +389,38 @@ class TelegramConnector:
         else:
             chunks = [(c, None) for c in split_utf16(outgoing.text, TELEGRAM_TEXT_LIMIT)]
         plan: list[tuple[str, Any]] = [("text", c) for c in chunks] + [("file", f) for f in outgoing.files]
+        markup = keyboard(outgoing.buttons) if outgoing.buttons else None
+        last_text = len(chunks) - 1
         sent: list[str] = []
         for index, (kind, item) in enumerate(plan):
             if index < parts.done:
                 continue
-            message_id = await (self._send_text(chat_id, *item) if kind == "text" else self._send_file(chat_id, item))
+            if kind == "text":
+                text, parse_mode = item
+                buttons = markup if index == last_text else None
+                message_id = await self._send_text(chat_id, text, parse_mode, buttons)
+            else:
+                message_id = await self._send_file(chat_id, item)
             sent.append(message_id)
             await parts.advance(message_id)
         return sent
 
-    async def _send_text(self, chat_id: int, text: str, parse_mode: str | None) -> str:
+    async def _send_text(
+        self, chat_id: int, text: str, parse_mode: str | None, buttons: InlineKeyboardMarkup | None = None
+    ) -> str:
         try:
             message = await self.bot.send_message(
-                chat_id, text, parse_mode=parse_mode, link_preview_options=None, disable_notification=False
+                chat_id,
+                text,
+                parse_mode=parse_mode,
+                link_preview_options=None,
+                disable_notification=False,
+                reply_markup=buttons,
             )
         except BadRequest as exc:
             if parse_mode and "parse entities" in str(exc.message).lower():
                 log.warning("Telegram could not parse formatted text; sending it plain")
-                return await self._send_text(chat_id, visible_text(text), None)
+                return await self._send_text(chat_id, visible_text(text), None, buttons)
             raise telegram_failure(exc) from exc
         except TelegramError as exc:
             raise telegram_failure(exc) from exc

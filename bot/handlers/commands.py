@@ -1,103 +1,51 @@
-"""``/history`` and ``/inquiries``: answered to the caller only, straight from the archive."""
+"""``/history``: the whole archive searched, answered to the caller only (``/inquiries`` is in handlers.inquiries).
+
+The first page is the command's answer; "More results" sends the next page to the button's response_url after the
+click is answered. Every page is recorded in the audit trail by the search itself (bot.crm.Customers.search).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.config import BotConfig
-from bot.conversations import Conversations
-from bot.domain import ArchivedMessage, Conversation, Direction
-from bot.slack_blocks import category_label, channel_name, permalink
-from bot.slack_text import escape
-
-SNIPPET_CHARS = 280
-MAX_RESULTS = 20
-
-_ARROWS = {
-    Direction.INBOUND: "customer",
-    Direction.OUTBOUND: "reply",
-    Direction.NOTE: "note",
-    Direction.AUTO: "auto-reply",
-}
+from bot.background import Background
+from bot.crm import Cursor, Customers
+from bot.customer_blocks import HISTORY_MORE, USAGE_HINT, history_blocks
 
 
-def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    return escape(flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…")
+def _summary(blocks: list[dict[str, Any]]) -> str:
+    first = blocks[0].get("text", {}).get("text", "") if blocks else ""
+    return first.split("\n")[0][:300] or "Search results"
 
 
-def _waited(since: datetime, now: datetime) -> str:
-    minutes = int((now - since).total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60} min"
-    return f"{minutes // (24 * 60)} days"
-
-
-def history_blocks(query: str, results: list[ArchivedMessage], team_url: str) -> list[dict[str, Any]]:
-    if not results:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": f"Nothing found for “{escape(query)}”."}}]
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*{len(results)} messages* for “{escape(query)}”"},
-        }
-    ]
-    for found in results:
-        who = f"*{escape(found.customer_name)}*"
-        if found.customer_username:
-            who += f" (@{escape(found.customer_username)})"
-        link = f" · <{permalink(team_url, found.slack_channel, found.thread_ts)}|thread>" if found.thread_ts else ""
-        date = found.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        line = f"{who} · {channel_name(found.channel) if found.direction == Direction.INBOUND else 'Slack'}"
-        line += f" · {_ARROWS[found.direction]} · {date}{link}\n>{_snippet(found.text) or '[file]'}"
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
-    return blocks
-
-
-def inquiries_blocks(open_ones: list[Conversation], config: BotConfig, team_url: str) -> list[dict[str, Any]]:
-    if not open_ones:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": "No open inquiries. :tada:"}}]
-    now = datetime.now(UTC)
-    lines = []
-    for c in open_ones:
-        name = escape(c.customer_name)
-        title = f"<{permalink(team_url, c.slack_channel, c.thread_ts)}|{name}>" if c.thread_ts else name
-        holder = f"held by <@{c.holder}>" if c.holder else "*unclaimed*"
-        lines.append(
-            f"• {title} · {category_label(c.category, config.categories)} · {holder} · open {_waited(c.opened_at, now)}"
-        )
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{len(open_ones)} open inquiries*"}}
-    ]
-    chunk: list[str] = []
-    for line in lines:  # sections hold 3,000 characters; start a new one before that
-        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
-    return blocks[:50]
-
-
-def register(app: AsyncApp, service: Conversations, config: BotConfig, team_url: str) -> None:
+def register(app: AsyncApp, customers: Customers, team_url: str, background: Background) -> None:
     @app.command("/history")
     async def on_history(ack: Any, command: dict[str, Any]) -> None:
         query = (command.get("text") or "").strip()
         if not query:
-            await ack(response_type="ephemeral", text="Usage: `/history <words, customer name, @username or id>`")
+            await ack(response_type="ephemeral", text=USAGE_HINT)
             return
-        results = await service.history(query, limit=MAX_RESULTS)
-        blocks = history_blocks(query, results, team_url)
-        await ack(response_type="ephemeral", text=f"{len(results)} messages found", blocks=blocks)
+        page = await customers.search(query, command["user_id"])
+        blocks = history_blocks(page, team_url)
+        await ack(response_type="ephemeral", text=_summary(blocks), blocks=blocks)
 
-    @app.command("/inquiries")
-    async def on_inquiries(ack: Any) -> None:
-        open_ones = await service.open_inquiries(limit=100)
-        blocks = inquiries_blocks(open_ones, config, team_url)
-        await ack(response_type="ephemeral", text=f"{len(open_ones)} open inquiries", blocks=blocks)
+    @app.action(HISTORY_MORE)
+    async def on_more(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user = body["user"]["id"]
+        try:
+            state = json.loads(action.get("value") or "{}")
+            query = str(state["q"])
+        except (ValueError, KeyError, TypeError):
+            return  # not a value this bot wrote
+
+        async def work() -> None:
+            page = await customers.search(query, user, cursor=Cursor.from_json(state))
+            blocks = history_blocks(page, team_url)
+            await respond(text=_summary(blocks), blocks=blocks, response_type="ephemeral", replace_original=False)
+
+        background.spawn(work())

@@ -9,7 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.archive import Archive
+from bot.store.customers import CustomerStore
 from bot.store.outbox import Outbox
+from bot.store.search import Search
+from bot.store.timers import TimerStore
 
 
 class Transaction:
@@ -19,6 +22,9 @@ class Transaction:
         self.conn = conn
         self.archive = Archive(conn)
         self.outbox = Outbox(conn)
+        self.customers = CustomerStore(conn)  # stage, tags, timeline, merges, erasure, audit (bot.store.customers)
+        self.search = Search(conn)  # the archive's substring index (bot.store.search)
+        self.timers = TimerStore(conn)  # routing and timing state (bot.store.routing_schema)
 
 
 class Database:

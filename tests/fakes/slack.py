@@ -10,6 +10,7 @@ step POSTs raw bytes to the issued URL and expects a text/plain "OK - <size>".
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import mimetypes
@@ -136,6 +137,12 @@ class FakeSlack(FakeServer):
         self._ids = itertools.count(1)
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._hosted: dict[str, dict[str, Any]] = {}
+        self.views: list[dict[str, Any]] = []
+        """Modals opened with views.open (each {"id", "trigger_id", "view"}; views.update replaces "view")."""
+        self.channel_members: dict[str, list[str]] = {}
+        """conversations.members answers: channel -> member ids (a channel not listed is channel_not_found)."""
+        self.usergroups: dict[str, list[str]] = {}
+        """usergroups.users.list answers: group id -> member ids."""
         self._handlers = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -150,6 +157,10 @@ class FakeSlack(FakeServer):
             "files.completeUploadExternal": self._complete_upload,
             "files.info": self._files_info,
             "apps.connections.open": self._connections_open,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "conversations.members": self._conversations_members,
+            "usergroups.users.list": self._usergroup_users,
         }
 
     async def __aenter__(self) -> FakeSlack:
@@ -171,6 +182,14 @@ class FakeSlack(FakeServer):
         """Register (or replace) a user for users.info; partial fields are filled in."""
         self.users[user_id] = _full_user(user_id, entry)
         return self.users[user_id]
+
+    def set_members(self, channel: str, members: list[str]) -> None:
+        """Who is in a channel, as conversations.members will answer."""
+        self.channel_members[channel] = list(members)
+
+    def add_usergroup(self, group_id: str, users: list[str]) -> None:
+        """A user group (S…) and its members, as usergroups.users.list will answer."""
+        self.usergroups[group_id] = list(users)
 
     def response_url(self) -> str:
         """A response_url (as in slash commands / block actions) that records what Bolt sends."""
@@ -335,15 +354,15 @@ class FakeSlack(FakeServer):
             return {"ok": False, "error": "channel_not_found"}
         return None
 
-    def _check_blocks(self, blocks: Any) -> dict[str, Any] | None:
+    def _check_blocks(self, blocks: Any, max_blocks: int = 50) -> dict[str, Any] | None:
         """Enforce the documented Block Kit limits the way Slack reports them (invalid_blocks)."""
         if blocks is None:
             return None
         if not isinstance(blocks, list):
             return {"ok": False, "error": "invalid_blocks_format"}
         errors: list[str] = []
-        if len(blocks) > 50:
-            errors.append("no more than 50 items allowed [json-pointer:/blocks]")
+        if len(blocks) > max_blocks:
+            errors.append(f"no more than {max_blocks} items allowed [json-pointer:/blocks]")
         total = 0
 
         def check_text(obj: Any, limit: int, pointer: str) -> None:
@@ -390,6 +409,19 @@ class FakeSlack(FakeServer):
                         check_text(el.get("text"), 75, f"{ep}/text")
                         if len(str(el.get("value", ""))) > 2000:
                             errors.append(f"must be less than 2001 characters [json-pointer:{ep}/value]")
+                    elif el.get("type") == "static_select":
+                        options = el.get("options") or []
+                        if not options or len(options) > 100:
+                            errors.append(f"must have 1 to 100 items [json-pointer:{ep}/options]")
+                        for k, option in enumerate(options):
+                            check_text(option.get("text"), 75, f"{ep}/options/{k}/text")
+                            if len(str(option.get("value", ""))) > 150:
+                                errors.append(f"must be less than 151 characters [json-pointer:{ep}/options/{k}/value]")
+                        initial = el.get("initial_option")
+                        if initial is not None and initial not in options:
+                            errors.append(f"must match one of the options [json-pointer:{ep}/initial_option]")
+                    elif el.get("type") == "users_select":
+                        check_text(el.get("placeholder") or {}, 150, f"{ep}/placeholder")
                     if len(str(el.get("action_id", ""))) > 255:
                         errors.append(f"must be less than 256 characters [json-pointer:{ep}/action_id]")
         if errors:
@@ -526,6 +558,68 @@ class FakeSlack(FakeServer):
         ts = self._next_ts()
         self.ephemerals.append({**params, "channel": channel, "blocks": blocks, "message_ts": ts})
         return {"ok": True, "message_ts": ts}
+
+    def _check_view(self, view: Any) -> dict[str, Any] | None:
+        """A modal as views.open/update validate it: title/submit/close 24 characters, 100 blocks, metadata 3,000."""
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        errors = []
+        for key in ("title", "submit", "close"):
+            text = (view.get(key) or {}).get("text")
+            if key == "title" and not text:
+                errors.append("must provide a title [json-pointer:/view/title]")
+            if isinstance(text, str) and len(text) > 24:
+                errors.append(f"must be less than 25 characters [json-pointer:/view/{key}/text]")
+        if len(str(view.get("private_metadata") or "")) > 3000:
+            errors.append("must be less than 3001 characters [json-pointer:/view/private_metadata]")
+        if any(b.get("type") == "input" for b in view.get("blocks") or []) and not view.get("submit"):
+            errors.append("must provide a submit button with input blocks [json-pointer:/view/submit]")
+        if errors:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": errors}}
+        return self._check_blocks(view.get("blocks") or [], max_blocks=100)
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = _as_json(params.get("view"))
+        if not params.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if error := self._check_view(view):
+            return error
+        stored = {**view, "id": f"V{next(self._ids):08d}", "hash": f"{time.time():.6f}"}
+        self.views.append({"id": stored["id"], "trigger_id": params["trigger_id"], "view": stored})
+        return {"ok": True, "view": stored}
+
+    def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = _as_json(params.get("view"))
+        entry = next((v for v in self.views if v["id"] == params.get("view_id")), None)
+        if entry is None:
+            return {"ok": False, "error": "not_found"}
+        if error := self._check_view(view):
+            return error
+        entry["view"] = {**view, "id": entry["id"], "hash": f"{time.time():.6f}"}
+        return {"ok": True, "view": entry["view"]}
+
+    def _conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Paged like Slack: `limit` (default 100) per page and an opaque `next_cursor` ("" on the last page)."""
+        channel = params.get("channel")
+        if channel in self.missing_channels or channel not in self.channel_members:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self.channel_members[str(channel)]
+        try:
+            limit = max(1, min(1000, int(params.get("limit") or 100)))
+            cursor = params.get("cursor") or ""
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _usergroup_users(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = self.usergroups.get(str(params.get("usergroup")))
+        if users is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(users)}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(params.get("user")))

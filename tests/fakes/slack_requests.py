@@ -26,8 +26,10 @@ __all__ = [
     "message_event",
     "new_ts",
     "post_signed",
+    "select_action_body",
     "sign",
     "url_verification_body",
+    "view_submission_body",
 ]
 
 TEAM_ID = "T0TEAM"
@@ -172,8 +174,12 @@ def action_body(
     response_url: str = DEFAULT_RESPONSE_URL,
     message: dict[str, Any] | None = None,
     button_text: str = "Button",
+    element: dict[str, Any] | None = None,
 ) -> bytes:
-    """A block_actions interaction (a button click) as the form-encoded `payload=` Slack POSTs."""
+    """A block_actions interaction (a button click) as the form-encoded `payload=` Slack POSTs.
+
+    `element` replaces the button with another interactive element's action (see select_action_body).
+    """
     message_ts = message_ts or new_ts()
     container: dict[str, Any] = {
         "type": "message",
@@ -209,7 +215,9 @@ def action_body(
         "state": {"values": {}},
         "response_url": response_url,
         "actions": [
-            {
+            {"action_id": action_id, "block_id": block_id, **element, "action_ts": new_ts()}
+            if element is not None
+            else {
                 "action_id": action_id,
                 "block_id": block_id,
                 "text": {"type": "plain_text", "text": button_text, "emoji": True},
@@ -218,6 +226,74 @@ def action_body(
                 "action_ts": new_ts(),
             }
         ],
+    }
+    return urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
+
+
+def select_action_body(
+    action_id: str,
+    block_id: str,
+    *,
+    option: tuple[str, str] | None = None,
+    selected_user: str | None = None,
+    user: str = "U1",
+    channel: str = "C0INBOX",
+    message_ts: str | None = None,
+) -> bytes:
+    """A choice in a menu: a static_select `option` (label, value) or a users_select `selected_user`.
+
+    As Slack sends them, these actions carry no `value`: the element is known by its block_id and action_id.
+    """
+    if option is not None:
+        label, value = option
+        element: dict[str, Any] = {
+            "type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": value},
+            "placeholder": {"type": "plain_text", "text": "Select", "emoji": True},
+        }
+    elif selected_user is not None:
+        element = {"type": "users_select", "selected_user": selected_user}
+    else:
+        raise ValueError("give option or selected_user")
+    return action_body(
+        action_id, "", user=user, channel=channel, message_ts=message_ts, block_id=block_id, element=element
+    )
+
+
+def view_submission_body(
+    callback_id: str,
+    values: dict[str, dict[str, dict[str, Any]]],
+    *,
+    user: str = "U1",
+    private_metadata: str = "",
+    view_id: str = "V0VIEW",
+    blocks: list[dict[str, Any]] | None = None,
+) -> bytes:
+    """A modal's submission as Slack POSTs it: `values` is view.state.values, {block_id: {action_id: state}}, e.g.
+    {"note": {"text": {"type": "plain_text_input", "value": "hi"}}}. There is no response_url."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex[:12]}",
+        "view": {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "type": "modal",
+            "blocks": blocks or [],
+            "private_metadata": private_metadata,
+            "callback_id": callback_id,
+            "state": {"values": values},
+            "hash": f"{time.time():.6f}",
+            "title": {"type": "plain_text", "text": "Form", "emoji": True},
+            "app_id": API_APP_ID,
+            "bot_id": "BBOT",
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
     return urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
 

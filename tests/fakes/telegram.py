@@ -20,6 +20,7 @@ import copy
 import itertools
 import json
 import re
+import secrets
 import time
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -514,6 +515,11 @@ class FakeTelegram(FakeServer):
         self.delivered_update_ids: list[int] = []
         """update_ids in the order getUpdates returned them (a redelivery appears again)."""
         self.allowed_updates: list[str] | None = None
+        self.callback_answers: list[dict[str, Any]] = []
+        """answerCallbackQuery calls, in order (callback_query_id, text, show_alert)."""
+        self.markup_edits: list[dict[str, Any]] = []
+        """editMessageReplyMarkup calls that changed a message: chat_id, message_id, reply_markup (None: removed)."""
+        self._callback_ids: set[str] = set()
         self._sent: dict[int | str, list[dict[str, Any]]] = {}
         self._incoming: dict[int | str, dict[int, dict[str, Any]]] = {}
         self._message_ids: dict[int | str, int] = {}
@@ -537,7 +543,8 @@ class FakeTelegram(FakeServer):
             "getfile": self._get_file,
             "setmycommands": self._true,
             "deletemycommands": self._true,
-            "answercallbackquery": self._true,
+            "answercallbackquery": self._answer_callback_query,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
             "setmessagereaction": self._true,
             "close": self._true,
             "logout": self._true,
@@ -759,6 +766,31 @@ class FakeTelegram(FakeServer):
         self._pending.sort(key=lambda u: u["update_id"])
         self._notify()
         return int(update["update_id"])
+
+    def push_callback(self, chat_id: int, message_id: int, data: str, *, user: dict[str, Any] | None = None) -> int:
+        """Queue a `callback_query`: the customer tapped an inline button under a message the bot sent."""
+        record = next((r for r in self._sent.get(chat_id, []) if r["message_id"] == message_id), None)
+        if record is None:
+            raise ValueError(f"the bot sent no message {message_id} to chat {chat_id}")
+        query_id = f"{next(self._file_seq):04d}{abs(chat_id) % 10**6:06d}{secrets.token_hex(4)}"
+        self._callback_ids.add(query_id)
+        query = {
+            "id": query_id,
+            "from": user or self.default_user(chat_id),
+            "message": copy.deepcopy(record["message"]),
+            "chat_instance": str(-(abs(chat_id) * 7919 % 10**12)),
+            "data": data,
+        }
+        return self._enqueue({"callback_query": query})
+
+    def buttons(self, chat_id: int | str) -> list[tuple[int, list[list[dict[str, Any]]]]]:
+        """(message_id, inline keyboard rows) of every message in the chat that currently shows buttons."""
+        found = []
+        for record in self.sent(chat_id):
+            markup = record["message"].get("reply_markup") or {}
+            if markup.get("inline_keyboard"):
+                found.append((record["message_id"], markup["inline_keyboard"]))
+        return found
 
     def push_duplicate(self, update_id: int) -> int:
         """Deliver an already queued/delivered update once more with the same id (even if confirmed)."""
@@ -1181,6 +1213,8 @@ class FakeTelegram(FakeServer):
         message["text"] = visible
         if entities:
             message["entities"] = entities
+        if (markup := self._inline_markup(params.get("reply_markup"))) is not None:
+            message["reply_markup"] = markup
         record = {
             "kind": "text",
             "text": text,
@@ -1223,6 +1257,54 @@ class FakeTelegram(FakeServer):
         else:
             message.pop("entities", None)
         self.edits.append({"chat_id": chat_id, "message_id": message_id, "text": text, "visible_text": visible})
+        return message
+
+    @staticmethod
+    def _inline_markup(markup: Any) -> dict[str, Any] | None:
+        """An inline keyboard checked as Telegram does (callback_data 1-64 bytes, text non-empty); None if absent."""
+        if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+            return None
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+        for row in rows:
+            for button in row:
+                if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                    raise _bad("BUTTON_TEXT_EMPTY")
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise _bad("BUTTON_DATA_INVALID")
+        return {"inline_keyboard": copy.deepcopy(rows)}
+
+    async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("callback_query_id") or "")
+        if query_id not in self._callback_ids:
+            raise _bad("query is too old and response timeout expired or query ID is invalid")
+        self._callback_ids.discard(query_id)  # a query is answered once
+        self.callback_answers.append(
+            {"callback_query_id": query_id, "text": params.get("text"), "show_alert": _truthy(params.get("show_alert"))}
+        )
+        return True
+
+    async def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._required_chat(params)
+        message_id = _int(params.get("message_id"))
+        record = next((r for r in self._sent.get(chat_id, []) if r["message_id"] == message_id), None)
+        if record is None or record.get("deleted"):
+            raise _bad("message to edit not found")
+        markup = self._inline_markup(params.get("reply_markup"))
+        message = record["message"]
+        if markup == message.get("reply_markup"):
+            raise _bad(
+                "message is not modified: specified new message content and reply markup are exactly the same "
+                "as a current content and reply markup of the message"
+            )
+        if markup is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = markup
+        message["edit_date"] = int(time.time())
+        self.markup_edits.append({"chat_id": chat_id, "message_id": message_id, "reply_markup": markup})
         return message
 
     async def _delete_message(self, params: dict[str, Any]) -> bool:

@@ -1,0 +1,109 @@
+"""Who counts as staff: members of the staff channels and of the configured user groups, as Slack says.
+
+Asked of Slack (``conversations.members``, ``usergroups.users.list``) and cached briefly: membership changes rarely,
+and a slash command must be answered within three seconds. A person not in the cache triggers one early refresh
+(someone just joined), at most every ``miss_refresh`` seconds. When Slack cannot be reached the last answer is kept;
+with no answer at all nobody is let in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from enum import Enum
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+
+class Access(Enum):
+    STAFF = "staff"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"  # Slack could not be asked and nothing is cached
+
+
+class _Unreadable(Exception):
+    """Slack answered, but for none of the staff channels and groups (the bot is in none of them)."""
+
+
+class StaffDirectory:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channels: Sequence[str],
+        groups: Sequence[str] = (),
+        *,
+        ttl: float = 60.0,
+        miss_refresh: float = 10.0,
+        timeout: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.channels = tuple(channels)
+        self.groups = tuple(groups)
+        self.ttl = ttl
+        self.miss_refresh = miss_refresh
+        self.timeout = timeout
+        self.clock = clock
+        self._members: frozenset[str] | None = None
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def check(self, user_id: str) -> Access:
+        """Whether ``user_id`` is staff right now (as of at most ``ttl`` seconds ago)."""
+        age = self.clock() - self._fetched_at
+        if self._members is None or age > self.ttl or (user_id not in self._members and age > self.miss_refresh):
+            await self._refresh()
+        if self._members is None:
+            return Access.UNKNOWN
+        return Access.STAFF if user_id in self._members else Access.REFUSED
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            started = self.clock()
+            if self._members is not None and started - self._fetched_at < 1.0:
+                return  # another request refreshed it while this one waited for the lock
+            try:
+                members = await asyncio.wait_for(self._fetch(), self.timeout)
+            except (TimeoutError, aiohttp.ClientError, OSError, SlackApiError, _Unreadable) as exc:
+                log.warning("could not read the staff channels' members from Slack: %s", exc)
+                if self._members is not None:
+                    self._fetched_at = started - self.ttl + self.miss_refresh  # keep the old answer a little longer
+                return
+            self._members = frozenset(members)
+            self._fetched_at = started
+
+    async def _fetch(self) -> set[str]:
+        members: set[str] = set()
+        answered = 0
+        for channel in self.channels:
+            cursor = None
+            try:
+                while True:
+                    page = await self.client.conversations_members(channel=channel, cursor=cursor, limit=200)
+                    members.update(page.get("members") or [])
+                    cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
+                answered += 1
+            except SlackApiError as exc:
+                if exc.response.status_code >= 500 or exc.response.status_code == 429:
+                    raise
+                log.warning("cannot list the members of %s: %s", channel, exc.response.get("error"))
+        for group in self.groups:
+            try:
+                page = await self.client.usergroups_users_list(usergroup=group)
+                members.update(page.get("users") or [])
+                answered += 1
+            except SlackApiError as exc:
+                if exc.response.status_code >= 500 or exc.response.status_code == 429:
+                    raise
+                log.warning("cannot list the members of user group %s: %s", group, exc.response.get("error"))
+        if not answered and (self.channels or self.groups):
+            raise _Unreadable("no staff channel or user group could be read")
+        return members

@@ -1,0 +1,402 @@
+"""Substring search over the archive: message and note texts, and the customers' names, usernames and ids.
+
+Korean has no spaces between a word and its particles (``환불이``, ``환불해``), so words are found as substrings,
+not as tokens. The index is built by migration 0003:
+
+- SQLite: FTS5 ``trigram`` tables (``messages_fts``, ``activities_fts``, ``identities_fts``) kept exact by triggers.
+  A term of three or more characters is a trigram phrase; shorter terms (trigrams cannot hold them) are checked
+  with LIKE, either on the rows the longer terms found or, for an all-short query, by a newest-first scan.
+- PostgreSQL: ``pg_trgm`` GIN indexes serve ILIKE for terms of three characters or more, and a GIN index over
+  ``threadbridge_grams(text)`` (every one- and two-character gram) serves the short ones exactly.
+
+Results come newest first and page by keyset (``before``: an id), so page 50 costs what page 1 costs. The
+PostgreSQL planner sorts every match of a mid-frequency term before it returns ten, so its queries run in two
+phases: the newest ``RECENT_WINDOW`` ids by a cheap scan, and only if that is not enough, the rest by the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Text,
+    cast,
+    column,
+    exists,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.customer_schema import activities, customer_state
+from bot.store.schema import conversations, customers, identities, messages
+
+RECENT_WINDOW = 20_000
+"""PostgreSQL: ids scanned newest-first before the index is asked (see the module docstring)."""
+
+MIN_TRIGRAM = 3
+
+IDENTITY_TEXT_SQL = (
+    "(identities.display_name || ' ' || coalesce(identities.username, '') || ' ' || identities.external_id)"
+)
+"""What a customer is found by: on PostgreSQL the expression of migration 0003's identity indexes (PostgreSQL
+matches an index expression by its parsed form, so the table prefix does not matter; the literals do)."""
+
+_SEARCHABLE_ACTIVITIES = ("note", "contact")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on what a search returns; None means no restriction."""
+
+    customer_ids: tuple[int, ...] | None = None
+    category: str | None = None
+    channel: str | None = None  # the customer's channel: telegram, ...
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One message or note that matched, with what a result line shows."""
+
+    kind: str  # "message" or "note"
+    id: int
+    customer_id: int
+    conversation_id: int | None
+    customer_name: str
+    customer_username: str | None
+    channel: str  # the customer's channel
+    role: str  # inbound, outbound, note, auto (messages); note, contact (timeline entries)
+    author: str
+    text: str
+    created_at: datetime
+    slack_channel: str | None
+    thread_ts: str | None
+    category: str | None
+
+
+def escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _fts_phrase(term: str) -> str:
+    """An FTS5 phrase matching ``term`` as a substring (trigram tokenizer): quoted, inner quotes doubled."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def is_short(term: str) -> bool:
+    """Too short for a trigram index: found by LIKE (SQLite) or by the gram index (PostgreSQL)."""
+    return len(term) < MIN_TRIGRAM
+
+
+class Search:
+    """The search queries of one transaction (``Transaction.search``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    @property
+    def _postgres(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
+
+    # --- conditions ------------------------------------------------------------------------------------------
+
+    def _contains(self, col: Any, term: str, *, indexed: bool) -> ColumnElement[bool]:
+        """``col`` contains ``term``, case-insensitively, in the form the dialect's index serves."""
+        if not self._postgres:
+            return col.like(f"%{escape_like(term)}%", escape="\\")
+        if indexed and is_short(term) and not any(ch.isspace() for ch in term):
+            grams = func.threadbridge_grams(col, type_=ARRAY(Text))
+            return grams.op("@>")(cast(postgresql.array([term.lower()]), ARRAY(Text)))
+        return col.ilike(f"%{escape_like(term)}%", escape="\\")
+
+    def _fts_match(self, fts: str, terms: Sequence[str]) -> tuple[Any, ColumnElement[bool]] | None:
+        """SQLite: the FTS table and its MATCH condition for the terms long enough for trigrams, if any."""
+        long_terms = [t for t in terms if not is_short(t)]
+        if self._postgres or not long_terms:
+            return None
+        fts_table = table(fts, column("rowid"))
+        query = " AND ".join(_fts_phrase(t) for t in long_terms)
+        return fts_table, text(f"{fts} MATCH :{fts}_q").bindparams(**{f"{fts}_q": query})
+
+    def _filter_conditions(self, filters: Filters, *, for_activities: bool = False) -> list[ColumnElement[bool]]:
+        created = activities.c.created_at if for_activities else messages.c.created_at
+        conditions: list[ColumnElement[bool]] = []
+        if filters.since is not None:
+            conditions.append(created >= filters.since)
+        if filters.until is not None:
+            conditions.append(created < filters.until)
+        if filters.category is not None:
+            conditions.append(conversations.c.category == filters.category)
+        if filters.channel is not None:
+            if for_activities:
+                other = identities.alias("channel_identity")
+                conditions.append(
+                    exists().where(other.c.customer_id == activities.c.customer_id, other.c.channel == filters.channel)
+                )
+            else:
+                conditions.append(identities.c.channel == filters.channel)
+        return conditions
+
+    # --- customers -------------------------------------------------------------------------------------------
+
+    async def customers_matching(self, terms: Sequence[str], *, limit: int = 21) -> list[int]:
+        """Customers one of whose identities holds every term in its name, username or channel id, plus the
+        customer whose id a lone numeric term is; survivors of merges, most recently created first."""
+        terms = [t.lstrip("@") for t in terms if t.lstrip("@")]
+        if not terms:
+            return []
+        found: dict[int, None] = {}
+        if len(terms) == 1 and terms[0].lstrip("#").isdigit():
+            survivor = await self.survivor(int(terms[0].lstrip("#")))
+            if survivor is not None:
+                found[survivor] = None
+        identity_text = literal_column(IDENTITY_TEXT_SQL)
+        stmt = select(identities.c.customer_id)
+        match = self._fts_match("identities_fts", terms)
+        short = [t for t in terms if is_short(t)] if match is not None else terms
+        if match is not None:
+            fts_table, condition = match
+            stmt = stmt.select_from(fts_table.join(identities, identities.c.id == fts_table.c.rowid)).where(condition)
+        for term in short:
+            stmt = stmt.where(self._contains(identity_text, term, indexed=True))
+        stmt = stmt.order_by(identities.c.customer_id.desc()).limit(limit * 4)
+        for (customer_id,) in (await self.conn.execute(stmt)).all():
+            found[customer_id] = None
+            if len(found) >= limit:
+                break
+        return list(found)[:limit]
+
+    async def survivor(self, customer_id: int) -> int | None:
+        """The customer an id stands for today: itself, or the one it was merged into; None when unknown."""
+        row = (
+            await self.conn.execute(
+                select(customers.c.id, customer_state.c.merged_into)
+                .select_from(customers.outerjoin(customer_state, customer_state.c.customer_id == customers.c.id))
+                .where(customers.c.id == customer_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return row.merged_into or row.id
+
+    # --- messages --------------------------------------------------------------------------------------------
+
+    def _message_select(self) -> Select[Any]:
+        return select(
+            messages.c.id,
+            messages.c.conversation_id,
+            messages.c.direction,
+            messages.c.author_name,
+            messages.c.text,
+            messages.c.created_at,
+            conversations.c.customer_id,
+            conversations.c.slack_channel,
+            conversations.c.thread_ts,
+            conversations.c.category,
+            identities.c.channel.label("customer_channel"),
+            identities.c.display_name,
+            identities.c.username,
+        )
+
+    def _message_joins(self, base: Any) -> Any:
+        return base.join(conversations, conversations.c.id == messages.c.conversation_id).join(
+            identities, identities.c.id == conversations.c.identity_id
+        )
+
+    async def messages(
+        self,
+        terms: Sequence[str],
+        filters: Filters,
+        *,
+        before: int | None = None,
+        limit: int = 10,
+        of_customers: Sequence[int] = (),
+    ) -> list[Hit]:
+        """Messages holding every term (or, with ``of_customers``, also every message of those customers), newest
+        first, with ids below ``before``."""
+        hits = await self._messages_by_text(terms, filters, before, limit) if terms or not of_customers else []
+        if of_customers:
+            extra = await self._messages_scan((), replace(filters, customer_ids=tuple(of_customers)), before, limit)
+            merged = {h.id: h for h in [*hits, *extra]}
+            hits = sorted(merged.values(), key=lambda h: h.id, reverse=True)[:limit]
+        return hits
+
+    async def _messages_by_text(
+        self, terms: Sequence[str], filters: Filters, before: int | None, limit: int
+    ) -> list[Hit]:
+        if filters.customer_ids is not None or not terms:
+            return await self._messages_scan(terms, filters, before, limit)  # a few conversations: no index needed
+        match = self._fts_match("messages_fts", terms)
+        if match is not None:  # SQLite, some term long enough for trigrams: the FTS index drives, newest first
+            fts_table, condition = match
+            stmt = (
+                self._message_select()
+                .select_from(self._message_joins(fts_table.join(messages, messages.c.id == fts_table.c.rowid)))
+                .where(condition, *self._filter_conditions(filters))
+            )
+            for term in terms:
+                if is_short(term):
+                    stmt = stmt.where(self._contains(messages.c.text, term, indexed=False))
+            if before is not None:
+                stmt = stmt.where(fts_table.c.rowid < before)
+            stmt = stmt.order_by(fts_table.c.rowid.desc()).limit(limit)
+            return await self._hits(stmt)
+        if not self._postgres:  # SQLite, only short terms: trigrams cannot help, scan newest first
+            return await self._messages_scan(terms, filters, before, limit)
+        return await self._messages_two_phase(terms, filters, before, limit)
+
+    async def _messages_scan(self, terms: Sequence[str], filters: Filters, before: int | None, limit: int) -> list[Hit]:
+        stmt = self._message_select().select_from(self._message_joins(messages))
+        stmt = stmt.where(*self._filter_conditions(filters))
+        if filters.customer_ids is not None:
+            conversation_ids = select(conversations.c.id).where(conversations.c.customer_id.in_(filters.customer_ids))
+            stmt = stmt.where(messages.c.conversation_id.in_(conversation_ids))
+        for term in terms:
+            stmt = stmt.where(self._contains(messages.c.text, term, indexed=False))
+        if before is not None:
+            stmt = stmt.where(messages.c.id < before)
+        return await self._hits(stmt.order_by(messages.c.id.desc()).limit(limit))
+
+    async def _messages_two_phase(
+        self, terms: Sequence[str], filters: Filters, before: int | None, limit: int
+    ) -> list[Hit]:
+        """PostgreSQL: the newest window by id (cheap ILIKE per row), then the rest through the indexes."""
+        if before is None:
+            newest = (await self.conn.execute(select(func.max(messages.c.id)))).scalar_one_or_none()
+            if newest is None:
+                return []
+            before = newest + 1
+        floor = before - RECENT_WINDOW
+        base = (
+            self._message_select().select_from(self._message_joins(messages)).where(*self._filter_conditions(filters))
+        )
+        recent = base.where(messages.c.id < before, messages.c.id >= floor)
+        for term in terms:
+            recent = recent.where(self._contains(messages.c.text, term, indexed=False))
+        hits = await self._hits(recent.order_by(messages.c.id.desc()).limit(limit))
+        if len(hits) >= limit or floor <= 0:
+            return hits
+        older = base.where(messages.c.id < floor)
+        for term in terms:
+            older = older.where(self._contains(messages.c.text, term, indexed=True))
+        return hits + await self._hits(older.order_by(messages.c.id.desc()).limit(limit - len(hits)))
+
+    async def _hits(self, stmt: Any) -> list[Hit]:
+        return [
+            Hit(
+                kind="message",
+                id=r.id,
+                customer_id=r.customer_id,
+                conversation_id=r.conversation_id,
+                customer_name=r.display_name,
+                customer_username=r.username,
+                channel=r.customer_channel,
+                role=r.direction,
+                author=r.author_name,
+                text=r.text,
+                created_at=r.created_at,
+                slack_channel=r.slack_channel,
+                thread_ts=r.thread_ts,
+                category=r.category,
+            )
+            for r in (await self.conn.execute(stmt)).all()
+        ]
+
+    # --- notes and contact attempts --------------------------------------------------------------------------
+
+    async def notes(
+        self,
+        terms: Sequence[str],
+        filters: Filters,
+        *,
+        before: int | None = None,
+        limit: int = 10,
+        of_customers: Sequence[int] = (),
+    ) -> list[Hit]:
+        """Timeline notes and contact attempts holding every term (or of ``of_customers``), newest first."""
+        first_identity = (
+            select(func.min(identities.c.id))
+            .where(identities.c.customer_id == activities.c.customer_id)
+            .correlate(activities)
+            .scalar_subquery()
+        )
+        base = (
+            select(
+                activities.c.id,
+                activities.c.customer_id,
+                activities.c.conversation_id,
+                activities.c.kind,
+                activities.c.actor,
+                activities.c.text,
+                activities.c.created_at,
+                conversations.c.slack_channel,
+                conversations.c.thread_ts,
+                conversations.c.category,
+                identities.c.channel.label("customer_channel"),
+                identities.c.display_name,
+                identities.c.username,
+            )
+            .select_from(
+                activities.outerjoin(conversations, conversations.c.id == activities.c.conversation_id).join(
+                    identities, identities.c.id == first_identity
+                )
+            )
+            .where(
+                activities.c.kind.in_(_SEARCHABLE_ACTIVITIES), *self._filter_conditions(filters, for_activities=True)
+            )
+        )
+        if before is not None:
+            base = base.where(activities.c.id < before)
+        customer_scope = list(filters.customer_ids) if filters.customer_ids is not None else None
+        found: dict[int, Any] = {}
+        if terms or not of_customers:
+            stmt = base
+            if customer_scope is not None:
+                stmt = stmt.where(activities.c.customer_id.in_(customer_scope))
+            match = self._fts_match("activities_fts", terms) if customer_scope is None else None
+            if match is not None:
+                fts_table, condition = match
+                stmt = stmt.where(activities.c.id.in_(select(fts_table.c.rowid).where(condition)))
+                remaining = [t for t in terms if is_short(t)]
+            else:
+                remaining = list(terms)
+            for term in remaining:
+                stmt = stmt.where(self._contains(activities.c.text, term, indexed=customer_scope is None))
+            for r in (await self.conn.execute(stmt.order_by(activities.c.id.desc()).limit(limit))).all():
+                found[r.id] = r
+        if of_customers:
+            stmt = base.where(activities.c.customer_id.in_(list(of_customers)))
+            for r in (await self.conn.execute(stmt.order_by(activities.c.id.desc()).limit(limit))).all():
+                found[r.id] = r
+        rows = sorted(found.values(), key=lambda r: r.id, reverse=True)[:limit]
+        return [
+            Hit(
+                kind="note",
+                id=r.id,
+                customer_id=r.customer_id,
+                conversation_id=r.conversation_id,
+                customer_name=r.display_name,
+                customer_username=r.username,
+                channel=r.customer_channel,
+                role=r.kind,
+                author=r.actor,
+                text=r.text,
+                created_at=r.created_at,
+                slack_channel=r.slack_channel,
+                thread_ts=r.thread_ts,
+                category=r.category,
+            )
+            for r in rows
+        ]

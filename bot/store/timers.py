@@ -1,0 +1,351 @@
+"""Queries of routing and timing: inquiry state, escalation timers, moved threads, the /inquiries listing.
+
+Timers live in the database so they survive restarts; a timer fires through one conditional UPDATE
+(pending -> fired), so of several processes that see it due at the same moment exactly one acts on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain import Conversation, Status
+from bot.store.archive import _conversation_select, _to_conversation
+from bot.store.routing_schema import inquiry_state, inquiry_timers, thread_aliases
+from bot.store.schema import conversations
+
+PENDING = "pending"
+FIRED = "fired"
+CANCELLED = "cancelled"
+
+FIRST = "first"  # escalation in the thread, owners mentioned again
+SECOND = "second"  # escalation to the configured channel or person
+TIMER_KINDS = (FIRST, SECOND)
+
+
+@dataclass(frozen=True)
+class InquiryState:
+    """How an inquiry was categorised and where its clocks stand."""
+
+    conversation_id: int
+    category_source: str
+    category_set_by: str | None
+    waiting_since: datetime | None
+    first_response_due: datetime | None
+    first_response_at: datetime | None
+    first_response_by: str | None
+    first_response_seconds: int | None
+    resolved_at: datetime | None
+    resolution_seconds: int | None
+    after_hours_replied_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: int
+    conversation_id: int
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    """An open conversation as /inquiries lists it."""
+
+    conversation: Conversation
+    state: InquiryState | None
+
+
+def _to_state(row: Any) -> InquiryState | None:
+    m = row._mapping
+    if m[inquiry_state.c.conversation_id] is None:
+        return None
+    return InquiryState(**{c.name: m[c] for c in inquiry_state.c})
+
+
+class TimerStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    # --- inquiry state ---------------------------------------------------------------------------------------
+
+    async def create_state(
+        self, conversation_id: int, *, source: str, set_by: str | None, waiting_since: datetime | None
+    ) -> None:
+        await self.conn.execute(
+            inquiry_state.insert().values(
+                conversation_id=conversation_id,
+                category_source=source,
+                category_set_by=set_by,
+                waiting_since=waiting_since,
+            )
+        )
+
+    async def state(self, conversation_id: int) -> InquiryState | None:
+        row = (
+            await self.conn.execute(select(inquiry_state).where(inquiry_state.c.conversation_id == conversation_id))
+        ).first()
+        if row is None:
+            return None
+        return InquiryState(**row._asdict())
+
+    async def ensure_state(self, conversation_id: int) -> InquiryState:
+        """The state row, created for a conversation opened before routing was tracked (older data)."""
+        state = await self.state(conversation_id)
+        if state is None:
+            await self.create_state(conversation_id, source="none", set_by=None, waiting_since=None)
+            state = await self.state(conversation_id)
+            assert state is not None
+        return state
+
+    async def set_category(
+        self, conversation_id: int, category: str | None, *, source: str, set_by: str, unless_source: str | None
+    ) -> bool:
+        """Change the category; ``unless_source`` keeps a choice of that source (a customer never overrides staff)."""
+        condition = inquiry_state.c.conversation_id == conversation_id
+        if unless_source is not None:
+            condition = and_(condition, inquiry_state.c.category_source != unless_source)
+        result = await self.conn.execute(
+            update(inquiry_state).where(condition).values(category_source=source, category_set_by=set_by)
+        )
+        if result.rowcount != 1:
+            return False
+        await self.conn.execute(
+            update(conversations).where(conversations.c.id == conversation_id).values(category=category)
+        )
+        return True
+
+    async def customer_waiting(self, conversation_id: int, since: datetime) -> None:
+        """Start the waiting clock at the customer's message, unless it already runs."""
+        await self.conn.execute(
+            update(inquiry_state)
+            .where(inquiry_state.c.conversation_id == conversation_id, inquiry_state.c.waiting_since.is_(None))
+            .values(waiting_since=since)
+        )
+
+    async def answered(self, conversation_id: int, *, by: str, at: datetime, business_seconds: float) -> bool:
+        """Stop the waiting clock; True when this was the conversation's first response (recorded once)."""
+        await self.conn.execute(
+            update(inquiry_state).where(inquiry_state.c.conversation_id == conversation_id).values(waiting_since=None)
+        )
+        result = await self.conn.execute(
+            update(inquiry_state)
+            .where(inquiry_state.c.conversation_id == conversation_id, inquiry_state.c.first_response_at.is_(None))
+            .values(first_response_at=at, first_response_by=by, first_response_seconds=round(business_seconds))
+        )
+        return result.rowcount == 1
+
+    async def set_due(self, conversation_id: int, due: datetime | None) -> None:
+        await self.conn.execute(
+            update(inquiry_state)
+            .where(inquiry_state.c.conversation_id == conversation_id)
+            .values(first_response_due=due)
+        )
+
+    async def mark_after_hours_reply(self, conversation_id: int, now: datetime) -> bool:
+        """True only the first time: the after-hours reply goes out once per conversation."""
+        result = await self.conn.execute(
+            update(inquiry_state)
+            .where(inquiry_state.c.conversation_id == conversation_id, inquiry_state.c.after_hours_replied_at.is_(None))
+            .values(after_hours_replied_at=now)
+        )
+        return result.rowcount == 1
+
+    async def resolved(self, conversation_id: int, *, at: datetime | None, seconds: float | None) -> None:
+        await self.conn.execute(
+            update(inquiry_state)
+            .where(inquiry_state.c.conversation_id == conversation_id)
+            .values(
+                resolved_at=at,
+                resolution_seconds=None if seconds is None else round(seconds),
+                waiting_since=None if at is not None else inquiry_state.c.waiting_since,
+            )
+        )
+
+    async def set_holder(self, conversation_id: int, user: str) -> str | None:
+        """Hand the inquiry to ``user`` whoever held it; returns the previous holder."""
+        previous = (
+            await self.conn.execute(select(conversations.c.holder).where(conversations.c.id == conversation_id))
+        ).scalar_one_or_none()
+        await self.conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(holder=user))
+        return previous
+
+    # --- timers ----------------------------------------------------------------------------------------------
+
+    async def schedule(self, conversation_id: int, kind: str, due: datetime | None) -> None:
+        """Arm (or re-arm) a timer that has not fired yet; ``due`` None cancels it."""
+        row = (
+            await self.conn.execute(
+                select(inquiry_timers.c.id, inquiry_timers.c.status).where(
+                    inquiry_timers.c.conversation_id == conversation_id, inquiry_timers.c.kind == kind
+                )
+            )
+        ).first()
+        if row is None:
+            if due is not None:
+                await self.conn.execute(
+                    inquiry_timers.insert().values(
+                        conversation_id=conversation_id, kind=kind, due_at=due, status=PENDING
+                    )
+                )
+            return
+        if row.status == FIRED:
+            return
+        values: dict[str, Any] = {"status": CANCELLED} if due is None else {"status": PENDING, "due_at": due}
+        await self.conn.execute(
+            update(inquiry_timers)
+            .where(inquiry_timers.c.id == row.id, inquiry_timers.c.status != FIRED)
+            .values(**values)
+        )
+
+    async def cancel(self, conversation_id: int) -> None:
+        await self.conn.execute(
+            update(inquiry_timers)
+            .where(inquiry_timers.c.conversation_id == conversation_id, inquiry_timers.c.status == PENDING)
+            .values(status=CANCELLED)
+        )
+
+    async def timers_of(self, conversation_id: int) -> list[Any]:
+        return list(
+            (
+                await self.conn.execute(
+                    select(inquiry_timers)
+                    .where(inquiry_timers.c.conversation_id == conversation_id)
+                    .order_by(inquiry_timers.c.id)
+                )
+            ).all()
+        )
+
+    async def claim_due(self, now: datetime, owner: str, *, skip: Collection[int] = ()) -> Timer | None:
+        """Take the earliest due timer for this process, or None.
+
+        SKIP LOCKED lets several PostgreSQL processes take different timers at once; the conditional UPDATE is what
+        makes a timer fire once (on SQLite, where FOR UPDATE is nothing, BEGIN IMMEDIATE serialises the writers).
+        """
+        query = (
+            select(inquiry_timers)
+            .where(inquiry_timers.c.status == PENDING, inquiry_timers.c.due_at <= now)
+            .order_by(inquiry_timers.c.due_at, inquiry_timers.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if skip:
+            query = query.where(inquiry_timers.c.id.not_in(list(skip)))
+        row = (await self.conn.execute(query)).first()
+        if row is None:
+            return None
+        result = await self.conn.execute(
+            update(inquiry_timers)
+            .where(inquiry_timers.c.id == row.id, inquiry_timers.c.status == PENDING)
+            .values(status=FIRED, fired_at=now, fired_by=owner)
+        )
+        if result.rowcount != 1:
+            return None
+        return Timer(id=row.id, conversation_id=row.conversation_id, kind=row.kind, due_at=row.due_at)
+
+    async def next_due(self) -> datetime | None:
+        return (
+            await self.conn.execute(
+                select(inquiry_timers.c.due_at)
+                .where(inquiry_timers.c.status == PENDING)
+                .order_by(inquiry_timers.c.due_at)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    # --- threads a conversation moved away from --------------------------------------------------------------
+
+    async def add_alias(self, conversation_id: int, slack_channel: str, thread_ts: str, now: datetime) -> None:
+        await self.conn.execute(
+            delete(thread_aliases).where(
+                thread_aliases.c.slack_channel == slack_channel, thread_aliases.c.thread_ts == thread_ts
+            )
+        )
+        await self.conn.execute(
+            thread_aliases.insert().values(
+                slack_channel=slack_channel, thread_ts=thread_ts, conversation_id=conversation_id, created_at=now
+            )
+        )
+
+    async def move(self, conversation_id: int, slack_channel: str, thread_ts: str) -> None:
+        """Point the conversation at its new thread (the old one is kept as an alias by the caller)."""
+        await self.conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(slack_channel=slack_channel, thread_ts=thread_ts)
+        )
+
+    async def conversation_by_alias(self, slack_channel: str, thread_ts: str) -> Conversation | None:
+        row = (
+            await self.conn.execute(
+                _conversation_select()
+                .join(thread_aliases, thread_aliases.c.conversation_id == conversations.c.id)
+                .where(thread_aliases.c.slack_channel == slack_channel, thread_aliases.c.thread_ts == thread_ts)
+            )
+        ).first()
+        return _to_conversation(row) if row else None
+
+    async def latest_alias(self, conversation_id: int) -> tuple[str, str] | None:
+        """Where the conversation's thread was before its last move."""
+        row = (
+            await self.conn.execute(
+                select(thread_aliases.c.slack_channel, thread_aliases.c.thread_ts)
+                .where(thread_aliases.c.conversation_id == conversation_id)
+                .order_by(thread_aliases.c.created_at.desc())
+                .limit(1)
+            )
+        ).first()
+        return (row.slack_channel, row.thread_ts) if row else None
+
+    # --- listing ---------------------------------------------------------------------------------------------
+
+    async def open_categories(self) -> set[str]:
+        """The categories open conversations carry, retired ones included."""
+        rows = await self.conn.execute(
+            select(conversations.c.category)
+            .where(conversations.c.status == Status.OPEN, conversations.c.category.is_not(None))
+            .distinct()
+        )
+        return {category for (category,) in rows.all()}
+
+    async def open_inquiries(
+        self,
+        *,
+        now: datetime,
+        holder: str | None = None,
+        unclaimed: bool = False,
+        categories: Collection[str] | None = None,
+        overdue: bool = False,
+        mine: tuple[str, Collection[str]] | None = None,
+        limit: int = 200,
+    ) -> list[Inquiry]:
+        """Open inquiries matching every filter given; ``mine`` is (user, categories they own)."""
+        query = (
+            _conversation_select()
+            .add_columns(*inquiry_state.c)
+            .outerjoin(inquiry_state, inquiry_state.c.conversation_id == conversations.c.id)
+            .where(conversations.c.status == Status.OPEN)
+        )
+        if holder is not None:
+            query = query.where(conversations.c.holder == holder)
+        if unclaimed:
+            query = query.where(conversations.c.holder.is_(None))
+        if categories is not None:
+            query = query.where(conversations.c.category.in_(list(categories)))
+        if overdue:
+            query = query.where(inquiry_state.c.first_response_at.is_(None), inquiry_state.c.first_response_due <= now)
+        if mine is not None:
+            user, owned = mine
+            query = query.where(
+                or_(
+                    conversations.c.holder == user,
+                    and_(conversations.c.holder.is_(None), conversations.c.category.in_(list(owned))),
+                )
+            )
+        rows = (await self.conn.execute(query.order_by(conversations.c.opened_at).limit(limit))).all()
+        return [Inquiry(conversation=_to_conversation(r), state=_to_state(r)) for r in rows]
