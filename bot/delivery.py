@@ -221,6 +221,8 @@ class DeliveryWorker:
             wait = self.pacer.reserve(head.target)
             if wait > 0:
                 await asyncio.sleep(wait)
+            while (blocked := self.pacer.blocked_for(head.target)) > 0:  # a 429 came in while we waited
+                await asyncio.sleep(blocked)
             delivered = await handler.deliver(batch)
         except RateLimited as exc:
             self.pacer.block(head.target, exc.retry_after)

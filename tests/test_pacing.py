@@ -34,7 +34,7 @@ def test_a_429_blocks_the_target_until_retry_after_has_passed() -> None:
     clock = Clock()
     pacer = Pacer({}, {}, clock=clock)
     pacer.block("slack:C1", 5)
-    assert pacer.blocked() == {"slack:C1"}
+    assert pacer.blocked() == {"slack:C1"} and pacer.blocked_for("slack:C1") == 5.0
     assert pacer.reserve("slack:C1") == 5.0
     clock.now += 5.01
     assert pacer.blocked() == set() and pacer.reserve("slack:C1") == 0.0
@@ -42,5 +42,5 @@ def test_a_429_blocks_the_target_until_retry_after_has_passed() -> None:
 
 def test_operator_rates_replace_the_defaults() -> None:
     rates = rates_for(2.5, 4.0)
-    assert rates["slack"] == Rate(2.5, 3) and rates["telegram"] == Rate(4.0, 3)
+    assert rates["slack"] == Rate(2.5, 1) and rates["telegram"] == Rate(4.0, 3)
     assert rates["slack-update"] == Rate(0.8, 10)

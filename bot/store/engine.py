@@ -42,7 +42,12 @@ def create_engine(database_url: str) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # After five runs of a prepared statement PostgreSQL may switch to a generic plan, which for the search's
+    # trigram conditions is up to 100x slower than planning with the actual words (measured in docs/BENCHMARKS.md).
+    server_settings = {"plan_cache_mode": "force_custom_plan"}
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"server_settings": server_settings}
+    )
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:
