@@ -221,7 +221,8 @@ class DeliveryWorker:
             wait = self.pacer.reserve(head.target)
             if wait > 0:
                 await asyncio.sleep(wait)
-            while (blocked := self.pacer.blocked_for(head.target)) > 0:  # a 429 came in while we waited
+            blocked = self.pacer.blocked_for(head.target)  # a 429 may have come in while we waited
+            if blocked > 0:
                 await asyncio.sleep(blocked)
             delivered = await handler.deliver(batch)
         except RateLimited as exc:
