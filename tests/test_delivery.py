@@ -251,3 +251,24 @@ async def test_webhook_mode_checks_the_secret_and_stores_before_answering(bot_fa
         await bot.idle()
         assert sum(all_text(m).count("via webhook") for m in bot.slack.thread(*thread)) == 1
         assert "forged" not in str(bot.slack.messages)
+
+
+async def test_a_database_failure_while_storing_an_update_loses_nothing(bot: Bot) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    service = bot.rt.service
+    real_receive = service.receive
+    failures: list[str] = []
+
+    async def flaky_receive(message, **kwargs):  # type: ignore[no-untyped-def]
+        if not failures:
+            failures.append(message.text)
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return await real_receive(message, **kwargs)
+
+    service.receive = flaky_receive  # type: ignore[method-assign]
+    bot.telegram.push_text(CHAT, "m-0")
+    bot.telegram.push_text(CHAT, "m-1")
+    thread = await bot.thread_for(CHAT)
+    assert occurrences(await bot.thread_text(thread, "m-1"), "m") == [0, 1]
+    assert failures == ["m-0"]

@@ -289,27 +289,33 @@ class TelegramConnector:
     # --- receiving -------------------------------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        offset = int(await self.service.setting(OFFSET_KEY) or 0)
+        """Long-poll for ever. An update is confirmed (the offset advanced) only once it is stored, so whatever
+        fails here - Telegram, the network, the database - the same updates simply come again."""
+        offset: int | None = None
         failures = 0
         while True:
             try:
+                if offset is None:
+                    offset = int(await self.service.setting(OFFSET_KEY) or 0)
                 updates = await self.bot.get_updates(
                     offset=offset or None, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
                 )
+                for update in updates:
+                    await self.handle(update, cursor=(OFFSET_KEY, str(update.update_id + 1)))
+                    offset = update.update_id + 1
                 failures = 0
+            except asyncio.CancelledError:
+                raise
             except RetryAfter as exc:
                 await asyncio.sleep(telegram_failure(exc).retry_after)  # type: ignore[attr-defined]
-                continue
-            except (NetworkError, Conflict) as exc:
+            except Exception as exc:
                 failures += 1
                 delay = min(30.0, 0.5 * 2**failures)
-                log.warning("getUpdates failed (%s); trying again in %.1fs", exc, delay)
+                if isinstance(exc, NetworkError | Conflict):
+                    log.warning("getUpdates failed (%s); trying again in %.1fs", exc, delay)
+                else:
+                    log.exception("could not take in Telegram updates; trying again in %.1fs", delay)
                 await asyncio.sleep(delay)
-                continue
-            for update in updates:
-                next_offset = str(update.update_id + 1)
-                await self.handle(update, cursor=(OFFSET_KEY, next_offset))
-                offset = update.update_id + 1
 
     async def handle(self, update: Update, *, cursor: tuple[str, str] | None = None) -> None:
         """Store one update (and the cursor that confirms it) before anything else happens."""
