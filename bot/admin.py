@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Select, Table, inspect, make_url, or_, select
+from sqlalchemy import ColumnElement, Select, Table, inspect, make_url, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.config import ConfigError, normalize_database_url
@@ -76,9 +76,9 @@ def _statements(tables: set[str], *, since: datetime | None, customer: int | Non
     own_conversations = None
     if person_ids is not None:
         own_conversations = select(conversations.c.id).where(conversations.c.customer_id.in_(person_ids))
-    recent_conversations = (
-        or_(conversations.c.last_message_at >= since, conversations.c.closed_at >= since) if since else None
-    )
+    recent_conversations: ColumnElement[bool] = true()
+    if since is not None:
+        recent_conversations = or_(conversations.c.last_message_at >= since, conversations.c.closed_at >= since)
     out: list[tuple[str, Select[Any]]] = []
     for kind, table in TABLES:
         if table.name not in tables:

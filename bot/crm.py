@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.config import DEFAULT_STAGES, BotConfig
+from bot.domain import EventKind, Status
 from bot.store.customers import CustomerRow, ErasureCounts, MergeCounts
 from bot.store.database import Database, Transaction
 from bot.store.search import Filters, Hit
@@ -331,8 +332,8 @@ class Customers:
     ) -> SearchPage:
         """One page of ``/history``: newest first, messages and timeline notes together; recorded for ``viewer``."""
         cursor = cursor or Cursor()
-        query = query.strip()
-        parsed = parse_query(query[:MAX_QUERY_CHARS])
+        query = query.strip()[:MAX_QUERY_CHARS]
+        parsed = parse_query(query)
         async with self.db.transaction() as tx:
             now = self.clock()
             try:
@@ -430,7 +431,7 @@ class Customers:
                 return False
             now = self.clock()
             await tx.customers.set_stage(survivor, stage, now)
-            await tx.customers.add_activity(survivor, "stage", actor, now, **{"from": current, "to": stage})
+            await tx.customers.add_activity(survivor, "stage", actor, now, detail={"from": current, "to": stage})
             return True
 
     async def set_tags(self, customer_id: int, tags: str | Sequence[str], actor: str) -> tuple[list[str], list[str]]:
@@ -441,7 +442,8 @@ class Customers:
             now = self.clock()
             added, removed = await tx.customers.set_tags(survivor, wanted, actor, now)
             if added or removed:
-                await tx.customers.add_activity(survivor, "tags", actor, now, added=added, removed=removed)
+                detail = {"added": added, "removed": removed}
+                await tx.customers.add_activity(survivor, "tags", actor, now, detail=detail)
             return added, removed
 
     async def add_note(self, customer_id: int, text: str, actor: str, *, conversation_id: int | None = None) -> int:
@@ -470,7 +472,13 @@ class Customers:
         async with self.db.transaction() as tx:
             survivor = await self._customer(tx, customer_id)
             return await tx.customers.add_activity(
-                survivor, "contact", actor, self.clock(), text=outcome, conversation_id=conversation_id, method=method
+                survivor,
+                "contact",
+                actor,
+                self.clock(),
+                text=outcome,
+                conversation_id=conversation_id,
+                detail={"method": method},
             )
 
     async def merge_preview(self, keep_query: str, other_query: str) -> tuple[CustomerCard, CustomerCard]:
@@ -502,7 +510,7 @@ class Customers:
             now = self.clock()
             counts = await tx.customers.merge(keep, other, now)
             detail = {"into": keep, "from": other, **counts.__dict__}
-            await tx.customers.add_activity(keep, "merge", actor, now, **detail)
+            await tx.customers.add_activity(keep, "merge", actor, now, detail=detail)
             await tx.customers.add_event("customer_merged", actor, now, **detail)
             await tx.customers.audit(actor, "merge", str(keep), now, **detail)
             return MergeOutcome(keep=before_keep, other=before_other, counts=counts)
@@ -518,6 +526,9 @@ class Customers:
             now = self.clock()
             counts = await tx.customers.erase(survivor, now)
             for conversation in await tx.customers.conversations_of(survivor, limit=1000):
+                if conversation.status == Status.OPEN:  # nobody is left to answer
+                    await tx.archive.change_status(conversation.id, Status.OPEN, Status.CLOSED, now)
+                    await tx.archive.add_event(conversation.id, EventKind.CLOSED, actor, now, reason="customer erased")
                 if conversation.thread_ts:
                     await tx.outbox.enqueue(
                         lane=slack_lane(conversation.id),
@@ -529,7 +540,7 @@ class Customers:
                     )
             seconds = time.monotonic() - started
             detail = {"customer": survivor, **counts.__dict__, "seconds": round(seconds, 3)}
-            await tx.customers.add_activity(survivor, "erase", actor, now, **detail)
+            await tx.customers.add_activity(survivor, "erase", actor, now, detail=detail)
             await tx.customers.add_event("customer_erased", actor, now, **detail)
             await tx.customers.audit(actor, "erase", str(survivor), now, **detail)
         return ErasureReport(customer_id=survivor, counts=counts, seconds=seconds)

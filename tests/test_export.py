@@ -277,6 +277,8 @@ async def test_erase_customer_removes_personal_data_keeps_counts_and_leaves_no_t
     assert audit.actor.startswith("cli:") and audit.target == str(ana) and audit.detail["messages"] == 3
     assert event.detail["customer"] == ana and state.erased_at is not None
     assert leftovers == [] and keys == []
+    conversation = await bot.rt.service.conversation(next(iter(_conversations_of(after, ana))))
+    assert conversation is not None and conversation.status == "closed"  # nobody is left to answer
 
     for word in ("강남구", "첫 주문", "Ana", "ana_l", str(ANA_CHAT), "선물", "no answer", "서울"):
         answer = await bot.command("/history", word)

@@ -122,7 +122,12 @@ async def _has_note(bot: Bot) -> bool:
         return found.first() is not None
 
 
-async def test_filters_by_customer_category_channel_and_dates(bot: Bot) -> None:
+@pytest.mark.parametrize("window", [search_module.RECENT_WINDOW, 1])
+async def test_filters_by_customer_category_channel_and_dates(
+    bot: Bot, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "RECENT_WINDOW", window)  # 1: PostgreSQL's candidates through the index
+    monkeypatch.setattr(search_module, "CANDIDATES", 1)  # one at a time, so the filters drop whole batches
     await customer_writes(bot, ANA_CHAT, "결제 오류가 났어요", ANA)  # billing, by its keyword
     await customer_writes(bot, BORIS_CHAT, "결제 문의입니다", BORIS)
     thread = await bot.thread_for(BORIS_CHAT)

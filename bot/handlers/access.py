@@ -52,10 +52,12 @@ def register(app: Any, staff: StaffDirectory, customers: Customers, background: 
     async def only_staff(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         user, what = _who(body)
         if user is None and not what:
-            return await next()  # an event, not an interaction
+            await next()  # an event, not an interaction
+            return None
         access = await staff.check(user) if user else Access.REFUSED
         if access == Access.STAFF:
-            return await next()
+            await next()
+            return None
         text = UNKNOWN if access == Access.UNKNOWN else REFUSAL
         log.info("refused %s to %s (%s)", what, user, access.value)
         background.spawn(customers.refused(user or "unknown", f"{what} ({access.value})"))

@@ -7,7 +7,7 @@ PostgreSQL expression indexes), so no write path here has to remember it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -225,8 +225,9 @@ class CustomerStore:
         *,
         text: str = "",
         conversation_id: int | None = None,
-        **detail: Any,
+        detail: Mapping[str, Any] | None = None,
     ) -> int:
+        """A timeline entry: ``text`` is what search finds, ``detail`` the facts (never personal data)."""
         return (
             await self.conn.execute(
                 activities.insert()
@@ -236,7 +237,7 @@ class CustomerStore:
                     kind=kind,
                     actor=actor,
                     text=text,
-                    detail=detail,
+                    detail=dict(detail or {}),
                     created_at=now,
                 )
                 .returning(activities.c.id)

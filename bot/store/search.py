@@ -16,7 +16,8 @@ phases: the newest ``RECENT_WINDOW`` ids by a cheap scan, and only if that is no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    or_,
     select,
     table,
     text,
@@ -41,8 +43,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.store.customer_schema import activities, customer_state
 from bot.store.schema import conversations, customers, identities, messages
 
-RECENT_WINDOW = 20_000
+RECENT_WINDOW = 10_000
 """PostgreSQL: ids scanned newest-first before the index is asked (see the module docstring)."""
+
+CANDIDATES = 200
+"""PostgreSQL: ids taken from the text indexes at a time when filters on other tables may drop some of them."""
 
 MIN_TRIGRAM = 3
 
@@ -121,7 +126,7 @@ class Search:
             return grams.op("@>")(cast(postgresql.array([term.lower()]), ARRAY(Text)))
         return col.ilike(f"%{escape_like(term)}%", escape="\\")
 
-    def _fts_match(self, fts: str, terms: Sequence[str]) -> tuple[Any, ColumnElement[bool]] | None:
+    def _fts_match(self, fts: str, terms: Sequence[str]) -> tuple[Any, Any] | None:
         """SQLite: the FTS table and its MATCH condition for the terms long enough for trigrams, if any."""
         long_terms = [t for t in terms if not is_short(t)]
         if self._postgres or not long_terms:
@@ -130,8 +135,11 @@ class Search:
         query = " AND ".join(_fts_phrase(t) for t in long_terms)
         return fts_table, text(f"{fts} MATCH :{fts}_q").bindparams(**{f"{fts}_q": query})
 
-    def _filter_conditions(self, filters: Filters, *, for_activities: bool = False) -> list[ColumnElement[bool]]:
-        created = activities.c.created_at if for_activities else messages.c.created_at
+    def _filter_conditions(
+        self, filters: Filters, *, for_activities: bool = False, created: Any = None
+    ) -> list[ColumnElement[bool]]:
+        if created is None:
+            created = activities.c.created_at if for_activities else messages.c.created_at
         conditions: list[ColumnElement[bool]] = []
         if filters.since is not None:
             conditions.append(created >= filters.since)
@@ -153,16 +161,16 @@ class Search:
 
     async def customers_matching(self, terms: Sequence[str], *, limit: int = 21) -> list[int]:
         """Customers one of whose identities holds every term in its name, username or channel id, plus the
-        customer whose id a lone numeric term is; survivors of merges, most recently created first."""
+        customer a lone ``#12`` names; survivors of merges, most recently created first."""
         terms = [t.lstrip("@") for t in terms if t.lstrip("@")]
         if not terms:
             return []
         found: dict[int, None] = {}
-        if len(terms) == 1 and terms[0].lstrip("#").isdigit():
-            survivor = await self.survivor(int(terms[0].lstrip("#")))
+        if len(terms) == 1 and terms[0].startswith("#") and terms[0][1:].isdigit():  # a bare number is not an id
+            survivor = await self.survivor(int(terms[0][1:]))
             if survivor is not None:
                 found[survivor] = None
-        identity_text = literal_column(IDENTITY_TEXT_SQL)
+        identity_text: ColumnElement[str] = literal_column(IDENTITY_TEXT_SQL)
         stmt = select(identities.c.customer_id)
         match = self._fts_match("identities_fts", terms)
         short = [t for t in terms if is_short(t)] if match is not None else terms
@@ -170,9 +178,23 @@ class Search:
             fts_table, condition = match
             stmt = stmt.select_from(fts_table.join(identities, identities.c.id == fts_table.c.rowid)).where(condition)
         for term in short:
-            stmt = stmt.where(self._contains(identity_text, term, indexed=True))
+            if self._postgres:
+                stmt = stmt.where(self._contains(identity_text, term, indexed=True))
+            else:  # a scan: the narrow columns, and not the channel ids (a digit or two of an id means nothing)
+                pattern = f"%{escape_like(term)}%"
+                stmt = stmt.where(
+                    or_(
+                        identities.c.display_name.like(pattern, escape="\\"),
+                        identities.c.username.like(pattern, escape="\\"),
+                    )
+                )
         stmt = stmt.order_by(identities.c.customer_id.desc()).limit(limit * 4)
-        for (customer_id,) in (await self.conn.execute(stmt)).all():
+        if self._postgres and any(is_short(t) for t in terms):
+            async with self._bitmap_scans_only():  # see indexed_ids: the grams must come from the index
+                rows = (await self.conn.execute(stmt)).all()
+        else:
+            rows = (await self.conn.execute(stmt)).all()
+        for (customer_id,) in rows:
             found[customer_id] = None
             if len(found) >= limit:
                 break
@@ -244,7 +266,7 @@ class Search:
             stmt = (
                 self._message_select()
                 .select_from(self._message_joins(fts_table.join(messages, messages.c.id == fts_table.c.rowid)))
-                .where(condition, *self._filter_conditions(filters))
+                .where(condition, *self._filter_conditions(filters, created=await self._created(filters)))
             )
             for term in terms:
                 if is_short(term):
@@ -257,9 +279,35 @@ class Search:
             return await self._messages_scan(terms, filters, before, limit)
         return await self._messages_two_phase(terms, filters, before, limit)
 
+    async def _created(self, filters: Filters) -> Any:
+        """messages.created_at as the date filters should use it. SQLite without statistics walks the
+        created_at index for any date condition and sorts the range, which for a wide range is far slower than
+        reading newest first; so a range holding more than a tenth of the ids is compared through an expression
+        the index cannot serve. The conditions stay exact either way; only the plan changes."""
+        column = messages.c.created_at
+        if self._postgres or (filters.since is None and filters.until is None):
+            return column
+        newest = (await self.conn.execute(select(func.max(messages.c.id)))).scalar_one_or_none() or 0
+        low = high = None
+        if filters.since is not None:
+            low = (
+                await self.conn.execute(select(messages.c.id).where(column >= filters.since).order_by(column).limit(1))
+            ).scalar_one_or_none()
+        if filters.until is not None:
+            high = (
+                await self.conn.execute(
+                    select(messages.c.id).where(column < filters.until).order_by(column.desc()).limit(1)
+                )
+            ).scalar_one_or_none()
+        if (filters.since is not None and low is None) or (filters.until is not None and high is None):
+            return column  # nothing in the range: the index says so at once
+        if (high if high is not None else newest) - (low or 0) <= newest // 10:
+            return column
+        return func.coalesce(column, column)
+
     async def _messages_scan(self, terms: Sequence[str], filters: Filters, before: int | None, limit: int) -> list[Hit]:
         stmt = self._message_select().select_from(self._message_joins(messages))
-        stmt = stmt.where(*self._filter_conditions(filters))
+        stmt = stmt.where(*self._filter_conditions(filters, created=await self._created(filters)))
         if filters.customer_ids is not None:
             conversation_ids = select(conversations.c.id).where(conversations.c.customer_id.in_(filters.customer_ids))
             stmt = stmt.where(messages.c.conversation_id.in_(conversation_ids))
@@ -288,10 +336,48 @@ class Search:
         hits = await self._hits(recent.order_by(messages.c.id.desc()).limit(limit))
         if len(hits) >= limit or floor <= 0:
             return hits
-        older = base.where(messages.c.id < floor)
-        for term in terms:
-            older = older.where(self._contains(messages.c.text, term, indexed=True))
-        return hits + await self._hits(older.order_by(messages.c.id.desc()).limit(limit - len(hits)))
+        joined = filters.category is not None or filters.channel is not None
+        extra = self._filter_conditions(Filters(since=filters.since, until=filters.until))
+        cursor = floor
+        while len(hits) < limit:  # candidates through the text indexes, then the other filters on those
+            batch = CANDIDATES if joined else limit - len(hits)
+            ids = await self.indexed_ids(messages, terms, before=cursor, limit=batch, extra=extra)
+            if not ids:
+                break
+            found = await self._hits(base.where(messages.c.id.in_(ids)).order_by(messages.c.id.desc()))
+            hits += found[: limit - len(hits)]
+            if len(ids) < batch:
+                break
+            cursor = ids[-1]
+        return hits
+
+    async def indexed_ids(
+        self, table: Any, terms: Sequence[str], *, before: int, limit: int, extra: Sequence[Any] = ()
+    ) -> list[int]:
+        """PostgreSQL: ids of ``table`` rows below ``before`` whose text holds every term, newest first, found
+        through the GIN indexes only.
+
+        The planner estimates a gram's rarity poorly and, given ORDER BY id LIMIT, likes to walk the primary key
+        newest first and compute ``threadbridge_grams`` for every row it passes: for a rare gram that is every row,
+        about 0.1 ms each. Ruling out plain index and sequential scans for this one query leaves it the bitmap scans
+        of the text indexes, which touch only matching rows.
+        """
+        conditions = [self._contains(table.c.text, t, indexed=True) for t in terms]
+        stmt = select(table.c.id).where(table.c.id < before, *conditions, *extra)
+        async with self._bitmap_scans_only():
+            rows = await self.conn.execute(stmt.order_by(table.c.id.desc()).limit(limit))
+            return [r.id for r in rows]
+
+    @asynccontextmanager
+    async def _bitmap_scans_only(self) -> AsyncIterator[None]:
+        settings = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
+        for name in settings:
+            await self.conn.execute(text(f"SET LOCAL {name} = off"))
+        try:
+            yield
+        finally:
+            for name in settings:
+                await self.conn.execute(text(f"SET LOCAL {name} TO DEFAULT"))
 
     async def _hits(self, stmt: Any) -> list[Hit]:
         return [
@@ -366,16 +452,30 @@ class Search:
             if customer_scope is not None:
                 stmt = stmt.where(activities.c.customer_id.in_(customer_scope))
             match = self._fts_match("activities_fts", terms) if customer_scope is None else None
+            remaining = list(terms)
             if match is not None:
                 fts_table, condition = match
                 stmt = stmt.where(activities.c.id.in_(select(fts_table.c.rowid).where(condition)))
                 remaining = [t for t in terms if is_short(t)]
+            if self._postgres and terms and customer_scope is None:  # candidates through the text indexes
+                cursor = before if before is not None else 2**62
+                kinds = [activities.c.kind.in_(_SEARCHABLE_ACTIVITIES)]
+                while len(found) < limit:
+                    ids = await self.indexed_ids(activities, terms, before=cursor, limit=CANDIDATES, extra=kinds)
+                    if not ids:
+                        break
+                    batch = stmt.where(activities.c.id.in_(ids)).order_by(activities.c.id.desc())
+                    for r in (await self.conn.execute(batch)).all():
+                        if len(found) < limit:
+                            found[r.id] = r
+                    if len(ids) < CANDIDATES:
+                        break
+                    cursor = ids[-1]
             else:
-                remaining = list(terms)
-            for term in remaining:
-                stmt = stmt.where(self._contains(activities.c.text, term, indexed=customer_scope is None))
-            for r in (await self.conn.execute(stmt.order_by(activities.c.id.desc()).limit(limit))).all():
-                found[r.id] = r
+                for term in remaining:
+                    stmt = stmt.where(self._contains(activities.c.text, term, indexed=False))
+                for r in (await self.conn.execute(stmt.order_by(activities.c.id.desc()).limit(limit))).all():
+                    found[r.id] = r
         if of_customers:
             stmt = base.where(activities.c.customer_id.in_(list(of_customers)))
             for r in (await self.conn.execute(stmt.order_by(activities.c.id.desc()).limit(limit))).all():

@@ -160,6 +160,8 @@ def upgrade() -> None:
 
     # `/customer @username` looks usernames up case-insensitively
     op.execute("CREATE INDEX ix_identities_username_lower ON identities (lower(username))")
+    # `/history from:… to:…` (a month of a large archive is found through this, not by reading everything)
+    op.execute("CREATE INDEX ix_messages_created_at ON messages (created_at)")
 
     dialect = op.get_bind().dialect.name
     for statement in _sqlite_index() if dialect == "sqlite" else _postgresql_index():
@@ -182,6 +184,7 @@ def downgrade() -> None:
         ):
             op.execute(f"DROP INDEX IF EXISTS {index}")
     op.execute("DROP INDEX IF EXISTS ix_identities_username_lower")
+    op.execute("DROP INDEX IF EXISTS ix_messages_created_at")
     op.drop_table("audit_log")
     op.drop_table("activities")  # its own indexes go with it
     op.drop_table("customer_tags")
