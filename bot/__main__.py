@@ -35,8 +35,13 @@ def _setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "slack_bolt.AsyncApp", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic", "slack_bolt.AsyncApp", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that the client we give it wins,
+    # which is what we want: a warning at every start would only teach operators to ignore warnings.
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(
+        lambda record: "`token` will be unused" not in record.getMessage()
+    )
 
 
 async def _serve(config: Config) -> None:
