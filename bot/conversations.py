@@ -6,6 +6,8 @@ acknowledged to Slack or Telegram before it is stored, and nothing stored is lef
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import BotConfig
+from bot.crm import Customers
 from bot.domain import (
     Attachment,
     Conversation,
@@ -33,6 +36,9 @@ POST_INBOUND = "post_inbound"
 UPDATE_HEADER = "update_header"
 POST_NOTICE = "post_notice"
 SEND_TO_CUSTOMER = "send_to_customer"
+
+GROUP_LIMIT = 200  # messages in one group commit at most: bounds a transaction's length and its answers' wait
+log = logging.getLogger(__name__)
 
 _NOTE_PREFIX = re.compile(r"^\s*(note|private)\s*:", re.IGNORECASE)
 
@@ -57,6 +63,33 @@ class Receipt:
     conversation_id: int | None
     opened: bool
     duplicate: bool
+
+
+_NOTHING = Receipt(conversation_id=None, opened=False, duplicate=False)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One update to store: a customer message (or a ``/start`` to greet), or nothing but its cursor."""
+
+    message: InboundMessage | None
+    greeting: bool = False
+    cursor: tuple[str, str] | None = None
+
+    @property
+    def source_key(self) -> str:
+        return self.message.source_key if self.message is not None else ""
+
+
+@dataclass
+class _Waiting:
+    incoming: Incoming
+    future: asyncio.Future[Receipt]
+
+
+def _order_key(incoming: Incoming) -> tuple[str, str]:
+    message = incoming.message
+    return (message.channel, message.sender.external_id) if message is not None else ("", "")
 
 
 @dataclass(frozen=True)
@@ -117,32 +150,98 @@ class Conversations:
         self.texts = texts
         self.clock = clock
         self.hooks = hooks or ConversationHooks()
+        self._waiting: list[_Waiting] = []
+        self._writer: asyncio.Task[None] | None = None
 
     # --- customer side ---------------------------------------------------------------------------------------
 
     async def receive(self, message: InboundMessage, *, cursor: tuple[str, str] | None = None) -> Receipt:
         """Archive a customer message and queue it for Slack; ``cursor`` (key, value) is saved in the same commit.
 
-        The cursor is how a connector remembers what it has consumed (Telegram's update offset) only once the
-        message is safely stored.
+        Group commit: calls that arrive while a commit is under way wait and share the next transaction, each in
+        its own savepoint, so one bad message fails alone and the caller is answered only after the commit (one
+        commit per message would cap a process at its database's commits per second). The cursor is how a
+        connector remembers what it has consumed (Telegram's update offset) only once the message is stored.
         """
-        async with self.db.transaction() as tx:
-            receipt = await self._receive(tx, message)
-            if cursor is not None:
-                await tx.archive.put_setting(*cursor)
-        return receipt
+        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(Incoming(message, cursor=cursor), future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting(), name="receive-group-commit")
+        return await asyncio.shield(future)  # a caller that gives up does not cancel the others' commit
 
-    async def _receive(self, tx: Transaction, message: InboundMessage) -> Receipt:
-        if await tx.archive.message_exists(message.source_key):
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting[:GROUP_LIMIT], self._waiting[GROUP_LIMIT:]
+            # Same order in every process for rows of the same customers (fewer deadlocks on PostgreSQL); the sort
+            # is stable, so one customer's messages keep the order they arrived in. Cursors must stay in order.
+            if not any(w.incoming.cursor for w in group):
+                group.sort(key=lambda w: _order_key(w.incoming))
+            outcomes: list[Receipt | BaseException] = []
+            try:
+                async with self.db.transaction() as tx:
+                    known = await tx.archive.existing_source_keys([w.incoming.source_key for w in group])
+                    for waiting in group:
+                        outcomes.append(await self._store_one(tx, waiting.incoming, known))
+            except Exception as exc:  # the commit itself failed: nothing of the group is stored
+                outcomes = [exc] * len(group)
+            for waiting, outcome in zip(group, outcomes, strict=True):
+                if waiting.future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    waiting.future.set_exception(outcome)
+                else:
+                    waiting.future.set_result(outcome)
+
+    async def receive_all(self, items: Sequence[Incoming]) -> int:
+        """Store a run of updates in order in one transaction; returns how many were stored.
+
+        Stops at the first that fails: the ones after it are not stored, and the cursor saved is the last stored
+        one's, so a polling offset never passes an update that is not in the archive (and a customer's later
+        message is never archived before an earlier one that failed).
+        """
+        stored = 0
+        failure: BaseException | None = None
+        async with self.db.transaction() as tx:
+            known = await tx.archive.existing_source_keys([i.source_key for i in items if i.message is not None])
+            for item in items:
+                outcome = await self._store_one(tx, item, known)
+                if isinstance(outcome, BaseException):
+                    failure = outcome
+                    break
+                stored += 1
+        if failure is not None:
+            log.error("could not store an update; it comes again: %s", failure, exc_info=failure)
+        return stored
+
+    async def _store_one(self, tx: Transaction, item: Incoming, known: set[str]) -> Receipt | BaseException:
+        """One item in its own savepoint: a failure undoes only its rows and is returned, not raised."""
+        try:
+            async with tx.conn.begin_nested():
+                receipt = _NOTHING
+                if item.message is not None and item.greeting:
+                    await self._greet(tx, item.message)
+                elif item.message is not None:
+                    receipt = await self._receive(tx, item.message, known)
+                if item.cursor is not None:
+                    await tx.archive.put_setting(*item.cursor)
+            return receipt
+        except Exception as exc:
+            return exc
+
+    async def _receive(self, tx: Transaction, message: InboundMessage, known: set[str] | None = None) -> Receipt:
+        """``known``: the source keys of the group already archived (one query for the whole group)."""
+        if known is None:
+            known = await tx.archive.existing_source_keys([message.source_key])
+        if message.source_key in known:  # a redelivery: must not open a conversation again
             return Receipt(conversation_id=None, opened=False, duplicate=True)
         now = self.clock()
         customer_id, identity_id = await tx.archive.upsert_identity(message.channel, message.sender, now)
         conversation = await tx.archive.open_conversation(identity_id)
         opened = conversation is None
         if conversation is None:
-            conversation_id = await self._open(tx, customer_id, identity_id, message, now)
+            conversation_id, slack_channel = await self._open(tx, customer_id, identity_id, message, now)
         else:
-            conversation_id = conversation.id
+            conversation_id, slack_channel = conversation.id, conversation.slack_channel
         message_id = await tx.archive.insert_message(
             conversation_id=conversation_id,
             direction=Direction.INBOUND,
@@ -157,10 +256,11 @@ class Conversations:
         )
         if message_id is None:  # a concurrent delivery of the same update won the race
             return Receipt(conversation_id=conversation_id, opened=False, duplicate=True)
-        await tx.archive.touch(conversation_id, now)
+        if not opened:  # a new conversation was created with last_message_at = now
+            await tx.archive.touch(conversation_id, now)
         await tx.outbox.enqueue(
             lane=slack_lane(conversation_id),
-            target=f"slack:{(await self._slack_channel(tx, conversation_id))}",
+            target=f"slack:{slack_channel}",
             kind=POST_INBOUND,
             payload={"edited": message.edited},
             conversation_id=conversation_id,
@@ -176,28 +276,25 @@ class Conversations:
 
     async def greet(self, message: InboundMessage) -> bool:
         """Answer a customer's ``/start`` with the greeting, once per update; opens no conversation."""
-        if not self.texts.greeting:
-            return False
         async with self.db.transaction() as tx:
-            if not await tx.archive.mark_seen(message.source_key, self.clock()):
-                return False
-            await tx.outbox.enqueue(
-                lane=customer_lane(message.channel, message.address),
-                target=f"{message.channel}:{message.address}",
-                kind=SEND_TO_CUSTOMER,
-                payload={"format": "plain", "text": self.texts.greeting, "address": message.address},
-                now=time.time(),
-            )
-        return True
+            return await self._greet(tx, message)
 
-    async def _slack_channel(self, tx: Transaction, conversation_id: int) -> str:
-        conversation = await tx.archive.conversation(conversation_id)
-        assert conversation is not None
-        return conversation.slack_channel
+    async def _greet(self, tx: Transaction, message: InboundMessage) -> bool:
+        if not self.texts.greeting or not await tx.archive.mark_seen(message.source_key, self.clock()):
+            return False
+        await tx.outbox.enqueue(
+            lane=customer_lane(message.channel, message.address),
+            target=f"{message.channel}:{message.address}",
+            kind=SEND_TO_CUSTOMER,
+            payload={"format": "plain", "text": self.texts.greeting, "address": message.address},
+            now=time.time(),
+        )
+        return True
 
     async def _open(
         self, tx: Transaction, customer_id: int, identity_id: int, message: InboundMessage, now: datetime
-    ) -> int:
+    ) -> tuple[int, str]:
+        """Create the conversation and queue its thread; returns its id and Slack channel."""
         category = categorize(message.text, self.config.categories, self.config.default_category)
         category_conf = self.config.categories.get(category) if category else None
         slack_channel = (category_conf.channel if category_conf else None) or self.config.inbox_channel
@@ -223,7 +320,7 @@ class Conversations:
             conversation_id=conversation_id,
             now=time.time(),
         )
-        return conversation_id
+        return conversation_id, slack_channel
 
     async def _queue_auto_reply(
         self, tx: Transaction, conversation_id: int, message: InboundMessage, text: str, now: datetime
@@ -385,7 +482,7 @@ class Conversations:
     # --- small durable state ---------------------------------------------------------------------------------
 
     async def setting(self, key: str) -> str | None:
-        async with self.db.transaction() as tx:
+        async with self.db.reading() as tx:
             return await tx.archive.get_setting(key)
 
     async def save_setting(self, key: str, value: str) -> None:
@@ -395,17 +492,15 @@ class Conversations:
     # --- reading ---------------------------------------------------------------------------------------------
 
     async def conversation(self, conversation_id: int) -> Conversation | None:
-        async with self.db.transaction() as tx:
+        async with self.db.reading() as tx:
             return await tx.archive.conversation(conversation_id)
 
     async def history(self, query: str, limit: int = 20, *, viewer: str = "system") -> list[Hit]:
         """The first ``limit`` results ``/history`` shows for ``query``, through the archive's search index (the
         command itself calls bot.crm.Customers.search, which this is; it also pages and records the audit row)."""
-        from bot.crm import Customers  # the customer use cases build on this module, not the other way round
-
         page = await Customers(self.db, self.config, clock=self.clock).search(query, viewer, page_size=limit)
         return page.hits
 
     async def open_inquiries(self, limit: int = 100) -> list[Conversation]:
-        async with self.db.transaction() as tx:
+        async with self.db.reading() as tx:
             return await tx.archive.open_conversations(limit)

@@ -61,7 +61,7 @@ class SendToCustomer:
             raise PermanentFailure(f"no connector for {channel}")
         row = None
         if job.message_id is not None:
-            async with self.db.transaction() as tx:
+            async with self.db.reading() as tx:
                 row = await tx.archive.message_row(job.message_id)
         if row is not None:
             text = row.raw_text if job.payload.get("format") == "mrkdwn" and row.raw_text is not None else row.text

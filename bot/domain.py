@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -114,20 +114,3 @@ class Conversation:
     address: str
     customer_name: str
     customer_username: str | None
-
-
-@dataclass(frozen=True)
-class ArchivedMessage:
-    id: int
-    conversation_id: int
-    direction: Direction
-    author_id: str
-    author_name: str
-    channel: str
-    text: str
-    created_at: datetime
-    slack_channel: str
-    thread_ts: str | None
-    customer_name: str
-    customer_username: str | None
-    attachments: tuple[Attachment, ...] = field(default=())

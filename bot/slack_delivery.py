@@ -80,12 +80,8 @@ class SlackDelivery:
             raise slack_failure(exc) from exc
 
     async def _conversation(self, job: Job) -> Conversation:
-        assert job.conversation_id is not None
-        async with self.db.transaction() as tx:
-            conversation = await tx.archive.conversation(job.conversation_id)
-        if conversation is None:
-            raise PermanentFailure(f"conversation {job.conversation_id} does not exist")
-        return conversation
+        async with self.db.reading() as tx:
+            return await _conversation_in(tx, job)
 
     async def _post(self, channel: str, post: SlackPost, thread_ts: str | None = None) -> str:
         response = await self._call(
@@ -101,17 +97,17 @@ class SlackDelivery:
 
     async def _header(self, conversation: Conversation, moved_from: str | None = None) -> SlackPost:
         previous_link = None
-        if conversation.previous_id is not None:
-            async with self.db.transaction() as tx:
+        async with self.db.reading() as tx:  # one read for everything the header shows
+            previous = None
+            if conversation.previous_id is not None:
                 previous = await tx.archive.conversation(conversation.previous_id)
-            if previous is not None and previous.thread_ts:
-                previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
-        async with self.db.transaction() as tx:  # routing and timing (bot.triage)
-            state = await tx.timers.state(conversation.id)
+            state = await tx.timers.state(conversation.id)  # routing and timing (bot.triage)
             alias = await tx.timers.latest_alias(conversation.id)
-        routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
-        async with self.db.transaction() as tx:  # the customer's earlier conversations (bot.store.customers)
+            # the customer's earlier conversations (bot.store.customers)
             earlier = await tx.customers.count_conversations(conversation.customer_id, before_id=conversation.id)
+        if previous is not None and previous.thread_ts:
+            previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
+        routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
         customer = header_blocks(conversation.id, conversation.customer_id, earlier)
         return header(
             conversation,
@@ -171,12 +167,12 @@ class PostInbound(SlackDelivery):
     """Customer messages into their thread; a backlog of text messages goes out combined in one post."""
 
     async def deliver(self, batch: list[Job]) -> Delivered:
-        conversation = await self._conversation(batch[0])
+        async with self.db.reading() as tx:  # one read on the hot path: the conversation and the messages
+            conversation = await _conversation_in(tx, batch[0])
+            rows = await tx.archive.message_rows([j.message_id for j in batch if j.message_id is not None])
         if not conversation.thread_ts:
             # Opening the thread runs first in this lane; reaching here without one means it failed for good.
             raise PermanentFailure("the conversation's Slack thread could not be opened")
-        async with self.db.transaction() as tx:
-            rows = await tx.archive.message_rows([j.message_id for j in batch if j.message_id is not None])
         by_id = {row.id: row for row in rows}
         head = batch[0]
         head_row = by_id[head.message_id]
@@ -251,6 +247,14 @@ class PostInbound(SlackDelivery):
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
         await _archive_failure(tx, batch, reason)
+
+
+async def _conversation_in(tx: Transaction, job: Job) -> Conversation:
+    assert job.conversation_id is not None
+    conversation = await tx.archive.conversation(job.conversation_id)
+    if conversation is None:
+        raise PermanentFailure(f"conversation {job.conversation_id} does not exist")
+    return conversation
 
 
 def _display_text(row: Any, payload: dict[str, Any]) -> str:

@@ -257,16 +257,16 @@ async def test_a_database_failure_while_storing_an_update_loses_nothing(bot: Bot
     from sqlalchemy.exc import OperationalError
 
     service = bot.rt.service
-    real_receive = service.receive
+    real_receive = service._receive
     failures: list[str] = []
 
-    async def flaky_receive(message, **kwargs):  # type: ignore[no-untyped-def]
+    async def flaky_receive(tx, message, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not failures:
             failures.append(message.text)
             raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return await real_receive(message, **kwargs)
+        return await real_receive(tx, message, *args, **kwargs)
 
-    service.receive = flaky_receive  # type: ignore[method-assign]
+    service._receive = flaky_receive  # type: ignore[method-assign]
     bot.telegram.push_text(CHAT, "m-0")
     bot.telegram.push_text(CHAT, "m-1")
     thread = await bot.thread_for(CHAT)

@@ -128,3 +128,13 @@ async def test_prune_forgets_old_delivered_jobs_only(db: Database) -> None:
     async with db.transaction() as tx:
         assert await tx.outbox.prune(datetime.now(UTC) - timedelta(days=7)) == 1
         assert await tx.outbox.counts() == {"done": 1, "pending": 1}
+
+
+async def test_a_dead_workers_batch_comes_back_whole_before_the_jobs_queued_behind_it(db: Database) -> None:
+    first = await enqueue(db, "a", n=4)
+    dead = await claim(db, owner="dead", batchable_kinds={"post"}, max_batch=20)
+    assert [[j.id for j in b] for b in dead] == [first]
+    later = await enqueue(db, "a", n=2)  # queued while the dead worker's lease still ran
+    assert await claim(db, now=NOW + 10, owner="w2", batchable_kinds={"post"}, max_batch=20) == []
+    taken = await claim(db, now=NOW + 31, owner="w2", batchable_kinds={"post"}, max_batch=20)
+    assert [[j.id for j in b] for b in taken] == [first + later]  # in lane order, nothing skipped

@@ -11,6 +11,7 @@ import contextlib
 import hmac
 import logging
 import warnings
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -30,7 +31,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.connectors.base import Outgoing, OutgoingFile, Parts
-from bot.conversations import Conversations
+from bot.conversations import Conversations, Incoming
 from bot.domain import Attachment, InboundMessage, Sender
 from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
 from bot.telegram_text import TELEGRAM_TEXT_LIMIT, slack_to_telegram_html, split_utf16, visible_text
@@ -210,6 +211,21 @@ def to_inbound(update: Update) -> InboundMessage | None:
     )
 
 
+class StoreFailed(Exception):
+    """Some updates of a ``getUpdates`` answer could not be stored; they come again."""
+
+
+def _incoming(update: Update, cursor: tuple[str, str] | None) -> Incoming | None:
+    """What storing an update means; None for a button tap, which has a use case of its own."""
+    if update.callback_query is not None:
+        return None
+    inbound = to_inbound(update)
+    if inbound is None:
+        return Incoming(None, cursor=cursor)
+    greeting = inbound.text.split(maxsplit=1)[:1] == ["/start"] and not inbound.attachments and not inbound.edited
+    return Incoming(inbound, greeting=greeting, cursor=cursor)
+
+
 class TelegramConnector:
     channel = "telegram"
 
@@ -300,9 +316,11 @@ class TelegramConnector:
                 updates = await self.bot.get_updates(
                     offset=offset or None, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
                 )
-                for update in updates:
-                    await self.handle(update, cursor=(OFFSET_KEY, str(update.update_id + 1)))
-                    offset = update.update_id + 1
+                stored = await self._store_updates(updates)
+                if stored:
+                    offset = stored[-1].update_id + 1
+                if len(stored) < len(updates):
+                    raise StoreFailed(f"stored {len(stored)} of {len(updates)} updates")
                 failures = 0
             except asyncio.CancelledError:
                 raise
@@ -311,28 +329,56 @@ class TelegramConnector:
             except Exception as exc:
                 failures += 1
                 delay = min(30.0, 0.5 * 2**failures)
-                if isinstance(exc, NetworkError | Conflict):
+                if isinstance(exc, NetworkError | Conflict | StoreFailed):
                     log.warning("getUpdates failed (%s); trying again in %.1fs", exc, delay)
                 else:
                     log.exception("could not take in Telegram updates; trying again in %.1fs", delay)
                 await asyncio.sleep(delay)
+
+    async def _store_updates(self, updates: Sequence[Update]) -> list[Update]:
+        """Store one ``getUpdates`` answer in order, each run of messages in one transaction (with the offset
+        after its last update); returns the updates stored, a prefix: nothing after one that failed is stored."""
+        stored: list[Update] = []
+        run: list[tuple[Update, Incoming]] = []
+
+        async def flush() -> bool:
+            done = await self.service.receive_all([item for _, item in run]) if run else 0
+            stored.extend(update for update, _ in run[:done])
+            complete = done == len(run)
+            run.clear()
+            return complete
+
+        try:
+            for update in updates:
+                cursor = (OFFSET_KEY, str(update.update_id + 1))
+                incoming = _incoming(update, cursor)
+                if incoming is not None:
+                    run.append((update, incoming))
+                    continue
+                if not await flush():
+                    return stored
+                await self.handle(update, cursor=cursor)  # a button tap: its own use case (bot.triage)
+                stored.append(update)
+            await flush()
+        except Exception:  # the database, most likely: what was stored so far stays confirmed
+            log.exception("could not store a Telegram update; it comes again")
+        return stored
 
     async def handle(self, update: Update, *, cursor: tuple[str, str] | None = None) -> None:
         """Store one update (and the cursor that confirms it) before anything else happens."""
         if update.callback_query is not None:
             await self._on_button(update.callback_query, cursor)
             return
-        inbound = to_inbound(update)
-        if inbound is None:
+        incoming = _incoming(update, cursor)
+        assert incoming is not None
+        if incoming.message is not None and not incoming.greeting:
+            await self.service.receive(incoming.message, cursor=cursor)  # shares a commit with concurrent ones
+        elif incoming.message is not None:
+            await self.service.greet(incoming.message)
             if cursor is not None:
                 await self.service.save_setting(*cursor)
-            return
-        if inbound.text.split(maxsplit=1)[:1] == ["/start"] and not inbound.attachments and not inbound.edited:
-            await self.service.greet(inbound)
-            if cursor is not None:
-                await self.service.save_setting(*cursor)
-            return
-        await self.service.receive(inbound, cursor=cursor)
+        elif cursor is not None:
+            await self.service.save_setting(*cursor)
 
     async def _on_button(self, query: CallbackQuery, cursor: tuple[str, str] | None) -> None:
         """A customer tapped one of the bot's inline buttons (a category): stored first, then acknowledged."""

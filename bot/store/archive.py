@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, literal, or_, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import (
-    ArchivedMessage,
     Attachment,
     Conversation,
     Delivery,
@@ -273,9 +272,13 @@ class Archive:
         )
         return (await self.conn.execute(stmt.returning(messages.c.id))).scalar_one_or_none()
 
-    async def message_exists(self, source_key: str) -> bool:
-        found = await self.conn.execute(select(literal(1)).where(messages.c.source_key == source_key))
-        return found.first() is not None
+    async def existing_source_keys(self, source_keys: Sequence[str]) -> set[str]:
+        """Which of these messages are archived already: one query for a whole group of updates."""
+        wanted = sorted({k for k in source_keys if k})
+        if not wanted:
+            return set()
+        found = await self.conn.execute(select(messages.c.source_key).where(messages.c.source_key.in_(wanted)))
+        return set(found.scalars().all())
 
     async def message_row(self, message_id: int) -> Any:
         return (await self.conn.execute(select(messages).where(messages.c.id == message_id))).first()
@@ -305,48 +308,6 @@ class Archive:
             .where(messages.c.id.in_(message_ids))
             .values(delivery=Delivery.FAILED, delivery_error=error)
         )
-
-    async def search(self, words: str, *, limit: int = 20) -> list[ArchivedMessage]:
-        """Messages whose text, or whose customer's name or username, contains every word (case-insensitive)."""
-        terms = [w for w in words.split() if w]
-        conditions = []
-        for term in terms:
-            pattern = f"%{_escape_like(term.lstrip('@'))}%"
-            conditions.append(
-                or_(
-                    messages.c.text.ilike(pattern, escape="\\"),
-                    identities.c.display_name.ilike(pattern, escape="\\"),
-                    identities.c.username.ilike(pattern, escape="\\"),
-                    identities.c.external_id == term,
-                )
-            )
-        stmt = (
-            select(messages, *_CONVERSATION_COLUMNS[1:], conversations.c.slack_channel, conversations.c.thread_ts)
-            .join(conversations, conversations.c.id == messages.c.conversation_id)
-            .join(identities, identities.c.id == conversations.c.identity_id)
-            .where(and_(*conditions))
-            .order_by(messages.c.id.desc())
-            .limit(limit)
-        )
-        rows = (await self.conn.execute(stmt)).all()
-        return [
-            ArchivedMessage(
-                id=r.id,
-                conversation_id=r.conversation_id,
-                direction=Direction(r.direction),
-                author_id=r.author_id,
-                author_name=r.author_name,
-                channel=r.channel,
-                text=r.text,
-                created_at=r.created_at,
-                slack_channel=r.slack_channel,
-                thread_ts=r.thread_ts,
-                customer_name=r.display_name,
-                customer_username=r.username,
-                attachments=tuple(Attachment.from_json(a) for a in r.attachments),
-            )
-            for r in rows
-        ]
 
     # --- events and small state ------------------------------------------------------------------------------
 
@@ -388,6 +349,3 @@ class Archive:
         stmt = dialect.insert(settings_kv).values(key=key, value=value)
         await self.conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
 
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

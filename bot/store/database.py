@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.archive import Archive
 from bot.store.customers import CustomerStore
+from bot.store.engine import READONLY
 from bot.store.outbox import Outbox
 from bot.store.search import Search
 from bot.store.timers import TimerStore
@@ -48,6 +49,18 @@ class Database:
         if tx.outbox.enqueued:
             for callback in self._after_enqueue:
                 callback()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Transaction]:
+        """A transaction for pure reads: on SQLite a deferred BEGIN, so it never waits for a writer (WAL readers
+        see the last commit) and never makes a writer wait; elsewhere an ordinary transaction."""
+        async with self.engine.connect() as conn:
+            options: dict[str, bool] = {READONLY: True}
+            if self.dialect == "postgresql":
+                options["postgresql_readonly"] = True  # a write slipped into a read fails loudly, in tests too
+            await conn.execution_options(**options)
+            async with conn.begin():
+                yield Transaction(conn)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

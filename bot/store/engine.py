@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READONLY = "threadbridge_readonly"  # execution option: this connection's transaction only reads (Database.reading)
 _PG_MIGRATION_LOCK = 727_001  # advisory lock id: several processes starting together migrate one at a time
 
 
@@ -38,8 +39,12 @@ def create_engine(database_url: str) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
             # Take the write lock when the transaction starts: a read-then-write transaction that upgrades its lock
-            # later fails at once with "database is locked" when another connection wrote in between.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # later fails at once with "database is locked" when another connection wrote in between. A read-only
+            # transaction takes no lock at all, so in WAL mode it neither waits for writers nor holds them up.
+            if conn.get_execution_options().get(READONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # After five runs of a prepared statement PostgreSQL may switch to a generic plan, which for the search's

@@ -133,7 +133,7 @@ class Outbox:
         for head in heads:
             batch = [head]
             if head.kind in batchable_kinds and max_batch > 1:
-                batch += await self._followers(head, max_batch - 1)
+                batch += await self._followers(head, max_batch - 1, now)
             batches.append(batch)
         ids = [job.id for batch in batches for job in batch]
         if ids:
@@ -144,19 +144,23 @@ class Outbox:
             )
         return batches
 
-    async def _followers(self, head: Job, limit: int) -> list[Job]:
+    async def _followers(self, head: Job, limit: int, now: float) -> list[Job]:
+        """The jobs right behind ``head`` in its lane, without a gap: a batch whose process died leaves its
+        followers leased (expired) behind its head, and they must come along before anything queued after them."""
+        behind = (outbox.c.lane == head.lane, outbox.c.id > head.id, outbox.c.status.in_(_UNFINISHED))
+        expected = (
+            await self.conn.execute(select(outbox.c.id).where(*behind).order_by(outbox.c.id).limit(limit))
+        ).scalars()
         rows = (
             await self.conn.execute(
-                select(outbox)
-                .where(outbox.c.lane == head.lane, outbox.c.id > head.id, outbox.c.status == PENDING)
-                .order_by(outbox.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+                select(outbox).where(*behind).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
             )
         ).all()
         followers = []
-        for row in rows:
-            if row.kind != head.kind:
+        for want, row in zip(expected, rows, strict=False):
+            if row.id != want or row.kind != head.kind:  # a row locked elsewhere would leave a gap: stop before it
+                break
+            if row.status == SENDING and (row.lease_until is None or row.lease_until >= now):
                 break
             followers.append(_to_job(row))
         return followers

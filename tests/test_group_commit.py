@@ -1,0 +1,159 @@
+"""Inbound throughput without weaker guarantees: group commit, one transaction per getUpdates, read transactions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.connectors.telegram import OFFSET_KEY
+from bot.domain import InboundMessage, Sender
+from bot.store.archive import Archive
+from tests.conftest import Bot, BotFactory, free_port
+from tests.test_delivery import occurrences
+
+
+def count_commits(bot: Bot) -> list[int]:
+    """A list that grows by one on every commit of the bot's engine."""
+    commits: list[int] = []
+    event.listen(bot.rt.db.engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    return commits
+
+
+async def archived_texts(bot: Bot) -> list[str]:
+    async with bot.rt.db.reading() as tx:
+        return list((await tx.conn.execute(text("SELECT text FROM messages ORDER BY id"))).scalars().all())
+
+
+def fail_once_for(bot: Bot, marker: str) -> list[str]:
+    """Make archiving the message whose text is ``marker`` fail the first time, as a locked database would."""
+    service = bot.rt.service
+    real_receive = service._receive
+    failed: list[str] = []
+
+    async def flaky(tx: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
+        if message.text == marker and not failed:
+            failed.append(marker)
+            await real_receive(tx, message, *args, **kwargs)  # its rows are written, then undone with it
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return await real_receive(tx, message, *args, **kwargs)
+
+    service._receive = flaky  # type: ignore[method-assign]
+    return failed
+
+
+async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_alone(
+    bot_factory: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    async with bot_factory(port=port, TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET="s3cret") as bot:
+        first = bot.telegram.push_text(900, "w-0")
+        assert await bot.telegram.deliver_webhook(first) == 200
+        await bot.thread_for(900)
+        failed = fail_once_for(bot, "w-7")
+        service = bot.rt.service
+        stored_when_answered: dict[str, bool] = {}
+        real_receive_call = service.receive
+
+        async def receive_and_check(message: Any, **kwargs: Any) -> Any:
+            receipt = await real_receive_call(message, **kwargs)
+            stored_when_answered[message.text] = message.text in await archived_texts(bot)
+            return receipt
+
+        service.receive = receive_and_check  # type: ignore[method-assign]
+        groups: list[int] = []  # one entry per receive transaction: how many updates it stored
+        real_known = Archive.existing_source_keys
+
+        async def known(archive: Archive, keys: Any) -> set[str]:
+            groups.append(len(keys))
+            return await real_known(archive, keys)
+
+        monkeypatch.setattr(Archive, "existing_source_keys", known)
+        ids = [bot.telegram.push_text(900 + i % 3, f"w-{i}") for i in range(1, 25)]
+        statuses = await asyncio.gather(*(bot.telegram.deliver_webhook(i) for i in ids))
+
+        assert failed == ["w-7"]
+        assert statuses == [500 if i == 7 else 200 for i in range(1, 25)]  # only the bad one is retried
+        stored = await archived_texts(bot)
+        assert sorted(t for t in stored if t != "w-0") == sorted(f"w-{i}" for i in range(1, 25) if i != 7)
+        assert all(stored_when_answered[f"w-{i}"] for i in range(1, 25) if i != 7)  # answered after the commit
+        assert sum(groups) == 24 and len(groups) < 24 // 2  # shared commits, not one per update
+        assert await bot.telegram.deliver_webhook(ids[6]) == 200  # Telegram's retry of the failed one
+        assert "w-7" in await archived_texts(bot)
+
+
+async def test_receive_answers_each_caller_only_after_its_group_committed(bot: Bot) -> None:
+    bot.telegram.push_text(901, "g-0")
+    thread = await bot.thread_for(901)
+    service = bot.rt.service
+    commits = count_commits(bot)
+    seen_at_answer: list[int] = []
+    sender = Sender(external_id="901", display_name="G")
+    messages = [
+        InboundMessage(
+            channel="telegram",
+            address="901",
+            sender=sender,
+            text=f"g-{i}",
+            source_key=f"telegram:901:g{i}",
+            sent_at=datetime.now(UTC),
+            external_message_id=str(5000 + i),
+        )
+        for i in range(1, 11)
+    ]
+
+    async def one(message: InboundMessage) -> None:
+        await service.receive(message)
+        seen_at_answer.append(len(commits))
+
+    await asyncio.gather(*(one(m) for m in messages))
+    assert len(seen_at_answer) == 10 and all(n >= 1 for n in seen_at_answer)  # nobody answered before a commit
+    assert occurrences(" ".join(await archived_texts(bot)), "g") == list(range(11))  # in the order received
+    assert occurrences(await bot.thread_text(thread, "g-10"), "g") == list(range(11))
+
+
+async def test_polling_stores_one_getupdates_in_one_transaction_and_never_confirms_past_a_failure(bot: Bot) -> None:
+    bot.telegram.push_text(902, "p-0")
+    thread = await bot.thread_for(902)
+    await bot.idle()
+    service = bot.rt.service
+    failed = fail_once_for(bot, "p-3")
+    real_all = service.receive_all
+    calls: list[tuple[int, int, str | None, list[str]]] = []
+
+    async def receive_all_observed(items: Any) -> int:
+        stored = await real_all(items)
+        offset = await service.setting(OFFSET_KEY)
+        calls.append((len(items), stored, offset, await archived_texts(bot)))
+        return stored
+
+    service.receive_all = receive_all_observed  # type: ignore[method-assign]
+    ids = [bot.telegram.push_text(902, f"p-{i}") for i in range(1, 6)]  # pushed at once: one getUpdates
+    assert occurrences(await bot.thread_text(thread, "p-5"), "p") == list(range(6))
+    assert failed == ["p-3"]
+    size, stored, offset, archived = calls[0]
+    assert (size, stored) == (5, 2)  # one transaction for the whole answer; stopped at the failure
+    assert offset == str(ids[1] + 1)  # confirmed up to p-2, not past p-3
+    assert "p-3" not in archived and "p-4" not in archived  # nothing after the failure stored out of order
+    assert calls[1][:2] == (3, 3)  # the rest came again and was stored together
+    assert occurrences(" ".join(await archived_texts(bot)), "p") == list(range(6))
+
+
+async def test_a_read_transaction_does_not_wait_for_a_writer(bot: Bot) -> None:
+    db = bot.rt.db
+    bot.telegram.push_text(903, "r-0")
+    await bot.thread_for(903)
+    async with db.transaction() as tx:  # a writer holds the database (SQLite: BEGIN IMMEDIATE, the write lock)
+        await tx.archive.put_setting("held", "1")
+        inquiries = await asyncio.wait_for(bot.rt.service.open_inquiries(), 2)
+        assert [c.address for c in inquiries] == ["903"]
+        assert await asyncio.wait_for(bot.rt.service.setting("held"), 2) is None  # sees the last commit
+    if db.dialect == "postgresql":  # a write slipped into a read fails there
+        with pytest.raises(DBAPIError):
+            async with db.reading() as tx:
+                await tx.archive.put_setting("in-a-read", "1")
