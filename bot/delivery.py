@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.errors import PermanentFailure, RateLimited, TemporaryFailure
-from bot.pacing import Pacer
+from bot.pacing import Pacer, pace_with
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
 
@@ -217,13 +217,17 @@ class DeliveryWorker:
         head = batch[0]
         ids = [job.id for job in batch]
         handler = self.handlers[head.kind]
-        try:
+
+        async def pace() -> None:
             wait = self.pacer.reserve(head.target)
             if wait > 0:
                 await asyncio.sleep(wait)
             blocked = self.pacer.blocked_for(head.target)  # a 429 may have come in while we waited
             if blocked > 0:
                 await asyncio.sleep(blocked)
+
+        pace_with(pace)  # this task's own context: every API call of the job waits for its own slot
+        try:
             delivered = await handler.deliver(batch)
         except RateLimited as exc:
             self.pacer.block(head.target, exc.retry_after)

@@ -9,7 +9,8 @@ without holding anything a different target needs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -20,16 +21,17 @@ class Rate:
 
 
 class _Bucket:
-    def __init__(self, rate: Rate, now: float) -> None:
-        self.rate = rate
+    def __init__(self, rate: Rate, now: float, headroom: float) -> None:
+        self.burst = rate.burst
+        self.per_second = rate.per_second * headroom
         self.tokens = float(rate.burst)
         self.updated = now
 
     def reserve(self, now: float) -> float:
-        self.tokens = min(self.rate.burst, self.tokens + (now - self.updated) * self.rate.per_second)
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
         self.updated = now
         self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate.per_second
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.per_second
 
 
 # Slack: chat.postMessage ~1/s per channel ("short bursts tolerated", but how short is not said: a burst of 3 drew
@@ -59,7 +61,11 @@ class Pacer:
         family_rates: dict[str, Rate] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        headroom: float = 0.9,
     ) -> None:
+        """``headroom`` < 1 spaces calls a little wider than the limit: two calls sent exactly one interval apart
+        can arrive a hair closer together, and a strict limiter answers that with a 429."""
+        self.headroom = headroom
         self.rates = DEFAULT_RATES if rates is None else rates
         self.family_rates = DEFAULT_FAMILY_RATES if family_rates is None else family_rates
         self.clock = clock
@@ -75,7 +81,7 @@ class Pacer:
             return None
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(rate, self.clock())
+            bucket = self._buckets[key] = _Bucket(rate, self.clock(), self.headroom)
         return bucket
 
     def reserve(self, target: str) -> float:
@@ -101,3 +107,19 @@ class Pacer:
     def blocked(self) -> set[str]:
         now = self.clock()
         return {t for t, until in self._blocked_until.items() if until > now}
+
+
+_pace: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("threadbridge_pace", default=None)
+
+
+async def paced() -> None:
+    """Wait for the current delivery's next slot. Called right before each API call, so the time a job spends
+    reading the database never eats into the spacing between two calls; a no-op outside a delivery."""
+    pace = _pace.get()
+    if pace is not None:
+        await pace()
+
+
+def pace_with(pace: Callable[[], Awaitable[None]]) -> object:
+    """Make ``paced()`` use ``pace`` in this task (the delivery worker sets it around each job)."""
+    return _pace.set(pace)

@@ -17,6 +17,7 @@ from bot.customer_blocks import header_blocks
 from bot.delivery import Delivered, Progress
 from bot.domain import Attachment, Conversation, EventKind
 from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.pacing import paced
 from bot.routing_blocks import RoutingView
 from bot.slack_blocks import SlackPost, customer_posts, header, notice, permalink
 from bot.slack_text import escape
@@ -74,6 +75,7 @@ class SlackDelivery:
         self.team_url = team_url
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
+        await paced()
         try:
             return await getattr(self.client, method)(**kwargs)
         except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -207,10 +207,11 @@ async def test_a_rate_limited_channel_does_not_stall_other_channels(bot: Bot) ->
     await bot.thread_text(thread, "hello from another customer", timeout=5)
 
 
-async def test_pacing_keeps_the_bot_under_slack_channel_limits(bot_factory: BotFactory) -> None:
-    pacer = Pacer(rates={"slack": Rate(8, 3), "telegram": Rate(8, 3)}, family_rates={})
+async def test_pacing_keeps_the_bot_under_a_strict_slack_channel_limit(bot_factory: BotFactory) -> None:
+    """The fake allows exactly the bot's rate, with no burst: only spacing measured at the API call keeps it happy."""
+    pacer = Pacer(rates={"slack": Rate(4, 1), "telegram": Rate(4, 1)}, family_rates={})
     async with bot_factory(pacer=pacer) as bot:
-        bot.slack.per_key_limit("chat.postMessage", "channel", per_second=10, burst=4, retry_after=1)
+        bot.slack.per_key_limit("chat.postMessage", "channel", per_second=4, burst=1, retry_after=1)
         for chat in range(100, 120):
             bot.telegram.push_text(chat, f"c{chat}-0")
         for chat in range(100, 120):

@@ -15,7 +15,7 @@ class Clock:
 
 def test_a_burst_goes_at_once_then_slots_are_spaced_by_the_rate() -> None:
     clock = Clock()
-    pacer = Pacer({"slack": Rate(1.0, 3)}, {}, clock=clock)
+    pacer = Pacer({"slack": Rate(1.0, 3)}, {}, clock=clock, headroom=1.0)
     waits = [pacer.reserve("slack:C1") for _ in range(6)]
     assert waits == [0.0, 0.0, 0.0, 1.0, 2.0, 3.0]
     assert pacer.reserve("slack:C2") == 0.0  # another channel has its own bucket
@@ -25,7 +25,7 @@ def test_a_burst_goes_at_once_then_slots_are_spaced_by_the_rate() -> None:
 
 def test_a_family_limit_caps_all_chats_together() -> None:
     clock = Clock()
-    pacer = Pacer({"telegram": Rate(1.0, 1)}, {"telegram": Rate(2.0, 2)}, clock=clock)
+    pacer = Pacer({"telegram": Rate(1.0, 1)}, {"telegram": Rate(2.0, 2)}, clock=clock, headroom=1.0)
     waits = [pacer.reserve(f"telegram:{chat}") for chat in range(4)]
     assert waits == [0.0, 0.0, 0.5, 1.0]
 
@@ -44,3 +44,8 @@ def test_operator_rates_replace_the_defaults() -> None:
     rates = rates_for(2.5, 4.0)
     assert rates["slack"] == Rate(2.5, 1) and rates["telegram"] == Rate(4.0, 3)
     assert rates["slack-update"] == Rate(0.8, 10)
+
+
+def test_headroom_spaces_calls_a_little_wider_than_the_limit() -> None:
+    pacer = Pacer({"slack": Rate(1.0, 1)}, {}, clock=Clock())
+    assert [round(pacer.reserve("slack:C1"), 3) for _ in range(3)] == [0.0, 1.111, 2.222]

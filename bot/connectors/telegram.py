@@ -34,6 +34,7 @@ from bot.connectors.base import Outgoing, OutgoingFile, Parts
 from bot.conversations import Conversations, Incoming
 from bot.domain import Attachment, InboundMessage, Sender
 from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.pacing import paced
 from bot.telegram_text import TELEGRAM_TEXT_LIMIT, slack_to_telegram_html, split_utf16, visible_text
 
 log = logging.getLogger(__name__)
@@ -460,6 +461,7 @@ class TelegramConnector:
     async def _send_text(
         self, chat_id: int, text: str, parse_mode: str | None, buttons: InlineKeyboardMarkup | None = None
     ) -> str:
+        await paced()
         try:
             message = await self.bot.send_message(
                 chat_id,
@@ -482,6 +484,7 @@ class TelegramConnector:
         size = len(file.content)
         if size > UPLOAD_LIMIT:
             raise PermanentFailure(f"{file.name} is {size // (1024 * 1024)} MB; Telegram bots can send at most 50 MB")
+        await paced()
         try:
             if (file.mime_type or "").startswith("image/") and file.mime_type != "image/gif" and size <= PHOTO_LIMIT:
                 message = await self.bot.send_photo(chat_id, photo=file.content, filename=file.name)
