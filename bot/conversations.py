@@ -56,6 +56,18 @@ def customer_lane(channel: str, address: str) -> str:
     return f"{channel}:chat:{address}"
 
 
+async def queue_header_update(tx: Transaction, conversation: Conversation) -> None:
+    """Refresh the thread's first message: the job renders whatever the state is when it runs, in lane order."""
+    await tx.outbox.enqueue(
+        lane=slack_lane(conversation.id),
+        target=f"slack-update:{conversation.slack_channel}",
+        kind=UPDATE_HEADER,
+        payload={},
+        conversation_id=conversation.id,
+        now=time.time(),
+    )
+
+
 @dataclass(frozen=True)
 class Receipt:
     """What receiving a customer message did: the conversation, and whether it was new or a redelivery."""
@@ -470,14 +482,7 @@ class Conversations:
             return True
 
     async def _queue_header_update(self, tx: Transaction, conversation: Conversation) -> None:
-        await tx.outbox.enqueue(
-            lane=slack_lane(conversation.id),
-            target=f"slack-update:{conversation.slack_channel}",
-            kind=UPDATE_HEADER,
-            payload={},
-            conversation_id=conversation.id,
-            now=time.time(),
-        )
+        await queue_header_update(tx, conversation)
 
     # --- small durable state ---------------------------------------------------------------------------------
 

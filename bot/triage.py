@@ -19,9 +19,9 @@ from bot.config import BotConfig, Category
 from bot.conversations import (
     POST_NOTICE,
     SEND_TO_CUSTOMER,
-    UPDATE_HEADER,
     ConversationHooks,
     customer_lane,
+    queue_header_update,
     slack_lane,
 )
 from bot.domain import Conversation, Direction, EventKind, InboundMessage, Status
@@ -433,14 +433,7 @@ class Triage(ConversationHooks):
         return f"{key} (retired)" if key else "Uncategorised"
 
     async def _update_header(self, tx: Transaction, conversation: Conversation) -> None:
-        await tx.outbox.enqueue(
-            lane=slack_lane(conversation.id),
-            target=f"slack-update:{conversation.slack_channel}",
-            kind=UPDATE_HEADER,
-            payload={},
-            conversation_id=conversation.id,
-            now=time.time(),
-        )
+        await queue_header_update(tx, conversation)
 
     async def _notice(self, tx: Transaction, conversation: Conversation, text: str) -> None:
         """A bot post in the conversation's thread (wherever the thread is when it is delivered)."""
