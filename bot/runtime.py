@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
@@ -59,7 +59,6 @@ class Runtime:
     worker: DeliveryWorker
     port: int
     ready: bool = False
-    stopping: list[str] = field(default_factory=list)
     triage: Triage | None = None
     timers: TimerLoop | None = None
 

@@ -228,13 +228,6 @@ class Archive:
         ).all()
         return [_to_conversation(r) for r in rows]
 
-    async def count_open(self) -> int:
-        return (
-            await self.conn.execute(
-                select(func.count()).select_from(conversations).where(conversations.c.status == Status.OPEN)
-            )
-        ).scalar_one()
-
     # --- messages --------------------------------------------------------------------------------------------
 
     async def insert_message(
@@ -348,4 +341,3 @@ class Archive:
         dialect = sqlite if self.conn.dialect.name == "sqlite" else postgresql
         stmt = dialect.insert(settings_kv).values(key=key, value=value)
         await self.conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
-

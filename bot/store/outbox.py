@@ -219,9 +219,3 @@ class Outbox:
     async def counts(self) -> dict[str, int]:
         rows = (await self.conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))).all()
         return {status: n for status, n in rows}
-
-    async def next_due(self) -> float | None:
-        """When the earliest waiting job becomes runnable (lets the worker sleep exactly that long)."""
-        return (
-            await self.conn.execute(select(func.min(outbox.c.not_before)).where(outbox.c.status == PENDING))
-        ).scalar_one_or_none()
