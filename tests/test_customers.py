@@ -3,6 +3,7 @@ notes and contact attempts, merges, the thread header's customer line, and who m
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from bot.customer_blocks import (
     TAGS,
     TAGS_VIEW,
 )
+from bot.domain import InboundMessage, Sender
 from bot.slack_blocks import CLAIM, CLOSE, permalink
 from bot.staff import Access, StaffDirectory
 from bot.store.customer_schema import customer_state, customer_tags
@@ -489,3 +491,37 @@ def test_the_pipeline_and_staff_groups_are_configured_strictly() -> None:
         with pytest.raises(ConfigError) as info:
             parse_bot_config({**base, **bad})
         assert str(info.value).startswith(message), str(info.value)
+
+
+async def test_a_message_arriving_during_a_merge_lands_with_the_surviving_customer(bot: Bot) -> None:
+    """The merge holds the identity it moves; a message from that identity waits and then opens its conversation
+    under the customer it was merged into, never under the one merged away."""
+
+    def message(chat: int, text: str, n: int) -> InboundMessage:
+        return InboundMessage(
+            channel="telegram",
+            address=str(chat),
+            sender=Sender(str(chat), f"Customer {chat}"),
+            text=text,
+            source_key=f"telegram:{chat}:{n}",
+            sent_at=datetime.now(UTC),
+            external_message_id=str(n),
+        )
+
+    service = bot.rt.service
+    keep = (await service.receive(message(9001, "first", 1))).conversation_id
+    other = (await service.receive(message(9002, "second", 1))).conversation_id
+    assert keep is not None and other is not None
+    keep_conversation, other_conversation = await service.conversation(keep), await service.conversation(other)
+    assert keep_conversation is not None and other_conversation is not None
+    await service.close(other, "U0STAFF")
+
+    async with bot.rt.db.transaction() as tx:
+        await tx.customers.merge(keep_conversation.customer_id, other_conversation.customer_id, datetime.now(UTC))
+        arriving = asyncio.create_task(service.receive(message(9002, "during the merge", 2)))
+        await asyncio.sleep(0.5)
+        assert not arriving.done()  # it waits for the merge to commit
+    receipt = await arriving
+    assert receipt.opened and receipt.conversation_id is not None
+    opened = await service.conversation(receipt.conversation_id)
+    assert opened is not None and opened.customer_id == keep_conversation.customer_id

@@ -80,7 +80,11 @@ class Archive:
                     identities.c.customer_id,
                     identities.c.display_name,
                     identities.c.username,
-                ).where(identities.c.channel == channel, identities.c.external_id == sender.external_id)
+                )
+                .where(identities.c.channel == channel, identities.c.external_id == sender.external_id)
+                # Locked until commit: a merge moving this identity to another customer waits for us, or we for it,
+                # so a message never opens a conversation under a customer that was just merged away.
+                .with_for_update()
             )
         ).first()
         if row is not None:
