@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from telegram import Bot, Update
 from telegram.request import HTTPXRequest
 
-from bot.slack_text import escape
+from bot.slack.text import escape
 
 
 async def _serve() -> None:

@@ -15,7 +15,7 @@ import signal
 import sys
 
 from bot.config import ConfigError, load_config
-from bot.pacing import Pacer
+from bot.delivery.pacing import Pacer
 from bot.runtime import running
 
 

@@ -57,8 +57,8 @@ def _markers(params: dict[str, Any]) -> list[tuple[str, str]]:
 
 def minimal_posts() -> int:
     """Thread openers plus each conversation's messages packed the way the bot packs a backlog."""
-    from bot.delivery import WorkerSettings
-    from bot.slack_blocks import customer_posts
+    from bot.delivery.worker import WorkerSettings
+    from bot.slack.blocks import customer_posts
 
     max_batch = WorkerSettings().max_batch
     per_conversation = MESSAGES // CONVERSATIONS

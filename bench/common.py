@@ -479,10 +479,10 @@ def params_text(params: dict[str, Any]) -> str:
 async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[Any, Any]:
     """(Conversations, engine) built the way bot.runtime builds them, on a migrated database; no worker runs."""
     from bot.config import parse_bot_config
-    from bot.conversations import Conversations
-    from bot.i18n import customer_texts
+    from bot.domain.i18n import customer_texts
     from bot.store.database import Database
     from bot.store.engine import create_engine, migrate
+    from bot.usecases.conversations import Conversations
 
     config = parse_bot_config(yaml.safe_load(bot_yaml.read_text()))  # noqa: ASYNC240
     engine = create_engine(database_url)

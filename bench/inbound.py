@@ -141,7 +141,7 @@ _PROFILE_TEXT = (
 
 
 async def _in_process(database_url: str) -> dict[str, Any]:
-    from bot.domain import InboundMessage, Sender
+    from bot.domain.models import InboundMessage, Sender
 
     with workdir("inbound-receive") as tmp:
         service, engine = await conversations_service(database_url, write_bot_yaml(tmp / "bot.yaml"))

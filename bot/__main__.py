@@ -1,5 +1,5 @@
 """``python -m bot`` runs the bot; ``python -m bot check-config`` only checks the configuration;
-``python -m bot export`` and ``python -m bot erase-customer ID`` work on the database alone (see bot.admin)."""
+``python -m bot export`` and ``python -m bot erase-customer ID`` work on the database alone (see bot.cli.admin)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", default="run", choices=["run", "check-config", *_DATABASE_VERBS])
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in _DATABASE_VERBS:  # these need only DATABASE_URL: no Slack or Telegram token
-        from bot import admin
+        from bot.cli import admin
 
         return admin.export_main(argv[1:]) if argv[0] == "export" else admin.erase_main(argv[1:])
     args = parser.parse_args(argv)

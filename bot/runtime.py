@@ -15,10 +15,23 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import Background
 from bot.config import Config
-from bot.connectors.telegram import WEBHOOK_PATH, TelegramConnector
-from bot.conversations import (
+from bot.connectors.telegram.connector import WEBHOOK_PATH, TelegramConnector
+from bot.delivery.customer import SendToCustomer, SlackFiles
+from bot.delivery.pacing import Pacer, rates_for
+from bot.delivery.worker import DeliveryWorker, JobHandler, WorkerSettings
+from bot.domain.i18n import customer_texts
+from bot.handlers import access, buttons, commands, inquiries, thread_replies
+from bot.handlers import customers as customer_handlers
+from bot.handlers import triage as triage_handlers
+from bot.handlers.background import Background
+from bot.slack.delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
+from bot.slack.names import SlackNames
+from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
+from bot.slack.staff import StaffDirectory
+from bot.store.database import Database
+from bot.store.engine import create_engine, migrate
+from bot.usecases.conversations import (
     OPEN_THREAD,
     POST_INBOUND,
     POST_NOTICE,
@@ -26,22 +39,9 @@ from bot.conversations import (
     UPDATE_HEADER,
     Conversations,
 )
-from bot.crm import Customers
-from bot.customer_delivery import SendToCustomer, SlackFiles
-from bot.delivery import DeliveryWorker, JobHandler, WorkerSettings
-from bot.handlers import access, buttons, commands, inquiries, thread_replies
-from bot.handlers import customers as customer_handlers
-from bot.handlers import triage as triage_handlers
-from bot.i18n import customer_texts
-from bot.pacing import Pacer, rates_for
-from bot.routing_delivery import MoveThread, PostEscalation, RetireHeader
-from bot.slack_delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
-from bot.slack_names import SlackNames
-from bot.staff import StaffDirectory
-from bot.store.database import Database
-from bot.store.engine import create_engine, migrate
-from bot.timers import TimerLoop
-from bot.triage import MOVE_THREAD, POST_ESCALATION, RETIRE_HEADER, Triage
+from bot.usecases.crm import Customers
+from bot.usecases.timers import TimerLoop
+from bot.usecases.triage import MOVE_THREAD, POST_ESCALATION, RETIRE_HEADER, Triage
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)

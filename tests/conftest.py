@@ -25,8 +25,8 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Config, load_settings, normalize_database_url, parse_bot_config
-from bot.delivery import WorkerSettings
-from bot.pacing import Pacer
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import WorkerSettings
 from bot.runtime import Runtime, running
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_requests import action_body, command_body, event_body, message_event, post_signed

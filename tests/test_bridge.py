@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from bot.slack_blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
+from bot.slack.blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
 from tests.conftest import BILLING, INBOX, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
 from tests.fakes.slack_requests import message_changed_event, message_event
 

@@ -25,7 +25,7 @@ from bot.config import (
     parse_bot_config,
     redact,
 )
-from bot.i18n import customer_texts
+from bot.domain.i18n import customer_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "bot.example.yaml"

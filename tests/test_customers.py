@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.customer_blocks import (
+from bot.domain.models import InboundMessage, Sender
+from bot.slack.blocks import CLAIM, CLOSE, permalink
+from bot.slack.customer_blocks import (
     CONTACT,
     CONTACT_VIEW,
     EARLIER,
@@ -22,9 +24,7 @@ from bot.customer_blocks import (
     TAGS,
     TAGS_VIEW,
 )
-from bot.domain import InboundMessage, Sender
-from bot.slack_blocks import CLAIM, CLOSE, permalink
-from bot.staff import Access, StaffDirectory
+from bot.slack.staff import Access, StaffDirectory
 from bot.store.customer_schema import customer_state, customer_tags
 from bot.store.schema import conversations, events, identities
 from tests.conftest import BOT_YAML, INBOX, OUTSIDER, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
@@ -430,7 +430,7 @@ async def test_staff_directory_sees_joiners_after_a_short_while_and_keeps_its_an
 def test_tag_lists_are_normalised_and_bounded() -> None:
     import pytest
 
-    from bot.crm import CrmError, normalize_tags
+    from bot.usecases.crm import CrmError, normalize_tags
 
     assert normalize_tags(" VIP , vip,  Wholesale  Buyer ,,서울") == ["vip", "wholesale buyer", "서울"]
     with pytest.raises(CrmError):
@@ -442,9 +442,9 @@ def test_tag_lists_are_normalised_and_bounded() -> None:
 def test_profile_blocks_stay_within_block_kit_limits_with_long_texts() -> None:
     from types import SimpleNamespace
 
-    from bot.crm import Profile
-    from bot.customer_blocks import profile_blocks
+    from bot.slack.customer_blocks import profile_blocks
     from bot.store.customers import CustomerRow
+    from bot.usecases.crm import Profile
     from tests.fakes.slack import FakeSlack as Fake
 
     now = datetime.now(UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.pacing import Pacer, Rate
-from bot.slack_blocks import CLAIM, CLOSE
+from bot.delivery.pacing import Pacer, Rate
+from bot.slack.blocks import CLAIM, CLOSE
 from tests.conftest import (
     BILLING,
     INBOX,

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import insert, select, text, update
 
-from bot.admin import CSV_COLUMNS, TABLES, export_archive, reading_engine
-from bot.crm import Customers
+from bot.cli.admin import CSV_COLUMNS, TABLES, export_archive, reading_engine
 from bot.store.customer_schema import activities, audit_log, customer_state, customer_tags
 from bot.store.engine import create_engine, migrate
 from bot.store.schema import conversations, customers, events, identities, messages, outbox, seen_keys
+from bot.usecases.crm import Customers
 from tests.conftest import STAFF, Bot, all_text, wait_until
 from tests.customer_helpers import customer_of, customer_writes, person, shown
 from tests.process import ROOT

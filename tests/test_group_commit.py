@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.connectors.telegram import OFFSET_KEY
-from bot.domain import InboundMessage, Sender
+from bot.connectors.telegram.connector import OFFSET_KEY
+from bot.domain.models import InboundMessage, Sender
 from bot.store.archive import Archive
 from tests.conftest import Bot, BotFactory, free_port
 from tests.test_delivery import occurrences

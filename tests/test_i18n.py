@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.i18n import LANGUAGES, CustomerTexts, customer_texts
+from bot.domain.i18n import LANGUAGES, CustomerTexts, customer_texts
 
 HANGUL = re.compile(r"[가-힣]")
 

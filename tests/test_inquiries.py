@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain import Conversation
-from bot.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT
+from bot.domain.models import Conversation
+from bot.slack.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT
 from bot.store.database import Database
 from bot.store.engine import create_engine
-from bot.timers import TimerLoop
-from bot.triage import pick_data
+from bot.usecases.timers import TimerLoop
+from bot.usecases.triage import pick_data
 from tests.conftest import INBOX, SIGNING_SECRET, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
 from tests.fakes.slack_requests import post_signed, select_action_body
 

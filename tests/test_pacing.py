@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.pacing import Pacer, Rate, rates_for
+from bot.delivery.pacing import Pacer, Rate, rates_for
 
 
 class Clock:

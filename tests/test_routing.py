@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import BusinessHours, Category, parse_bot_config
-from bot.hours import add_business_time, business_seconds, is_open, next_open
-from bot.routing import categorize, match_rules, mention, mentions
-from bot.triage import CALLBACK_DATA_LIMIT, duration, parse_pick, pick_data, who
+from bot.domain.hours import add_business_time, business_seconds, is_open, next_open
+from bot.domain.routing import categorize, match_rules, mention, mentions
+from bot.usecases.triage import CALLBACK_DATA_LIMIT, duration, parse_pick, pick_data, who
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text, update
 
-from bot.customer_blocks import HISTORY_MORE
+from bot.slack.customer_blocks import HISTORY_MORE
 from bot.store import search as search_module
 from bot.store.schema import messages
 from tests.conftest import BILLING, INBOX, STAFF, STAFF2, Bot, wait_until
@@ -109,7 +109,7 @@ async def test_names_usernames_ids_and_notes_are_searched(bot: Bot) -> None:
     await wait_until(lambda: _has_note(bot), what="the thread note archived")
     note = await bot.command("/history", "처리 완료")
     assert len(hits(note)) == 1 and "· note by Jiwoo ·" in hits(note)[0]
-    from bot.crm import Customers
+    from bot.usecases.crm import Customers
 
     await Customers(bot.rt.db).add_note(ana, "VIP: 선물 포장 요청함", STAFF2)
     timeline = await bot.command("/history", "포장")
@@ -175,7 +175,7 @@ async def test_more_results_page_through_response_url_without_gaps_or_repeats(
         bot.telegram.push_text(ANA_CHAT, t, user=ANA)
     await customer_writes(bot, ANA_CHAT, texts[-1], ANA)
     ana = await customer_of(bot, ANA_CHAT)
-    from bot.crm import Customers
+    from bot.usecases.crm import Customers
 
     crm = Customers(bot.rt.db)
     for n in range(4):  # timeline notes mixed in by time
@@ -224,7 +224,7 @@ async def test_the_index_is_used_and_stays_exact_through_every_write_path(bot: B
     await customer_writes(bot, BORIS_CHAT, "보리 고유단어 second", BORIS)
     await bot.idle()
     ana, boris = await customer_of(bot, ANA_CHAT), await customer_of(bot, BORIS_CHAT)
-    from bot.crm import Customers
+    from bot.usecases.crm import Customers
 
     crm = Customers(bot.rt.db)
     await crm.add_note(ana, "노트고유 memo", STAFF)

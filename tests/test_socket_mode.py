@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-from bot.slack_blocks import CLAIM
+from bot.slack.blocks import CLAIM
 from tests.conftest import INBOX, STAFF, BotFactory
 from tests.fakes.slack_requests import action_body, command_body, event_body, message_event
 

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.slack_text import (
+from bot.connectors.telegram.html import (
+    TELEGRAM_CAPTION_LIMIT,
+    TELEGRAM_TEXT_LIMIT,
+    slack_to_telegram_html,
+    slack_to_telegram_plain,
+    split_utf16,
+    utf16_len,
+    visible_text,
+)
+from bot.slack.text import (
     BLOCKS_PER_MESSAGE,
     MESSAGE_CHAR_BUDGET,
     SECTION_LIMIT,
@@ -21,15 +30,6 @@ from bot.slack_text import (
     split_sections,
     to_plain,
     unescape,
-)
-from bot.telegram_text import (
-    TELEGRAM_CAPTION_LIMIT,
-    TELEGRAM_TEXT_LIMIT,
-    slack_to_telegram_html,
-    slack_to_telegram_plain,
-    split_utf16,
-    utf16_len,
-    visible_text,
 )
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"  # ZWJ sequence: 7 code points, 11 UTF-16 units

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.domain import Attachment
+from bot.domain.models import Attachment
 
 
 @dataclass(frozen=True)

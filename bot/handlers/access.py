@@ -1,6 +1,6 @@
 """Only staff may use the bot's commands, buttons and forms: one Bolt middleware in front of all of them.
 
-Staff are the members of the configured staff channels and user groups (``bot.staff``). Anyone else gets a polite
+Staff are the members of the configured staff channels and user groups (``bot.slack.staff``). Anyone else gets a polite
 refusal that shows no customer data, and the attempt is recorded in the audit trail. Message events (replies in
 threads) are not interactions and pass through: only people in the staff channels can write there anyway.
 """
@@ -15,9 +15,9 @@ from typing import Any
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from bot.background import Background
-from bot.crm import Customers
-from bot.staff import Access, StaffDirectory
+from bot.handlers.background import Background
+from bot.slack.staff import Access, StaffDirectory
+from bot.usecases.crm import Customers
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.conversations import Conversations
-from bot.slack_blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
+from bot.slack.blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
+from bot.usecases.conversations import Conversations
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.background import Background
-from bot.crm import Cursor, Customers
-from bot.customer_blocks import HISTORY_MORE, USAGE_HINT, history_blocks
+from bot.handlers.background import Background
+from bot.slack.customer_blocks import HISTORY_MORE, USAGE_HINT, history_blocks
+from bot.usecases.crm import Cursor, Customers
 
 
 def _summary(blocks: list[dict[str, Any]]) -> str:

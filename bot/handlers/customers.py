@@ -18,9 +18,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import Background
-from bot.crm import CrmError, Customers, Profile
-from bot.customer_blocks import (
+from bot.handlers.background import Background
+from bot.slack.customer_blocks import (
     CONTACT,
     CONTACT_VIEW,
     EARLIER,
@@ -41,7 +40,8 @@ from bot.customer_blocks import (
     profile_blocks,
     tags_modal,
 )
-from bot.slack_text import escape
+from bot.slack.text import escape
+from bot.usecases.crm import CrmError, Customers, Profile
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import BotConfig
-from bot.slack_blocks import category_label, permalink
-from bot.slack_text import escape
+from bot.slack.blocks import category_label, permalink
+from bot.slack.text import escape
 from bot.store.timers import Inquiry
-from bot.triage import Triage, duration
+from bot.usecases.triage import Triage, duration
 
 MAX_LINES = 100
 SECTION_CHARS = 2900  # a section's text holds 3,000 characters

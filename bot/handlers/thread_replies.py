@@ -11,10 +11,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.conversations import Conversations
-from bot.domain import Attachment
-from bot.slack_names import SlackNames
-from bot.slack_text import mentioned_user_ids, to_plain
+from bot.domain.models import Attachment
+from bot.slack.names import SlackNames
+from bot.slack.text import mentioned_user_ids, to_plain
+from bot.usecases.conversations import Conversations
 
 log = logging.getLogger(__name__)
 

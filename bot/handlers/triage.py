@@ -12,9 +12,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.handlers.buttons import Whisper
-from bot.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT, ROUTING_BLOCK_PREFIX
-from bot.slack_text import escape
-from bot.triage import Triage
+from bot.slack.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT, ROUTING_BLOCK_PREFIX
+from bot.slack.text import escape
+from bot.usecases.triage import Triage
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import (
+from bot.domain.models import (
     Attachment,
     Conversation,
     Delivery,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import Conversation, Status
+from bot.domain.models import Conversation, Status
 from bot.store.archive import _conversation_select, _to_conversation
 from bot.store.routing_schema import inquiry_state, inquiry_timers, thread_aliases
 from bot.store.schema import conversations

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bot.conversations import slack_lane
-from bot.delivery import Delivered, Progress
-from bot.routing_blocks import moved_notice
-from bot.slack_blocks import SlackPost, category_label, channel_name, customer_label, notice, permalink
-from bot.slack_delivery import SlackDelivery, _archive_failure
+from bot.delivery.worker import Delivered, Progress
+from bot.slack.blocks import SlackPost, category_label, channel_name, customer_label, notice, permalink
+from bot.slack.delivery import SlackDelivery, _archive_failure
+from bot.slack.routing_blocks import moved_notice
 from bot.store.database import Transaction
 from bot.store.outbox import Job
-from bot.triage import RETIRE_HEADER
+from bot.usecases.conversations import slack_lane
+from bot.usecases.triage import RETIRE_HEADER
 
 
 class MoveThread(SlackDelivery):

@@ -13,14 +13,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import BotConfig
 from bot.connectors.base import Connector
-from bot.customer_blocks import header_blocks
-from bot.delivery import Delivered, Progress
-from bot.domain import Attachment, Conversation, EventKind
-from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
-from bot.pacing import paced
-from bot.routing_blocks import RoutingView
-from bot.slack_blocks import SlackPost, customer_posts, header, notice, permalink
-from bot.slack_text import escape
+from bot.delivery.pacing import paced
+from bot.delivery.worker import Delivered, Progress
+from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.domain.models import Attachment, Conversation, EventKind
+from bot.slack.blocks import SlackPost, customer_posts, header, notice, permalink
+from bot.slack.customer_blocks import header_blocks
+from bot.slack.routing_blocks import RoutingView
+from bot.slack.text import escape
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
 
@@ -57,7 +57,7 @@ def slack_failure(exc: BaseException) -> DeliveryError:
 
 
 class SlackDelivery:
-    """Handler for every job kind whose target is Slack (see bot.conversations for the kinds)."""
+    """Handler for every job kind whose target is Slack (see bot.usecases.conversations for the kinds)."""
 
     def __init__(
         self,
@@ -103,7 +103,7 @@ class SlackDelivery:
             previous = None
             if conversation.previous_id is not None:
                 previous = await tx.archive.conversation(conversation.previous_id)
-            state = await tx.timers.state(conversation.id)  # routing and timing (bot.triage)
+            state = await tx.timers.state(conversation.id)  # routing and timing (bot.usecases.triage)
             alias = await tx.timers.latest_alias(conversation.id)
             # the customer's earlier conversations (bot.store.customers)
             earlier = await tx.customers.count_conversations(conversation.customer_id, before_id=conversation.id)

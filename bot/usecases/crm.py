@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.config import DEFAULT_STAGES, BotConfig
-from bot.domain import EventKind, Status
+from bot.domain.models import EventKind, Status
 from bot.store.customers import CustomerRow, ErasureCounts, MergeCounts
 from bot.store.database import Database, Transaction
 from bot.store.search import Filters, Hit
@@ -518,7 +518,10 @@ class Customers:
     async def erase(self, customer_id: int, actor: str) -> ErasureReport:
         """Remove the customer's personal data and message texts for good; counts and timings stay, and an audit
         row and an event say that it happened (not what was erased)."""
-        from bot.conversations import UPDATE_HEADER, slack_lane  # the Slack headers show the name: refresh them
+        from bot.usecases.conversations import (  # the Slack headers show the name: refresh them
+            UPDATE_HEADER,
+            slack_lane,
+        )
 
         started = time.monotonic()
         async with self.db.transaction() as tx:

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 import aiohttp
 
 from bot.connectors.base import Connector, Outgoing, OutgoingFile
-from bot.conversations import POST_NOTICE, slack_lane
-from bot.delivery import Delivered, Progress
-from bot.domain import Attachment, EventKind
-from bot.errors import PermanentFailure, TemporaryFailure
-from bot.slack_text import escape
+from bot.delivery.worker import Delivered, Progress
+from bot.domain.errors import PermanentFailure, TemporaryFailure
+from bot.domain.models import Attachment, EventKind
+from bot.slack.text import escape
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
+from bot.usecases.conversations import POST_NOTICE, slack_lane
 
 log = logging.getLogger(__name__)
 

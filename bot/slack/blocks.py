@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import Category
-from bot.domain import Conversation, Status
-from bot.routing import mention
-from bot.routing_blocks import RoutingView, routing_actions, routing_context
-from bot.slack_text import escape, split_messages
+from bot.domain.models import Category, Conversation, Status
+from bot.domain.routing import mention
+from bot.slack.routing_blocks import RoutingView, routing_actions, routing_context
+from bot.slack.text import escape, split_messages
 
 CLAIM = "conversation_claim"
 UNCLAIM = "conversation_unclaim"

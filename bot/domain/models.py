@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -114,3 +116,49 @@ class Conversation:
     address: str
     customer_name: str
     customer_username: str | None
+
+
+# --- routing vocabulary: categories, their owners and the teams' hours --------------------------------------
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """The second escalation: ``after_minutes`` (business minutes) past the target, posted to ``to``."""
+
+    after_minutes: int
+    to: str  # a channel (C…/G…) gets a post linking the thread; a person (U…/W…) a direct message
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When one team works: weekly hours in its own time zone, minus holidays.
+
+    ``weekly`` holds seven entries, Monday first, each a sorted tuple of (start, end) minutes after local midnight.
+    """
+
+    name: str
+    timezone: str
+    weekly: tuple[tuple[tuple[int, int], ...], ...]
+    holidays: frozenset[date] = frozenset()
+    auto_reply: str | None = None  # the after-hours reply for this team; None: texts.after_hours
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of inquiry: who owns it, its optional channel, and which words route a message to it."""
+
+    key: str
+    label: str  # what staff read in Slack
+    owners: tuple[str, ...]
+    channel: str | None
+    keywords: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)  # what customers read, per language
+    patterns: tuple[re.Pattern[str], ...] = ()
+    priority: int = 0  # higher wins when several categories match, and is listed first
+    first_response_minutes: int | None = None  # business minutes until the first escalation; None: no timer
+    escalation: Escalation | None = None
+    hours: str | None = None  # a key of business_hours; None: the "default" hours, if any
+
+    def label_in(self, language: str) -> str:
+        """The label a customer reads, in the bot's language."""
+        return self.labels.get(language) or self.label

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.config import Category
-from bot.domain import Conversation, Status
-from bot.slack_text import escape
+from bot.domain.models import Category, Conversation, Status
+from bot.slack.text import escape
 from bot.store.timers import InquiryState
 
 CATEGORY_SELECT = "conversation_category"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.config import Category
+from bot.domain.models import Category
 
 
 def matches(text: str, category: Category) -> bool:

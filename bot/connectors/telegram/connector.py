@@ -31,11 +31,11 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.connectors.base import Outgoing, OutgoingFile, Parts
-from bot.conversations import Conversations, Incoming
-from bot.domain import Attachment, InboundMessage, Sender
-from bot.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
-from bot.pacing import paced
-from bot.telegram_text import TELEGRAM_TEXT_LIMIT, slack_to_telegram_html, split_utf16, visible_text
+from bot.connectors.telegram.html import TELEGRAM_TEXT_LIMIT, slack_to_telegram_html, split_utf16, visible_text
+from bot.delivery.pacing import paced
+from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.domain.models import Attachment, InboundMessage, Sender
+from bot.usecases.conversations import Conversations, Incoming
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +358,7 @@ class TelegramConnector:
                     continue
                 if not await flush():
                     return stored
-                await self.handle(update, cursor=cursor)  # a button tap: its own use case (bot.triage)
+                await self.handle(update, cursor=cursor)  # a button tap: its own use case (bot.usecases.triage)
                 stored.append(update)
             await flush()
         except Exception:  # the database, most likely: what was stored so far stays confirmed

@@ -1,6 +1,6 @@
 """The delivery worker: runs queued jobs in order per lane, paced per target, retried until they land.
 
-What a job does is its handler's business (``bot.slack_delivery``, ``bot.customer_delivery``); this module only
+What a job does is its handler's business (``bot.slack.delivery``, ``bot.delivery.customer``); this module only
 decides when each job runs, and what happens after it succeeded, failed for now, or failed for good.
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.errors import PermanentFailure, RateLimited, TemporaryFailure
-from bot.pacing import Pacer, pace_with
+from bot.delivery.pacing import Pacer, pace_with
+from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
 

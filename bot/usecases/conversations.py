@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import BotConfig
-from bot.crm import Customers
-from bot.domain import (
+from bot.domain.i18n import CustomerTexts
+from bot.domain.models import (
     Attachment,
     Conversation,
     Delivery,
@@ -25,10 +25,10 @@ from bot.domain import (
     InboundMessage,
     Status,
 )
-from bot.i18n import CustomerTexts
-from bot.routing import categorize
+from bot.domain.routing import categorize
 from bot.store.database import Database, Transaction
 from bot.store.search import Hit
+from bot.usecases.crm import Customers
 
 # Job kinds, handled in bot.delivery_jobs
 OPEN_THREAD = "open_thread"
@@ -120,7 +120,7 @@ class ClaimOutcome:
 
 
 class ConversationHooks:
-    """What routing and timing (bot.triage) add to the use cases, run inside their transactions; no-ops here."""
+    """What routing and timing (bot.usecases.triage) add to the use cases, inside their transactions; no-ops here."""
 
     async def opened(
         self, tx: Transaction, conversation_id: int, message: InboundMessage, category: str | None, now: datetime

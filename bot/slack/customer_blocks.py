@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.crm import CONTACT_METHODS, PAGE_SIZE, CustomerCard, Earlier, MergeOutcome, Profile, SearchPage
-from bot.slack_blocks import channel_name, permalink
-from bot.slack_text import SECTION_LIMIT, escape
+from bot.slack.blocks import channel_name, permalink
+from bot.slack.text import SECTION_LIMIT, escape
 from bot.store.search import Hit
+from bot.usecases.crm import CONTACT_METHODS, PAGE_SIZE, CustomerCard, Earlier, MergeOutcome, Profile, SearchPage
 
 PROFILE = "crm_profile"  # value "customer:<id>" or "conversation:<id>"
 EARLIER = "crm_earlier"  # value: a conversation id

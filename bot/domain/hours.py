@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import BusinessHours
+from bot.domain.models import BusinessHours
 
 __all__ = ["add_business_time", "business_seconds", "is_open", "next_open", "open_intervals"]
 

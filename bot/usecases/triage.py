@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import BotConfig, Category
-from bot.conversations import (
+from bot.domain.hours import add_business_time, business_seconds, is_open
+from bot.domain.i18n import CustomerTexts
+from bot.domain.models import Conversation, Direction, EventKind, InboundMessage, Status
+from bot.domain.routing import match_rules, mention, mentions
+from bot.slack.text import escape
+from bot.store.database import Database, Transaction
+from bot.store.timers import FIRST, SECOND, Inquiry, InquiryState, Timer
+from bot.usecases.conversations import (
     POST_NOTICE,
     SEND_TO_CUSTOMER,
     ConversationHooks,
@@ -24,17 +31,10 @@ from bot.conversations import (
     queue_header_update,
     slack_lane,
 )
-from bot.domain import Conversation, Direction, EventKind, InboundMessage, Status
-from bot.hours import add_business_time, business_seconds, is_open
-from bot.i18n import CustomerTexts
-from bot.routing import match_rules, mention, mentions
-from bot.slack_text import escape
-from bot.store.database import Database, Transaction
-from bot.store.timers import FIRST, SECOND, Inquiry, InquiryState, Timer
 
 log = logging.getLogger(__name__)
 
-# Job kinds, handled in bot.routing_delivery
+# Job kinds, handled in bot.slack.routing_delivery
 MOVE_THREAD = "move_thread"  # open the conversation's thread in another channel, linking the old one
 RETIRE_HEADER = "retire_header"  # turn the old first message into a pointer to the new place
 POST_ESCALATION = "post_escalation"  # the second escalation, to a channel or a person

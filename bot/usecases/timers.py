@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.store.database import Database
-from bot.triage import Triage
+from bot.usecases.triage import Triage
 
 log = logging.getLogger(__name__)
 

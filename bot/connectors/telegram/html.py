@@ -13,7 +13,7 @@ from html import escape as html_escape
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-from bot.slack_text import Run, cluster_safe, link_text, parse_mrkdwn, same_target, split_text, to_plain
+from bot.slack.text import Run, cluster_safe, link_text, parse_mrkdwn, same_target, split_text, to_plain
 
 __all__ = [
     "TELEGRAM_CAPTION_LIMIT",

@@ -170,7 +170,7 @@ async def export_archive(
 
 
 def _since(value: str) -> datetime:
-    from bot.crm import CrmError, parse_day
+    from bot.usecases.crm import CrmError, parse_day
 
     try:
         return parse_day(value)
@@ -228,9 +228,9 @@ def erase_main(argv: list[str]) -> int:
         return 2
 
     async def run() -> int:
-        from bot.crm import CrmError, Customers
         from bot.store.database import Database
         from bot.store.engine import create_engine, migrate
+        from bot.usecases.crm import CrmError, Customers
 
         engine = create_engine(url)
         try:

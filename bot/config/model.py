@@ -1,0 +1,109 @@
+"""What the configuration becomes: frozen settings from the environment and routing from the YAML file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from bot.config.secrets import mask_optional_url, mask_url_password, redact, url_password
+from bot.domain.models import BusinessHours, Category
+
+DEFAULT_STAGES = ("new lead", "contacting", "contacted", "qualified", "closed")
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """The routing and wording from the YAML file: safe to commit, holds no secret."""
+
+    inbox_channel: str
+    language: str
+    categories: Mapping[str, Category]
+    default_category: str | None
+    greeting: str | None
+    auto_reply: str | None
+    staff_channels: tuple[str, ...]
+    ask_category: bool = False  # offer the categories as buttons to a customer opening a conversation
+    business_hours: Mapping[str, BusinessHours] = field(default_factory=lambda: MappingProxyType({}))
+    after_hours_reply: str | None = None  # texts.after_hours; None: the built-in text for `language`
+    choose_category: str | None = None  # texts.choose_category; None: the built-in text
+    staff_groups: tuple[str, ...] = ()  # slack.staff_groups: user groups whose members count as staff too
+    crm_stages: tuple[str, ...] = DEFAULT_STAGES  # crm.stages: the sales pipeline a customer moves along
+
+    def hours_for(self, category: str | None) -> BusinessHours | None:
+        """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""
+        conf = self.categories.get(category) if category else None
+        name = conf.hours if conf is not None and conf.hours else "default"
+        return self.business_hours.get(name)
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Credentials and deployment knobs from the environment; its repr is safe to log."""
+
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str | None
+    slack_api_url: str
+    telegram_bot_token: str
+    telegram_api_url: str
+    telegram_file_url: str
+    telegram_webhook_url: str | None
+    telegram_webhook_secret: str | None
+    database_url: str
+    port: int
+    bot_config_path: Path
+    worker_id: str
+    slack_posts_per_second: float = 1.0  # SLACK_POSTS_PER_SECOND: pace per Slack channel
+    telegram_messages_per_second: float = 1.0  # TELEGRAM_MESSAGES_PER_SECOND: pace per customer chat
+
+    @property
+    def socket_mode(self) -> bool:
+        """Slack Socket Mode when an app token is set, otherwise HTTP mode at POST /slack/events."""
+        return self.slack_app_token is not None
+
+    @property
+    def telegram_webhook(self) -> bool:
+        """Telegram webhook mode when a webhook url is set, otherwise long polling."""
+        return self.telegram_webhook_url is not None
+
+    def secret_values(self) -> tuple[str, ...]:
+        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token or ""]
+        # The part after the colon is the secret; it may show up on its own, e.g. split by a log formatter.
+        values += [self.telegram_bot_token, self.telegram_bot_token.partition(":")[2]]
+        values += [self.telegram_webhook_secret or "", url_password(self.database_url) or ""]
+        return tuple(v for v in values if v)
+
+    def __repr__(self) -> str:
+        def secret(value: str | None) -> str:
+            return "None" if value is None else "'***'"
+
+        parts = [
+            f"slack_bot_token={secret(self.slack_bot_token)}",
+            f"slack_signing_secret={secret(self.slack_signing_secret)}",
+            f"slack_app_token={secret(self.slack_app_token)}",
+            f"slack_api_url={mask_url_password(self.slack_api_url)!r}",
+            f"telegram_bot_token={secret(self.telegram_bot_token)}",
+            f"telegram_api_url={mask_url_password(self.telegram_api_url)!r}",
+            f"telegram_file_url={mask_url_password(self.telegram_file_url)!r}",
+            f"telegram_webhook_url={mask_optional_url(self.telegram_webhook_url)}",
+            f"telegram_webhook_secret={secret(self.telegram_webhook_secret)}",
+            f"database_url={mask_url_password(self.database_url)!r}",
+            f"port={self.port!r}",
+            f"bot_config_path={self.bot_config_path!r}",
+            f"worker_id={self.worker_id!r}",
+            f"slack_posts_per_second={self.slack_posts_per_second!r}",
+            f"telegram_messages_per_second={self.telegram_messages_per_second!r}",
+        ]
+        # A secret can hide inside another value (a webhook url carrying the bot token, say): redact the lot.
+        return redact(f"Settings({', '.join(parts)})", self)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the bot needs to start."""
+
+    settings: Settings
+    bot: BotConfig
+
