@@ -12,11 +12,11 @@ import hmac
 import logging
 import warnings
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from aiohttp import web
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -32,16 +32,16 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.connectors.base import Outgoing, OutgoingFile, Parts
 from bot.connectors.telegram.html import TELEGRAM_TEXT_LIMIT, slack_to_telegram_html, split_utf16, visible_text
+from bot.connectors.telegram.inbound import to_inbound
 from bot.delivery.pacing import paced
 from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
-from bot.domain.models import Attachment, InboundMessage, Sender
+from bot.domain.models import Attachment
 from bot.usecases.conversations import Conversations, Incoming
 
 log = logging.getLogger(__name__)
 
 OFFSET_KEY = "telegram.offset"
 WEBHOOK_PATH = "/telegram/webhook"
-DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves at most 20 MB
 PHOTO_LIMIT = 10 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -99,117 +99,6 @@ def telegram_failure(exc: BaseException) -> DeliveryError:
     if isinstance(exc, TimedOut | NetworkError):
         return TemporaryFailure(f"Telegram unreachable: {exc}")
     return TemporaryFailure(f"{type(exc).__name__}: {exc}")
-
-
-def _attachments(message: Message) -> list[Attachment]:
-    """The files of a Telegram message, named so they make sense once they sit in a Slack thread."""
-    mid = message.message_id
-    found: list[Attachment] = []
-    if message.photo:
-        largest = max(message.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
-        found.append(Attachment("photo", largest.file_id, f"photo_{mid}.jpg", "image/jpeg", largest.file_size))
-    if message.document:
-        doc = message.document
-        found.append(
-            Attachment("document", doc.file_id, doc.file_name or f"document_{mid}", doc.mime_type, doc.file_size)
-        )
-    if message.voice:
-        found.append(
-            Attachment("voice", message.voice.file_id, f"voice_{mid}.ogg", "audio/ogg", message.voice.file_size)
-        )
-    if message.audio:
-        audio = message.audio
-        found.append(
-            Attachment(
-                "audio",
-                audio.file_id,
-                audio.file_name or f"audio_{mid}.mp3",
-                audio.mime_type,
-                audio.file_size,
-            )
-        )
-    if message.video:
-        video = message.video
-        found.append(
-            Attachment(
-                "video",
-                video.file_id,
-                video.file_name or f"video_{mid}.mp4",
-                video.mime_type,
-                video.file_size,
-            )
-        )
-    if message.animation:
-        anim = message.animation
-        found.append(
-            Attachment(
-                "animation",
-                anim.file_id,
-                anim.file_name or f"animation_{mid}.mp4",
-                anim.mime_type,
-                anim.file_size,
-            )
-        )
-    if message.video_note:
-        note = message.video_note
-        found.append(Attachment("video_note", note.file_id, f"video_note_{mid}.mp4", "video/mp4", note.file_size))
-    if message.sticker:
-        sticker = message.sticker
-        ext, mime = (
-            ("tgs", "application/x-tgsticker")
-            if sticker.is_animated
-            else (("webm", "video/webm") if sticker.is_video else ("webp", "image/webp"))
-        )
-        found.append(Attachment("sticker", sticker.file_id, f"sticker_{mid}.{ext}", mime, sticker.file_size))
-    return found
-
-
-def _describe_other(message: Message) -> str:
-    """Text for message kinds that carry no text or file, so staff still see what the customer did."""
-    if message.location:
-        return f"[location: {message.location.latitude}, {message.location.longitude}]"
-    if message.contact:
-        c = message.contact
-        return f"[contact: {c.first_name} {c.last_name or ''} {c.phone_number}]".replace("  ", " ")
-    if message.poll:
-        return f"[poll: {message.poll.question}]"
-    if message.dice:
-        return f"[dice: {message.dice.emoji} {message.dice.value}]"
-    return ""
-
-
-def to_inbound(update: Update) -> InboundMessage | None:
-    """An update from a customer's private chat as the bot's plain data; None for anything else."""
-    message = update.message or update.edited_message
-    if message is None or message.chat.type != "private" or message.from_user is None:
-        return None
-    user = message.from_user
-    edited = update.edited_message is not None
-    attachments = _attachments(message)
-    too_large = [a for a in attachments if a.size and a.size > DOWNLOAD_LIMIT]
-    text = message.text or message.caption or _describe_other(message)
-    for attachment in too_large:
-        text += f"\n[{attachment.kind} {attachment.file_name} is over 20 MB and cannot be fetched from Telegram]"
-    key = f"telegram:{message.chat.id}:{message.message_id}"
-    if edited:
-        stamp = message.edit_date or datetime.now(UTC)
-        key += f":edit:{int(stamp.timestamp())}"
-    return InboundMessage(
-        channel="telegram",
-        address=str(message.chat.id),
-        sender=Sender(
-            external_id=str(message.chat.id),
-            display_name=user.full_name,
-            username=user.username,
-            language_code=user.language_code,
-        ),
-        text=text.strip(),
-        source_key=key,
-        sent_at=message.date,
-        external_message_id=str(message.message_id),
-        attachments=tuple(a for a in attachments if a not in too_large),
-        edited=edited,
-    )
 
 
 class StoreFailed(Exception):
