@@ -5,37 +5,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
-import os
 import signal
 import sys
 
-from bot.config import Config, ConfigError, Settings, load_config, redact
+from bot.config import Config, ConfigError, redact
+from bot.deployment import load_deployment
+
+_DATABASE_VERBS = ("export", "erase-customer")
+_NOISY = ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic", "slack_bolt.AsyncApp", "aiohttp.access")
 
 
-class _RedactingFilter(logging.Filter):
-    """Secrets never reach a log line, whoever formats them."""
+class _RedactingFormatter(logging.Formatter):
+    """Secrets never reach a log line, tracebacks included, whoever wrote the message."""
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__()
-        self.settings = settings
+    def __init__(self, config: Config) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.config = config
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message, self.settings)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.config)
 
 
-def _setup_logging(settings: Settings) -> None:
+def _setup_logging(config: Config) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactingFilter(settings))
+    handler.setFormatter(_RedactingFormatter(config))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic", "slack_bolt.AsyncApp", "aiohttp.access"):
+    root.setLevel(config.settings.log_level)
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that the client we give it wins,
     # which is what we want: a warning at every start would only teach operators to ignore warnings.
@@ -44,42 +43,63 @@ def _setup_logging(settings: Settings) -> None:
     )
 
 
-async def _serve(config: Config) -> None:
-    from bot.runtime import running
+async def _serve(config: Config) -> int:
+    """Run until SIGTERM or SIGINT, which also cuts a start short (a platform that does not answer never keeps the
+    bot from stopping)."""
+    from bot.runtime import CannotListen, running
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(config):
-        await stop.wait()
+
+    async def run() -> None:
+        async with running(config):
+            await stop.wait()
+
+    task = asyncio.create_task(run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 10)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    stopping.cancel()
+    try:
+        task.result()
+    except asyncio.CancelledError:
+        logging.getLogger("bot").warning("stopped before the start had finished")
+    except CannotListen as exc:  # one line, not a traceback
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     logging.getLogger("bot").info("stopped")
-
-
-_DATABASE_VERBS = ("export", "erase-customer")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="threadbridge: customers in Slack threads")
     parser.add_argument("command", nargs="?", default="run", choices=["run", "check-config", *_DATABASE_VERBS])
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in _DATABASE_VERBS:  # these need only DATABASE_URL: no Slack or Telegram token
+    if argv and argv[0] in _DATABASE_VERBS:  # these need only DATABASE_URL: no Slack or channel token
         from bot.cli import admin
 
         return admin.export_main(argv[1:]) if argv[0] == "export" else admin.erase_main(argv[1:])
     args = parser.parse_args(argv)
     try:
-        config = load_config()
+        config = load_deployment()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "check-config":
         categories = ", ".join(config.bot.categories) or "none"
-        print(f"configuration OK: inbox {config.bot.inbox_channel}, categories: {categories}")
+        channels = "; ".join(settings.describe() for settings in config.channels.values())
+        print(f"configuration OK: inbox {config.bot.inbox_channel}, categories: {categories}; channels: {channels}")
         return 0
-    _setup_logging(config.settings)
-    asyncio.run(_serve(config))
-    return 0
+    _setup_logging(config)
+    return asyncio.run(_serve(config))
 
 
 if __name__ == "__main__":

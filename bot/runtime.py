@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
-from bot.connectors.telegram.connector import WEBHOOK_PATH, TelegramConnector
-from bot.delivery.customer import SendToCustomer, SlackFiles
+from bot.connectors.base import Connector, Health, Tuning
+from bot.delivery.customer import SendToCustomer
 from bot.delivery.pacing import Pacer, rates_for
 from bot.delivery.worker import DeliveryWorker, JobHandler, WorkerSettings
 from bot.domain.i18n import customer_texts
@@ -25,26 +24,28 @@ from bot.handlers import access, buttons, commands, inquiries, thread_replies
 from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
-from bot.slack.delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
+from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
+from bot.slack.files import SlackFiles
 from bot.slack.names import SlackNames
 from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
 from bot.slack.staff import StaffDirectory
+from bot.slack.workspace import SlackConnection
 from bot.store.database import Database
 from bot.store.engine import create_engine, migrate
-from bot.usecases.conversations import (
-    OPEN_THREAD,
-    POST_INBOUND,
-    POST_NOTICE,
-    SEND_TO_CUSTOMER,
-    UPDATE_HEADER,
-    Conversations,
-)
+from bot.usecases import jobs
+from bot.usecases.conversations import Conversations
 from bot.usecases.crm import Customers
+from bot.usecases.intake import Intake
+from bot.usecases.receiving import Receiving
 from bot.usecases.timers import TimerLoop
-from bot.usecases.triage import MOVE_THREAD, POST_ESCALATION, RETIRE_HEADER, Triage
+from bot.usecases.triage import Triage
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
+
+
+class CannotListen(Exception):
+    """The HTTP port cannot be opened (taken by another process, or not ours to use)."""
 
 
 @dataclass
@@ -54,37 +55,47 @@ class Runtime:
     config: Config
     db: Database
     service: Conversations
+    intake: Intake
     slack: AsyncWebClient
-    telegram: TelegramConnector
+    connectors: Mapping[str, Connector]
     worker: DeliveryWorker
-    port: int
+    triage: Triage
+    timers: TimerLoop
+    port: int = 0
     ready: bool = False
-    triage: Triage | None = None
-    timers: TimerLoop | None = None
+    slack_connection: SlackConnection | None = field(default=None)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def telegram(self) -> Connector:
+        return self.connectors["telegram"]
 
-WORKSPACE_URL_KEY = "slack.workspace_url"
-FALLBACK_WORKSPACE_URL = "https://slack.com/"  # slack.com/archives/... links redirect into the signed-in workspace
+
+def _connectors(config: Config, tuning: Tuning) -> dict[str, Connector]:
+    if not config.channels:
+        raise ValueError("no customer channel is enabled (bot.connectors.registry.configure)")
+    return {name: settings.build(tuning) for name, settings in config.channels.items()}
 
 
-async def _workspace_url(slack: AsyncWebClient, db: Database) -> str:
-    """The workspace URL for thread links, asked of Slack once and remembered, so a start during a Slack outage
-    still works (customers keep writing; their messages wait in the queue) and links stay right."""
-    try:
-        auth = await slack.auth_test()
-        url = str(auth["url"])
-    except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-        async with db.transaction() as tx:
-            remembered = await tx.archive.get_setting(WORKSPACE_URL_KEY)
-        log.warning("Slack auth.test failed at start (%s); using %s", exc, remembered or FALLBACK_WORKSPACE_URL)
-        return remembered or FALLBACK_WORKSPACE_URL
-    async with db.transaction() as tx:
-        await tx.archive.put_setting(WORKSPACE_URL_KEY, url)
-    return url
+def _slack_handlers(
+    slack: AsyncWebClient, db: Database, config: Config, connectors: Mapping[str, Connector], team_url: str,
+    files: SlackFiles,
+) -> dict[str, JobHandler]:  # fmt: skip
+    args = (slack, db, config.bot, connectors)
+    return {
+        jobs.OPEN_THREAD: OpenThread(*args, team_url=team_url),
+        jobs.POST_INBOUND: PostInbound(*args, team_url=team_url),
+        jobs.UPDATE_HEADER: UpdateHeader(*args, team_url=team_url),
+        jobs.POST_NOTICE: PostNotice(*args, team_url=team_url),
+        jobs.POST_ALERT: PostAlert(*args, team_url=team_url),
+        jobs.MOVE_THREAD: MoveThread(*args, team_url=team_url),
+        jobs.RETIRE_HEADER: RetireHeader(*args, team_url=team_url),
+        jobs.POST_ESCALATION: PostEscalation(*args, team_url=team_url),
+        jobs.SEND_TO_CUSTOMER: SendToCustomer(db, connectors, files.download),
+    }
 
 
 @contextlib.asynccontextmanager
@@ -105,6 +116,7 @@ async def running(
     engine = create_engine(settings.database_url)
     await migrate(engine)
     db = Database(engine)
+    connectors = _connectors(config, Tuning(api_timeout=api_timeout, poll_timeout=telegram_poll_timeout))
     texts = customer_texts(
         config.bot.language,
         greeting=config.bot.greeting,
@@ -112,8 +124,11 @@ async def running(
         after_hours=config.bot.after_hours_reply,
         choose_category=config.bot.choose_category,
     )
-    triage = Triage(db, config.bot, texts, clock=clock)  # routing and timing, hooked into the use cases
-    service = Conversations(db, config.bot, texts, clock=clock, hooks=triage)
+    button_data = {name: c.limits.button_data if c.limits.buttons else 0 for name, c in connectors.items()}
+    triage = Triage(db, config.bot, texts, clock=clock, button_data=button_data)  # routing and timing hooks
+    service = Conversations(db, config.bot, clock=clock, hooks=triage)
+    receiving = Receiving(config.bot, texts, clock=clock, hooks=triage)
+    intake = Intake(db, receiving, triage, alert_channel=config.bot.inbox_channel, clock=clock)
     timers = TimerLoop(db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval)
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(
@@ -123,33 +138,25 @@ async def running(
         timeout=api_timeout,  # type: ignore[arg-type]
         retry_handlers=[],  # the outbox retries, in order; the client must not retry behind its back
     )
-    telegram = TelegramConnector(
-        settings, service, poll_timeout=telegram_poll_timeout, api_timeout=api_timeout, picks=triage
-    )
+    if pacer is None:
+        rates, families = rates_for(settings.slack_posts_per_second, {n: c.limits for n, c in connectors.items()})
+        pacer = Pacer(rates, families)
     runner: web.AppRunner | None = None
-    socket_handler = None
+    started: list[Connector] = []
     worker: DeliveryWorker | None = None
+    slack_connection: SlackConnection | None = None
     try:
-        team_url = await _workspace_url(slack, db)
-        connectors = {telegram.channel: telegram}
-        slack_args = (slack, db, config.bot, connectors)
-        handlers: dict[str, JobHandler] = {
-            OPEN_THREAD: OpenThread(*slack_args, team_url=team_url),
-            POST_INBOUND: PostInbound(*slack_args, team_url=team_url),
-            UPDATE_HEADER: UpdateHeader(*slack_args, team_url=team_url),
-            POST_NOTICE: PostNotice(*slack_args, team_url=team_url),
-            SEND_TO_CUSTOMER: SendToCustomer(db, connectors, SlackFiles(session, settings.slack_bot_token)),
-            MOVE_THREAD: MoveThread(*slack_args, team_url=team_url),
-            RETIRE_HEADER: RetireHeader(*slack_args, team_url=team_url),
-            POST_ESCALATION: PostEscalation(*slack_args, team_url=team_url),
-        }
+        slack_connection = SlackConnection(slack, db, settings.slack_app_token, timeout=min(api_timeout, 5.0))
+        team_url = await slack_connection.workspace_url()
+        files = SlackFiles(session, settings.slack_bot_token)
+        handlers = _slack_handlers(slack, db, config, connectors, team_url, files)
         worker = DeliveryWorker(
             db,
             handlers,
-            pacer or Pacer(rates_for(settings.slack_posts_per_second, settings.telegram_messages_per_second)),
+            pacer,
             owner=settings.worker_id,
             settings=worker_settings,
-            batchable=[POST_INBOUND],
+            batchable=jobs.BATCHABLE,
             single_process=db.dialect == "sqlite",
         )
         slack_app = AsyncApp(
@@ -169,8 +176,10 @@ async def running(
         inquiries.register(slack_app, triage, config.bot, team_url)
         triage_handlers.register(slack_app, triage, whisper)
 
-        rt = Runtime(config=config, db=db, service=service, slack=slack, telegram=telegram, worker=worker, port=0)
-        rt.triage, rt.timers = triage, timers
+        rt = Runtime(
+            config=config, db=db, service=service, intake=intake, slack=slack, connectors=connectors, worker=worker,
+            triage=triage, timers=timers, slack_connection=slack_connection,
+        )  # fmt: skip
 
         async def health() -> dict[str, str]:
             try:
@@ -178,31 +187,35 @@ async def running(
                 database = "ok"
             except Exception:
                 database = "unavailable"
-            return {
-                "database": database,
-                "telegram": "ok" if telegram.healthy else "starting",
-                "delivery": "ok" if rt.ready else "starting",
-            }
+            checks = {"database": database, "slack": slack_connection.health().describe()}
+            for name, connector in connectors.items():
+                checks[name] = connector.health().describe()
+            checks["delivery"] = "ok" if rt.ready else Health("starting").describe()
+            return checks
 
+        routes = [route for connector in connectors.values() for route in connector.routes()]
         web_app = build_web_app(
             health=health,
-            slack_app=None if settings.slack_app_token else slack_app,
-            telegram_webhook=(WEBHOOK_PATH, telegram.webhook) if telegram.webhook_mode else None,
+            slack_app=None if settings.socket_mode else slack_app,
+            routes=routes,
         )
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, settings.port if port is None else port)
-        await site.start()
+        wanted = settings.port if port is None else port
+        site = web.TCPSite(runner, host, wanted)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise CannotListen(f"PORT: {wanted} cannot be used on {host} ({exc.strerror or exc})") from None
         rt.port = runner.addresses[0][1]
-        await telegram.start()
-        await worker.start()
+        for name, connector in connectors.items():
+            await connector.start(intake.inbox(name))
+            started.append(connector)
+        if slack_connection.accepted:
+            await worker.start()  # with a token Slack refuses, jobs would fail for good: they wait instead
         await timers.start()
-        if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            socket_handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token)
-            await socket_handler.connect_async()
-        rt.ready = True
+        slack_connection.connect_socket_mode(slack_app)
+        rt.ready = slack_connection.accepted
         log.info("threadbridge is running on port %d", rt.port)
         try:
             yield rt
@@ -211,9 +224,10 @@ async def running(
             await whisper.drain()
             await background.drain()
     finally:
-        if socket_handler is not None:
-            await socket_handler.close_async()
-        await telegram.stop()
+        if slack_connection is not None:
+            await slack_connection.close()
+        for connector in started:
+            await connector.stop()
         await timers.stop()
         if worker is not None:
             await worker.stop()

@@ -1,25 +1,26 @@
-"""The HTTP face of the bot: health, Slack's requests (HTTP mode) and Telegram's webhook."""
+"""The HTTP face of the bot: health, Slack's requests (HTTP mode) and the routes customer channels serve."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.connectors.base import Route
+
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_web_app(
     *,
     health: HealthCheck,
     slack_app: AsyncApp | None,
-    telegram_webhook: tuple[str, Handler] | None = None,
+    routes: Sequence[Route] = (),
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
 
@@ -35,7 +36,6 @@ def build_web_app(
             return await to_aiohttp_response(await slack_app.async_dispatch(await to_bolt_request(request)))
 
         app.router.add_post("/slack/events", slack_events)
-    if telegram_webhook is not None:
-        path, handler = telegram_webhook
-        app.router.add_post(path, handler)
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler)
     return app

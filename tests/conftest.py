@@ -14,7 +14,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Config, load_settings, normalize_database_url, parse_bot_config
+from bot.connectors import registry
 from bot.delivery.pacing import Pacer
 from bot.delivery.worker import WorkerSettings
 from bot.runtime import Runtime, running
@@ -61,8 +62,8 @@ FAST_WORKER = WorkerSettings(poll_interval=0.05, backoff_base=0.05, backoff_cap=
 
 
 def fast_pacer() -> Pacer:
-    """Generous buckets: tests about pacing build their own."""
-    return Pacer(rates={}, family_rates={})
+    """No buckets: tests about pacing build their own."""
+    return Pacer.unlimited()
 
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -162,8 +163,9 @@ def make_config(
     bot_yaml: dict[str, Any] | None = None,
     **env: str,
 ) -> Config:
-    settings = load_settings({**fake_env(slack, telegram, database_url), "WORKER_ID": "test-worker", **env})
-    return Config(settings=settings, bot=parse_bot_config(bot_yaml or BOT_YAML))
+    environment = {**fake_env(slack, telegram, database_url), "WORKER_ID": "test-worker", **env}
+    config = Config(settings=load_settings(environment), bot=parse_bot_config(bot_yaml or BOT_YAML))
+    return replace(config, channels=registry.configure(config.bot.channels, environment))
 
 
 @dataclass
@@ -347,7 +349,9 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
                 timer_poll_interval=3600.0 if clock is not None else 5.0,
             ) as rt:
                 if wait_connected:  # Telegram connects in the background; most tests want it connected
-                    await wait_until(lambda: rt.telegram.healthy, timeout=10, what="Telegram connected")
+                    await wait_until(
+                        lambda: rt.telegram.health().state == "ok", timeout=10, what="Telegram connected"
+                    )
                 yield Bot(rt=rt, slack=slack, telegram=telegram, http=http)
 
         yield start

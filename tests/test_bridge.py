@@ -308,7 +308,7 @@ async def test_healthz_reports_ready(bot: Bot) -> None:
     async with bot.http.get(f"{bot.rt.url}/healthz") as response:
         assert response.status == 200
         body = await response.json()
-    assert body == {"status": "ok", "database": "ok", "telegram": "ok", "delivery": "ok"}
+    assert body == {"status": "ok", "database": "ok", "slack": "ok", "telegram": "ok", "delivery": "ok"}
 
 
 async def test_unsigned_or_forged_slack_requests_are_refused(bot: Bot) -> None:
@@ -334,5 +334,5 @@ async def test_unsigned_or_forged_slack_requests_are_refused(bot: Bot) -> None:
 async def test_start_gets_a_greeting_and_opens_no_thread(bot: Bot) -> None:
     bot.telegram.push_text(CHAT, "/start")
     await bot.telegram.wait_for(lambda: len(bot.telegram.sent(CHAT)) == 1, timeout=5)
-    assert bot.telegram.sent_texts(CHAT)[0] == bot.rt.service.texts.greeting
+    assert bot.telegram.sent_texts(CHAT)[0] == bot.rt.intake.receiving.texts.greeting
     assert bot.slack.calls_to("chat.postMessage") == []

@@ -84,8 +84,6 @@ def full_settings() -> Settings:
     return load_settings(
         base_env(
             SLACK_APP_TOKEN=SLACK_APP_TOKEN,
-            TELEGRAM_WEBHOOK_URL="https://bot.example.com/telegram",
-            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             DATABASE_URL=f"postgres://threadbridge:{DB_PASSWORD}@db.example.com:5432/tb?sslmode=require",
         )
     )
@@ -147,12 +145,8 @@ def test_settings_defaults() -> None:
     assert s.slack_app_token is None
     assert s.socket_mode is False
     assert s.slack_api_url == "https://slack.com/api/"
-    assert s.telegram_bot_token == TELEGRAM_BOT_TOKEN
-    assert s.telegram_api_url == "https://api.telegram.org/bot"
-    assert s.telegram_file_url == "https://api.telegram.org/file/bot"
-    assert s.telegram_webhook_url is None
-    assert s.telegram_webhook_secret is None
-    assert s.telegram_webhook is False
+    assert s.log_level == "INFO"
+    assert not any(name.startswith("telegram") for name in vars(s))  # a channel's settings are its own
     assert s.database_url == "sqlite+aiosqlite:///./data/threadbridge.db"
     assert s.port == 3000
     assert s.bot_config_path == Path("config/bot.yaml")
@@ -170,24 +164,17 @@ def test_settings_every_variable_set() -> None:
         base_env(
             SLACK_APP_TOKEN=SLACK_APP_TOKEN,
             SLACK_API_URL="http://127.0.0.1:8900/api/",
-            TELEGRAM_API_URL="http://127.0.0.1:8081/bot",
-            TELEGRAM_FILE_URL="http://127.0.0.1:8081/files/bot",
-            TELEGRAM_WEBHOOK_URL="https://bot.example.com/telegram",
-            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
             DATABASE_URL="sqlite:////var/lib/threadbridge/tb.db",
             PORT="8080",
             BOT_CONFIG="/etc/threadbridge/bot.yaml",
             WORKER_ID="web-1",
+            LOG_LEVEL="debug",
         )
     )
+    assert s.log_level == "DEBUG"
     assert s.slack_app_token == SLACK_APP_TOKEN
     assert s.socket_mode is True
     assert s.slack_api_url == "http://127.0.0.1:8900/api/"
-    assert s.telegram_api_url == "http://127.0.0.1:8081/bot"
-    assert s.telegram_file_url == "http://127.0.0.1:8081/files/bot"
-    assert s.telegram_webhook_url == "https://bot.example.com/telegram"
-    assert s.telegram_webhook_secret == WEBHOOK_SECRET
-    assert s.telegram_webhook is True
     assert s.database_url == "sqlite+aiosqlite:////var/lib/threadbridge/tb.db"
     assert s.port == 8080
     assert s.bot_config_path == Path("/etc/threadbridge/bot.yaml")
@@ -200,28 +187,11 @@ def test_slack_api_url_gets_a_trailing_slash() -> None:
     )
 
 
-def test_telegram_api_url_loses_trailing_slash_and_derives_file_url() -> None:
-    s = load_settings(base_env(TELEGRAM_API_URL="http://localhost:8081/bot/"))
-    assert s.telegram_api_url == "http://localhost:8081/bot"
-    assert s.telegram_file_url == "http://localhost:8081/file/bot"
-
-
-def test_telegram_file_url_required_when_api_url_has_no_bot_suffix() -> None:
-    assert settings_error(TELEGRAM_API_URL="http://localhost:8081/telegram") == (
-        'TELEGRAM_FILE_URL: required when TELEGRAM_API_URL does not end with "/bot"'
-    )
-    s = load_settings(
-        base_env(TELEGRAM_API_URL="http://localhost:8081/telegram", TELEGRAM_FILE_URL="http://localhost:8081/f/")
-    )
-    assert s.telegram_file_url == "http://localhost:8081/f"
-
-
 def test_values_are_stripped_and_empty_means_unset() -> None:
     s = load_settings(
         base_env(
             SLACK_BOT_TOKEN=f"  {SLACK_BOT_TOKEN}\n",
             SLACK_APP_TOKEN="",
-            TELEGRAM_WEBHOOK_URL="  ",
             DATABASE_URL="",
             PORT="",
             BOT_CONFIG="",
@@ -230,7 +200,6 @@ def test_values_are_stripped_and_empty_means_unset() -> None:
     )
     assert s.slack_bot_token == SLACK_BOT_TOKEN
     assert s.slack_app_token is None
-    assert s.telegram_webhook_url is None
     assert s.database_url == DEFAULT_DATABASE_URL
     assert s.port == 3000
     assert s.bot_config_path == Path("config/bot.yaml")
@@ -321,7 +290,6 @@ def test_database_url_error_does_not_echo_the_password() -> None:
             "SLACK_SIGNING_SECRET",
             "SLACK_SIGNING_SECRET: required: the Signing Secret from the Slack app settings",
         ),
-        ("TELEGRAM_BOT_TOKEN", 'TELEGRAM_BOT_TOKEN: required: the token from @BotFather, "<digits>:<chars>"'),
     ],
 )
 def test_missing_required_variable(name: str, message: str) -> None:
@@ -344,50 +312,6 @@ def test_bad_slack_app_token(token: str) -> None:
     assert message == 'SLACK_APP_TOKEN: an app-level token starting with "xapp-", or unset for HTTP mode'
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
-        "123456789",
-        "123456789:",
-        ":AAHdq",
-        "abc:AAHdq",
-        "123:AA Hd",
-        "bot123:AA",
-    ],
-)
-def test_bad_telegram_bot_token(token: str) -> None:
-    message = settings_error(TELEGRAM_BOT_TOKEN=token)
-    assert message == 'TELEGRAM_BOT_TOKEN: a token from @BotFather of the form "<digits>:<chars>"'
-    assert token not in message
-
-
-@pytest.mark.parametrize("name", ["SLACK_API_URL", "TELEGRAM_API_URL", "TELEGRAM_FILE_URL", "TELEGRAM_WEBHOOK_URL"])
-@pytest.mark.parametrize("url", ["slack.com/api/", "ftp://example.com/bot", "https://", "https:///path", "http://[::1"])
-def test_bad_urls(name: str, url: str) -> None:
-    extra = {"TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET} if name == "TELEGRAM_WEBHOOK_URL" else {}
-    assert settings_error(**{name: url}, **extra) == f"{name}: an absolute https:// or http:// URL"
-
-
-def test_webhook_url_without_secret() -> None:
-    assert settings_error(TELEGRAM_WEBHOOK_URL="https://bot.example.com/telegram") == (
-        f"TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set: {WEBHOOK_CHARSET}"
-    )
-
-
-@pytest.mark.parametrize("secret", ["has space", "a" * 257, "héllo", "a/b", "a+b=", "secret!"])
-def test_bad_webhook_secret_charset(secret: str) -> None:
-    message = settings_error(TELEGRAM_WEBHOOK_URL="https://bot.example.com/tg", TELEGRAM_WEBHOOK_SECRET=secret)
-    assert message == f"TELEGRAM_WEBHOOK_SECRET: {WEBHOOK_CHARSET}"
-    assert secret not in message
-
-
-@pytest.mark.parametrize("secret", ["a", "a" * 256, "abc_DEF-123"])
-def test_good_webhook_secret(secret: str) -> None:
-    s = load_settings(base_env(TELEGRAM_WEBHOOK_URL="http://localhost:3000/tg", TELEGRAM_WEBHOOK_SECRET=secret))
-    assert s.telegram_webhook_secret == secret
-
-
 @pytest.mark.parametrize("port", ["0", "65536", "-1", "abc", "3.5", "80 80", "1e3"])
 def test_bad_port(port: str) -> None:
     assert settings_error(PORT=port) == "PORT: an integer from 1 to 65535"
@@ -401,9 +325,6 @@ ALL_SECRETS = (
     SLACK_BOT_TOKEN,
     SLACK_SIGNING_SECRET,
     SLACK_APP_TOKEN,
-    TELEGRAM_BOT_TOKEN,
-    TELEGRAM_BOT_TOKEN.partition(":")[2],
-    WEBHOOK_SECRET,
     DB_PASSWORD,
 )
 
@@ -415,7 +336,6 @@ def test_settings_repr_has_no_secret() -> None:
         assert secret not in text
     assert "slack_bot_token='***'" in text
     assert "slack_app_token='***'" in text
-    assert "telegram_webhook_secret='***'" in text
     assert "postgresql+asyncpg://threadbridge:***@db.example.com:5432/tb?ssl=require" in text
     assert "port=3000" in text
     assert "worker_id=" in text
@@ -425,22 +345,7 @@ def test_settings_repr_has_no_secret() -> None:
 def test_settings_repr_unset_optionals_are_none() -> None:
     text = repr(load_settings(base_env()))
     assert "slack_app_token=None" in text
-    assert "telegram_webhook_url=None" in text
-    assert "telegram_webhook_secret=None" in text
     assert "database_url='sqlite+aiosqlite:///./data/threadbridge.db'" in text
-
-
-def test_settings_repr_redacts_a_token_hidden_in_a_url() -> None:
-    s = load_settings(
-        base_env(
-            TELEGRAM_WEBHOOK_URL=f"https://bot.example.com/telegram/{TELEGRAM_BOT_TOKEN}",
-            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        )
-    )
-    text = repr(s)
-    assert TELEGRAM_BOT_TOKEN not in text
-    assert TELEGRAM_BOT_TOKEN.partition(":")[2] not in text
-    assert "https://bot.example.com/telegram/***" in text
 
 
 def test_config_repr_has_no_secret(tmp_path: Path) -> None:
@@ -455,25 +360,15 @@ def test_config_repr_has_no_secret(tmp_path: Path) -> None:
 def test_redact_replaces_every_secret() -> None:
     s = full_settings()
     text = (
-        f"POST https://api.telegram.org/bot{TELEGRAM_BOT_TOKEN}/getMe "
         f"Authorization: Bearer {SLACK_BOT_TOKEN} app={SLACK_APP_TOKEN} sig={SLACK_SIGNING_SECRET} "
-        f"X-Telegram-Bot-Api-Secret-Token: {WEBHOOK_SECRET} "
         f"dsn=postgresql://threadbridge:{DB_PASSWORD}@db.example.com/tb"
     )
     out = redact(text, s)
     for secret in ALL_SECRETS:
         assert secret not in out
     assert out == (
-        "POST https://api.telegram.org/bot***/getMe Authorization: Bearer *** app=*** sig=*** "
-        "X-Telegram-Bot-Api-Secret-Token: *** dsn=postgresql://threadbridge:***@db.example.com/tb"
+        "Authorization: Bearer *** app=*** sig=*** dsn=postgresql://threadbridge:***@db.example.com/tb"
     )
-
-
-def test_redact_catches_url_encoded_and_partial_forms() -> None:
-    s = full_settings()
-    encoded = TELEGRAM_BOT_TOKEN.replace(":", "%3A")
-    out = redact(f"token={encoded} secret-part={TELEGRAM_BOT_TOKEN.partition(':')[2]}", s)
-    assert out == "token=*** secret-part=***"
 
 
 def test_redact_percent_encoded_database_password() -> None:
@@ -604,7 +499,7 @@ def test_bot_config_feeds_customer_texts() -> None:
 def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
         "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
-        "texts, business_hours, categories, crm)"
+        "channels, texts, business_hours, categories, crm)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -619,7 +514,7 @@ def test_empty_document_needs_slack(data: object) -> None:
     [
         (
             minimal(slak={}),
-            "slak: unknown key (expected one of: language, default_category, ask_category, slack, texts, "
+            "slak: unknown key (expected one of: language, default_category, ask_category, slack, channels, texts, "
             "business_hours, categories, crm)",
         ),
         (
@@ -986,7 +881,6 @@ def test_load_config_reads_dotenv_without_overriding(tmp_path: Path, clean_envir
     config = load_config()
     assert config.settings.slack_bot_token == SLACK_BOT_TOKEN
     assert config.settings.slack_signing_secret == SLACK_SIGNING_SECRET
-    assert config.settings.telegram_bot_token == TELEGRAM_BOT_TOKEN
     assert config.settings.port == 4000
     assert config.settings.worker_id == "from-dotenv"
     assert config.settings.bot_config_path == Path("bot.yaml")
@@ -1013,12 +907,20 @@ def test_load_config_without_anything_names_the_first_missing_variable(
 
 
 def test_pacing_rates_default_to_one_per_second_and_are_checked() -> None:
-    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "TELEGRAM_BOT_TOKEN": "1:a"}
-    settings = load_settings(base)
-    assert (settings.slack_posts_per_second, settings.telegram_messages_per_second) == (1.0, 1.0)
-    faster = load_settings({**base, "SLACK_POSTS_PER_SECOND": "2.5", "TELEGRAM_MESSAGES_PER_SECOND": "3"})
-    assert (faster.slack_posts_per_second, faster.telegram_messages_per_second) == (2.5, 3.0)
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    assert load_settings(base).slack_posts_per_second == 1.0
+    assert load_settings({**base, "SLACK_POSTS_PER_SECOND": "2.5"}).slack_posts_per_second == 2.5
     for bad in ("0", "fast", "1000"):
         with pytest.raises(ConfigError) as err:
             load_settings({**base, "SLACK_POSTS_PER_SECOND": bad})
         assert str(err.value) == "SLACK_POSTS_PER_SECOND: a number of messages per second from 0.01 to 100 (default 1)"
+
+
+@pytest.mark.parametrize("level", ["verbose", "info!", "10"])
+def test_a_log_level_python_does_not_know_is_refused_with_one_line(level: str) -> None:
+    assert settings_error(LOG_LEVEL=level) == "LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR, CRITICAL (default INFO)"
+
+
+@pytest.mark.parametrize("url", ["slack.com/api/", "ftp://example.com/bot", "https://", "https:///path", "http://[::1"])
+def test_bad_slack_api_url(url: str) -> None:
+    assert settings_error(SLACK_API_URL=url) == "SLACK_API_URL: an absolute https:// or http:// URL"

@@ -125,7 +125,7 @@ async def test_two_processes_share_the_work_on_postgresql_with_nothing_lost_or_d
             database_url,
             YAML_NO_CATEGORIES,
             WORKER_ID=name,
-            TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+            TELEGRAM_WEBHOOK_URL="https://bot.example.test/telegram/webhook",  # behind a load balancer
             TELEGRAM_WEBHOOK_SECRET=secret,
             SLACK_POSTS_PER_SECOND="20",
             TELEGRAM_MESSAGES_PER_SECOND="20",

@@ -27,6 +27,7 @@ from bot.slack.customer_blocks import (
 from bot.slack.staff import Access, StaffDirectory
 from bot.store.customer_schema import customer_state, customer_tags
 from bot.store.schema import conversations, events, identities
+from bot.usecases.crm import Customers
 from tests.conftest import BOT_YAML, INBOX, OUTSIDER, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
 from tests.customer_helpers import (
     action_elements,
@@ -326,8 +327,8 @@ async def test_merge_moves_identities_conversations_tags_and_notes_and_is_archiv
 
 
 async def _has_text(bot: Bot, text: str) -> bool:
-    page = await bot.rt.service.history(text, viewer="test")
-    return any(h.text == text for h in page)
+    page = await Customers(bot.rt.db, bot.rt.config.bot).search(text, "test")
+    return any(h.text == text for h in page.hits)
 
 
 async def test_merge_can_be_cancelled_and_ambiguous_names_are_refused(bot: Bot) -> None:
@@ -509,8 +510,9 @@ async def test_a_message_arriving_during_a_merge_lands_with_the_surviving_custom
         )
 
     service = bot.rt.service
-    keep = (await service.receive(message(9001, "first", 1))).conversation_id
-    other = (await service.receive(message(9002, "second", 1))).conversation_id
+    intake = bot.rt.intake
+    keep = (await intake.receive(message(9001, "first", 1))).conversation_id
+    other = (await intake.receive(message(9002, "second", 1))).conversation_id
     assert keep is not None and other is not None
     keep_conversation, other_conversation = await service.conversation(keep), await service.conversation(other)
     assert keep_conversation is not None and other_conversation is not None
@@ -518,7 +520,7 @@ async def test_a_message_arriving_during_a_merge_lands_with_the_surviving_custom
 
     async with bot.rt.db.transaction() as tx:
         await tx.customers.merge(keep_conversation.customer_id, other_conversation.customer_id, datetime.now(UTC))
-        arriving = asyncio.create_task(service.receive(message(9002, "during the merge", 2)))
+        arriving = asyncio.create_task(intake.receive(message(9002, "during the merge", 2)))
         await asyncio.sleep(0.5)
         assert not arriving.done()  # it waits for the merge to commit
     receipt = await arriving

@@ -14,7 +14,6 @@ from tests.conftest import (
     Bot,
     BotFactory,
     all_text,
-    free_port,
     wait_until,
 )
 from tests.fakes.slack_requests import event_body, message_event, post_signed
@@ -221,9 +220,10 @@ async def test_pacing_keeps_the_bot_under_a_strict_slack_channel_limit(bot_facto
 
 
 async def test_webhook_mode_checks_the_secret_and_stores_before_answering(bot_factory: BotFactory) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    async with bot_factory(port=port, TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET="s3cret-Token") as bot:
+    url = "https://bot.example.test/telegram/webhook"
+    async with bot_factory(TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET="s3cret-Token") as bot:
+        bot.telegram.forward_webhooks_to(bot.rt.url)
+        local = f"{bot.rt.url}/telegram/webhook"
         registered = bot.telegram.calls_to("setWebhook")[-1].params
         assert registered["url"] == url and registered["secret_token"] == "s3cret-Token"
         assert bot.telegram.calls_to("getUpdates") == []
@@ -239,7 +239,7 @@ async def test_webhook_mode_checks_the_secret_and_stores_before_answering(bot_fa
             },
         }
         for headers in ({"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {}):
-            async with bot.http.post(url, json=forged, headers=headers) as response:
+            async with bot.http.post(local, json=forged, headers=headers) as response:
                 assert response.status == 403
 
         update_id = bot.telegram.push_text(CHAT, "via webhook")
@@ -257,8 +257,8 @@ async def test_webhook_mode_checks_the_secret_and_stores_before_answering(bot_fa
 async def test_a_database_failure_while_storing_an_update_loses_nothing(bot: Bot) -> None:
     from sqlalchemy.exc import OperationalError
 
-    service = bot.rt.service
-    real_receive = service._receive
+    receiving = bot.rt.intake.receiving
+    real_receive = receiving.message
     failures: list[str] = []
 
     async def flaky_receive(tx, message, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -267,7 +267,7 @@ async def test_a_database_failure_while_storing_an_update_loses_nothing(bot: Bot
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         return await real_receive(tx, message, *args, **kwargs)
 
-    service._receive = flaky_receive  # type: ignore[method-assign]
+    receiving.message = flaky_receive  # type: ignore[method-assign]
     bot.telegram.push_text(CHAT, "m-0")
     bot.telegram.push_text(CHAT, "m-1")
     thread = await bot.thread_for(CHAT)

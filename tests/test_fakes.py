@@ -515,9 +515,13 @@ async def test_telegram_webhook_mode(tg: FakeTelegram) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/tg"  # type: ignore[union-attr]
+    local = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    url = "https://bot.example.test/tg"
+    tg.forward_webhooks_to(local)
     try:
         async with make_bot(tg) as bot:
+            with pytest.raises(tg_error.BadRequest, match=r"(?i)https url must be provided"):
+                await bot.set_webhook(f"{local}/tg")  # Telegram calls webhooks over https only
             with pytest.raises(tg_error.BadRequest, match=r"(?i)secret token"):
                 await bot.set_webhook(url, secret_token="bad token!")
             assert await bot.set_webhook(url, secret_token="s3cret_-token")

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.connectors.telegram.connector import OFFSET_KEY
 from bot.domain.models import InboundMessage, Sender
 from bot.store.archive import Archive
-from tests.conftest import Bot, BotFactory, free_port
+from bot.usecases.intake import cursor_key
+from tests.conftest import Bot, BotFactory
 from tests.test_delivery import occurrences
 
 
@@ -31,8 +31,8 @@ async def archived_texts(bot: Bot) -> list[str]:
 
 def fail_once_for(bot: Bot, marker: str) -> list[str]:
     """Make archiving the message whose text is ``marker`` fail the first time, as a locked database would."""
-    service = bot.rt.service
-    real_receive = service._receive
+    receiving = bot.rt.intake.receiving
+    real_receive = receiving.message
     failed: list[str] = []
 
     async def flaky(tx: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
@@ -42,30 +42,31 @@ def fail_once_for(bot: Bot, marker: str) -> list[str]:
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         return await real_receive(tx, message, *args, **kwargs)
 
-    service._receive = flaky  # type: ignore[method-assign]
+    receiving.message = flaky  # type: ignore[method-assign]
     return failed
 
 
 async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_alone(
     bot_factory: BotFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    async with bot_factory(port=port, TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET="s3cret") as bot:
+    url = "https://bot.example.test/telegram/webhook"
+    async with bot_factory(TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET="s3cret") as bot:
+        bot.telegram.forward_webhooks_to(bot.rt.url)
         first = bot.telegram.push_text(900, "w-0")
         assert await bot.telegram.deliver_webhook(first) == 200
         await bot.thread_for(900)
         failed = fail_once_for(bot, "w-7")
-        service = bot.rt.service
+        intake = bot.rt.intake
         stored_when_answered: dict[str, bool] = {}
-        real_receive_call = service.receive
+        real_submit = intake.submit
 
-        async def receive_and_check(message: Any, **kwargs: Any) -> Any:
-            receipt = await real_receive_call(message, **kwargs)
-            stored_when_answered[message.text] = message.text in await archived_texts(bot)
-            return receipt
+        async def submit_and_check(channel: str, items: Any, cursor: Any = None) -> Any:
+            outcomes = await real_submit(channel, items, cursor)
+            for item in items:
+                stored_when_answered[item.message.text] = item.message.text in await archived_texts(bot)
+            return outcomes
 
-        service.receive = receive_and_check  # type: ignore[method-assign]
+        intake.submit = submit_and_check  # type: ignore[method-assign]
         groups: list[int] = []  # one entry per receive transaction: how many updates it stored
         real_known = Archive.existing_source_keys
 
@@ -78,7 +79,7 @@ async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_a
         statuses = await asyncio.gather(*(bot.telegram.deliver_webhook(i) for i in ids))
 
         assert failed == ["w-7"]
-        assert statuses == [500 if i == 7 else 200 for i in range(1, 25)]  # only the bad one is retried
+        assert statuses == [503 if i == 7 else 200 for i in range(1, 25)]  # only the bad one is retried
         stored = await archived_texts(bot)
         assert sorted(t for t in stored if t != "w-0") == sorted(f"w-{i}" for i in range(1, 25) if i != 7)
         assert all(stored_when_answered[f"w-{i}"] for i in range(1, 25) if i != 7)  # answered after the commit
@@ -90,7 +91,7 @@ async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_a
 async def test_receive_answers_each_caller_only_after_its_group_committed(bot: Bot) -> None:
     bot.telegram.push_text(901, "g-0")
     thread = await bot.thread_for(901)
-    service = bot.rt.service
+    intake = bot.rt.intake
     commits = count_commits(bot)
     seen_at_answer: list[int] = []
     sender = Sender(external_id="901", display_name="G")
@@ -108,7 +109,7 @@ async def test_receive_answers_each_caller_only_after_its_group_committed(bot: B
     ]
 
     async def one(message: InboundMessage) -> None:
-        await service.receive(message)
+        await intake.receive(message)
         seen_at_answer.append(len(commits))
 
     await asyncio.gather(*(one(m) for m in messages))
@@ -121,26 +122,27 @@ async def test_polling_stores_one_getupdates_in_one_transaction_and_never_confir
     bot.telegram.push_text(902, "p-0")
     thread = await bot.thread_for(902)
     await bot.idle()
-    service = bot.rt.service
+    intake = bot.rt.intake
     failed = fail_once_for(bot, "p-3")
-    real_all = service.receive_all
-    calls: list[tuple[int, int, str | None, list[str]]] = []
+    real_submit = intake.submit
+    calls: list[tuple[int, str | None, str | None, list[str]]] = []
 
-    async def receive_all_observed(items: Any) -> int:
-        stored = await real_all(items)
-        offset = await service.setting(OFFSET_KEY)
-        calls.append((len(items), stored, offset, await archived_texts(bot)))
-        return stored
+    async def submit_observed(channel: str, items: Any, cursor: Any = None) -> Any:
+        try:
+            return await real_submit(channel, items, cursor)
+        finally:
+            async with bot.rt.db.reading() as tx:
+                saved = await tx.archive.get_setting(cursor_key("telegram"))
+            calls.append((len(items), cursor, saved, await archived_texts(bot)))
 
-    service.receive_all = receive_all_observed  # type: ignore[method-assign]
+    intake.submit = submit_observed  # type: ignore[method-assign]
     ids = [bot.telegram.push_text(902, f"p-{i}") for i in range(1, 6)]  # pushed at once: one getUpdates
     assert occurrences(await bot.thread_text(thread, "p-5"), "p") == list(range(6))
     assert failed == ["p-3"]
-    size, stored, offset, archived = calls[0]
-    assert (size, stored) == (5, 2)  # one transaction for the whole answer; stopped at the failure
-    assert offset == str(ids[1] + 1)  # confirmed up to p-2, not past p-3
-    assert "p-3" not in archived and "p-4" not in archived  # nothing after the failure stored out of order
-    assert calls[1][:2] == (3, 3)  # the rest came again and was stored together
+    size, offered, saved, archived = calls[0]
+    assert size == 5 and offered == str(ids[-1] + 1)  # one transaction for the whole answer, with its offset
+    assert saved != offered and not any(f"p-{i}" in archived for i in range(1, 6))  # none confirmed, none stored
+    assert calls[1][:3] == (5, offered, offered)  # the same answer came again and was stored whole
     assert occurrences(" ".join(await archived_texts(bot)), "p") == list(range(6))
 
 
@@ -152,7 +154,9 @@ async def test_a_read_transaction_does_not_wait_for_a_writer(bot: Bot) -> None:
         await tx.archive.put_setting("held", "1")
         inquiries = await asyncio.wait_for(bot.rt.service.open_inquiries(), 2)
         assert [c.address for c in inquiries] == ["903"]
-        assert await asyncio.wait_for(bot.rt.service.setting("held"), 2) is None  # sees the last commit
+        async with db.reading() as reader:
+            held = await asyncio.wait_for(reader.archive.get_setting("held"), 2)
+        assert held is None  # sees the last commit
     if db.dialect == "postgresql":  # a write slipped into a read fails there
         with pytest.raises(DBAPIError):
             async with db.reading() as tx:

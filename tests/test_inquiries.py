@@ -16,8 +16,8 @@ from bot.domain.models import Conversation
 from bot.slack.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT
 from bot.store.database import Database
 from bot.store.engine import create_engine
+from bot.usecases.picks import pick_data
 from bot.usecases.timers import TimerLoop
-from bot.usecases.triage import pick_data
 from tests.conftest import INBOX, SIGNING_SECRET, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
 from tests.fakes.slack_requests import post_signed, select_action_body
 
@@ -155,7 +155,7 @@ async def test_the_customer_picks_a_category_without_their_message_waiting_for_i
         assert [[b["text"] for b in row] for row in rows] == [["Billing"], ["Bug report"], ["Hiring"]]
         conversation_id = (await conversation(bot, CHAT)).id
         assert [b["callback_data"] for row in rows for b in row] == [
-            pick_data(conversation_id, key) for key in ("billing", "bugs", "hiring")
+            pick_data(conversation_id, key, 64) for key in ("billing", "bugs", "hiring")
         ]
         assert all(len(b["callback_data"].encode()) <= 64 for row in rows for b in row)
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from bot.delivery.pacing import Pacer, Rate, rates_for
+from dataclasses import dataclass
+
+import pytest
+
+from bot.delivery.pacing import Pacer, UnpacedTarget, rates_for
+from bot.domain.models import Rate
+
+
+@dataclass(frozen=True)
+class Paced:
+    per_chat: Rate
+    overall: Rate | None
 
 
 class Clock:
@@ -32,7 +43,7 @@ def test_a_family_limit_caps_all_chats_together() -> None:
 
 def test_a_429_blocks_the_target_until_retry_after_has_passed() -> None:
     clock = Clock()
-    pacer = Pacer({}, {}, clock=clock)
+    pacer = Pacer.unlimited(clock=clock)
     pacer.block("slack:C1", 5)
     assert pacer.blocked() == {"slack:C1"} and pacer.blocked_for("slack:C1") == 5.0
     assert pacer.reserve("slack:C1") == 5.0
@@ -40,10 +51,19 @@ def test_a_429_blocks_the_target_until_retry_after_has_passed() -> None:
     assert pacer.blocked() == set() and pacer.reserve("slack:C1") == 0.0
 
 
-def test_operator_rates_replace_the_defaults() -> None:
-    rates = rates_for(2.5, 4.0)
-    assert rates["slack"] == Rate(2.5, 1) and rates["telegram"] == Rate(4.0, 3)
-    assert rates["slack-update"] == Rate(0.8, 10)
+def test_rates_come_from_the_operator_for_slack_and_from_each_channel_s_declared_limits() -> None:
+    channels = {"telegram": Paced(Rate(4.0, 3), Rate(30.0, 30)), "memory": Paced(Rate(9, 1), None)}
+    rates, families = rates_for(2.5, channels)
+    assert rates["slack"] == Rate(2.5, 1) and rates["slack-update"] == Rate(0.8, 10)
+    assert rates["telegram"] == Rate(4.0, 3) and rates["memory"] == Rate(9, 1)
+    assert families == {"telegram": Rate(30.0, 30)}
+
+
+def test_a_target_no_rate_was_declared_for_is_refused_not_sent_unpaced() -> None:
+    pacer = Pacer(*rates_for(1.0, {"telegram": Paced(Rate(1.0, 3), None)}), clock=Clock())
+    assert pacer.reserve("telegram:42") == 0.0
+    with pytest.raises(UnpacedTarget, match="website"):
+        pacer.reserve("website:visitor-1")
 
 
 def test_headroom_spaces_calls_a_little_wider_than_the_limit() -> None:

@@ -9,8 +9,11 @@ import pytest
 
 from bot.config import BusinessHours, Category, parse_bot_config
 from bot.domain.hours import add_business_time, business_seconds, is_open, next_open
-from bot.domain.routing import categorize, match_rules, mention, mentions
-from bot.usecases.triage import CALLBACK_DATA_LIMIT, duration, parse_pick, pick_data, who
+from bot.domain.routing import categorize, match_rules
+from bot.slack.mentions import duration, mention, mentions, who
+from bot.usecases.picks import parse_pick, pick_data
+
+CALLBACK_DATA_LIMIT = 64  # bytes Telegram allows in a button's callback_data
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -56,10 +59,11 @@ def test_user_groups_are_mentioned_as_groups() -> None:
 def test_pick_data_fits_telegram_and_round_trips() -> None:
     keys = ["billing", "k" * 64]
     for key in keys:
-        data = pick_data(1_234_567_890, key)
-        assert len(data.encode()) <= CALLBACK_DATA_LIMIT
+        data = pick_data(1_234_567_890, key, CALLBACK_DATA_LIMIT)
+        assert data is not None and len(data.encode()) <= CALLBACK_DATA_LIMIT
         assert parse_pick(data, keys) == (1_234_567_890, key)
-    assert parse_pick(pick_data(7, "gone"), keys) == (7, None)  # a key removed since the buttons went out
+    assert parse_pick(pick_data(7, "gone", CALLBACK_DATA_LIMIT) or "", keys) == (7, None)  # a key since removed
+    assert pick_data(7, "billing", 10) is None  # a channel whose buttons carry too little is offered none
     assert parse_pick("cat:x:billing", keys) is None
     assert parse_pick("something else", keys) is None
 

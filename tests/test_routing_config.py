@@ -222,7 +222,11 @@ def test_adjacent_ranges_merge_and_no_hours_means_always_open() -> None:
             hours(weekly="9-6"),
             'business_hours.default.weekly: a mapping of days to hours, e.g. {mon-fri: "09:00-18:00"}',
         ),
-        (hours(holidays=["2026-13-01"]), "business_hours.default.holidays[0]: a date YYYY-MM-DD"),
+        (
+            hours(holidays=["2026-02-30"]),
+            'business_hours.default.holidays[0]: a date that exists ("2026-02-30" is not in the calendar)',
+        ),
+        (hours(holidays=["next monday"]), "business_hours.default.holidays[0]: a date YYYY-MM-DD"),
         (hours(holidays="2026-01-01"), "business_hours.default.holidays: a list of dates (YYYY-MM-DD)"),
         (
             hours(lunch="12:00-13:00"),
@@ -267,3 +271,20 @@ def test_check_config_refuses_bad_routing_in_one_line(
         "configuration error: business_hours.default.timezone: an IANA time zone such as Asia/Seoul, "
         'not "Mars/Olympus"\n'
     )
+
+
+def test_an_impossible_holiday_written_as_a_bare_yaml_date_names_its_key(tmp_path: Path) -> None:
+    """YAML reads 2026-02-30 as a date and fails inside the parser, which names no key; the file says which."""
+    path = tmp_path / "bot.yaml"
+    path.write_text(
+        "slack: {inbox_channel: C0INBOX}\n"
+        "business_hours:\n  default:\n    timezone: Asia/Seoul\n    weekly: {mon-fri: '09:00-18:00'}\n"
+        "    holidays: [2026-03-01, 2026-02-30]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_bot_config(path)
+    expected = 'business_hours.default.holidays[1]: a date that exists ("2026-02-30" is not in the calendar)'
+    assert str(caught.value) == expected
+    path.write_text(path.read_text().replace("2026-02-30", "2026-02-28"), encoding="utf-8")
+    assert load_bot_config(path).business_hours["default"].holidays == {date(2026, 3, 1), date(2026, 2, 28)}

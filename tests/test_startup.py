@@ -15,7 +15,7 @@ async def test_a_bot_started_during_a_telegram_outage_reports_unhealthy_then_con
     async with bot_factory(wait_connected=False) as bot:
         async with bot.http.get(f"{bot.rt.url}/healthz") as response:
             assert response.status == 503
-            assert (await response.json())["telegram"] == "starting"
+            assert (await response.json())["telegram"] == "starting: connecting to Telegram"
         await bot.telegram.accept_connections()
 
         async def healthy() -> bool:

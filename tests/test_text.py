@@ -14,23 +14,36 @@ from hypothesis import strategies as st
 from bot.connectors.telegram.html import (
     TELEGRAM_CAPTION_LIMIT,
     TELEGRAM_TEXT_LIMIT,
-    slack_to_telegram_html,
-    slack_to_telegram_plain,
+    rich_to_html,
+    rich_to_plain,
     split_utf16,
     utf16_len,
     visible_text,
 )
+from bot.slack.mrkdwn import mentioned_user_ids, parse_mrkdwn, to_plain
 from bot.slack.text import (
     BLOCKS_PER_MESSAGE,
     MESSAGE_CHAR_BUDGET,
     SECTION_LIMIT,
     escape,
-    mentioned_user_ids,
     split_messages,
     split_sections,
-    to_plain,
     unescape,
 )
+
+
+def slack_to_telegram_html(
+    text: str, user_names: dict[str, str] | None = None, *, limit: int = TELEGRAM_TEXT_LIMIT
+) -> list[str]:
+    """What a staff reply becomes on Telegram: Slack's parser, then the Telegram renderer."""
+    return rich_to_html(parse_mrkdwn(text, user_names), limit=limit)
+
+
+def slack_to_telegram_plain(
+    text: str, user_names: dict[str, str] | None = None, *, limit: int = TELEGRAM_TEXT_LIMIT
+) -> list[str]:
+    return rich_to_plain(parse_mrkdwn(text, user_names), limit=limit)
+
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"  # ZWJ sequence: 7 code points, 11 UTF-16 units
 THUMBS_DARK = "👍🏿"  # emoji + skin tone modifier

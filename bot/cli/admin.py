@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bot.config import ConfigError, normalize_database_url
 from bot.store.customer_schema import activities, customer_state, customer_tags
-from bot.store.schema import conversations, customers, events, identities, messages
+from bot.store.schema import conversations, customers, dead_letters, events, identities, messages
 
 BATCH = 1000
 """Rows fetched per round trip: what an export holds in memory at once, whatever the archive's size."""
@@ -38,6 +38,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("customer_state", customer_state),
     ("customer_tag", customer_tags),
     ("activity", activities),
+    ("dead_letter", dead_letters),
 )
 CSV_COLUMNS: tuple[str, ...] = ("type", *dict.fromkeys(c.name for _, t in TABLES for c in t.columns))
 """One CSV for every record type: ``type`` says which, the columns are the union of the tables' columns."""
@@ -104,6 +105,11 @@ def _statements(tables: set[str], *, since: datetime | None, customer: int | Non
         elif kind in ("message", "event"):
             if own_conversations is not None:
                 stmt = stmt.where(table.c.conversation_id.in_(own_conversations))
+            if since is not None:
+                stmt = stmt.where(table.c.created_at >= since)
+        elif kind == "dead_letter":  # belongs to no customer: only a whole export carries it
+            if person_ids is not None:
+                continue
             if since is not None:
                 stmt = stmt.where(table.c.created_at >= since)
         else:  # the customer's own tables

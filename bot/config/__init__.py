@@ -17,7 +17,6 @@ from bot.config.environment import (
     DEFAULT_DATABASE_URL,
     DEFAULT_PORT,
     DEFAULT_SLACK_API_URL,
-    DEFAULT_TELEGRAM_API_URL,
     load_settings,
     normalize_database_url,
 )
@@ -33,7 +32,6 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_SLACK_API_URL",
     "DEFAULT_STAGES",
-    "DEFAULT_TELEGRAM_API_URL",
     "LANGUAGES",
     "BotConfig",
     "BusinessHours",
@@ -47,18 +45,23 @@ __all__ = [
     "load_settings",
     "normalize_database_url",
     "parse_bot_config",
+    "read_environment",
     "redact",
 ]
 
 
-def load_config(env: Mapping[str, str] | None = None) -> Config:
-    """Settings from the environment (after `.env`, which never overrides what is set) and the YAML file."""
-    if env is None:
-        dotenv_path = Path.cwd() / ".env"
-        if dotenv_path.is_file():
-            from dotenv import load_dotenv
+def read_environment() -> Mapping[str, str]:
+    """The process environment, after `.env` in the current directory (which never overrides what is set)."""
+    dotenv_path = Path.cwd() / ".env"
+    if dotenv_path.is_file():
+        from dotenv import load_dotenv
 
-            load_dotenv(dotenv_path, override=False)
-        env = os.environ
-    settings = load_settings(env)
+        load_dotenv(dotenv_path, override=False)
+    return os.environ
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Settings from the environment (``read_environment`` when None) and the YAML file; the customer channels are
+    added by bot.deployment, which knows them."""
+    settings = load_settings(read_environment() if env is None else env)
     return Config(settings=settings, bot=load_bot_config(settings.bot_config_path))

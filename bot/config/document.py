@@ -18,7 +18,9 @@ from bot.config.schedule import parse_business_hours
 from bot.config.texts import parse_texts
 from bot.domain.i18n import LANGUAGES
 
-_TOP_KEYS = ("language", "default_category", "ask_category", "slack", "texts", "business_hours", "categories", "crm")
+_TOP_KEYS = (
+    "language", "default_category", "ask_category", "slack", "channels", "texts", "business_hours", "categories", "crm",
+)  # fmt: skip
 _SLACK_KEYS = ("inbox_channel", "staff_channels", "staff_groups")
 _CRM_KEYS = ("stages",)
 MAX_STAGES = 50  # a stage is an option of a Slack select menu (100 at most); a pipeline is a handful
@@ -40,7 +42,15 @@ _SECRET_ENV_ALL = (
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader refusing duplicate keys: PyYAML would silently keep the last of two categories."""
+    """A safe loader refusing duplicate keys (PyYAML would silently keep the last of two categories) and reading
+    dates as text: PyYAML turns an impossible date such as 2026-02-30 into an exception that names no key, while
+    the key's own check can say exactly which holiday is wrong."""
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -124,6 +134,7 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
         staff = [channel_id(v, f"slack.staff_channels[{i}]") for i, v in enumerate(staff_raw)]
     staff_groups = _staff_groups(slack.get("staff_groups"))
     crm_stages = _crm(data.get("crm"))
+    channels = _channels(data.get("channels"))
 
     return BotConfig(
         inbox_channel=inbox_channel,
@@ -139,6 +150,7 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
         choose_category=choose_category,
         staff_groups=staff_groups,
         crm_stages=crm_stages,
+        channels=channels,
     )
 
 
@@ -156,7 +168,7 @@ def _refuse_secrets(node: object, path: str, *, names_are_data: bool = False) ->
                 hint = _SECRET_ENV_HINTS.get(key.strip().lower().replace("-", "_"), _SECRET_ENV_ALL)
                 raise ConfigError(where, f"secrets come from the environment ({hint}), not from the YAML file")
             # Category and team names are data, not schema: a category may well be called "token".
-            _refuse_secrets(value, f"{where}.", names_are_data=(where in ("categories", "business_hours")))
+            _refuse_secrets(value, f"{where}.", names_are_data=(where in ("categories", "business_hours", "channels")))
     elif isinstance(node, list):
         for i, value in enumerate(node):
             _refuse_secrets(value, f"{path.removesuffix('.')}[{i}].")
@@ -202,3 +214,17 @@ def _crm(node: object) -> tuple[str, ...]:
         stages.append(value.strip())
     return tuple(stages)
 
+
+
+def _channels(node: object) -> Mapping[str, Any] | None:
+    """The customer channels to enable, each with its own section (checked by bot.connectors.registry):
+    ``{telegram: {}, website: {...}}``, or a list of names for the defaults; None when the file names none."""
+    if node is None:
+        return None
+    if isinstance(node, list):
+        if not all(isinstance(name, str) and name.strip() for name in node):
+            raise ConfigError("channels", "a list of channel names (e.g. [telegram]) or a mapping of name to settings")
+        return MappingProxyType({name.strip(): {} for name in node})
+    if not isinstance(node, Mapping):
+        raise ConfigError("channels", "a mapping of channel name to its settings, e.g. {telegram: {}}")
+    return MappingProxyType({str(name): section for name, section in node.items()})

@@ -7,7 +7,6 @@ echoes a secret.
 from __future__ import annotations
 
 import os
-import re
 import socket
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,12 +17,10 @@ from bot.config.model import Settings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/threadbridge.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_PORT = 3000
 DEFAULT_BOT_CONFIG_PATH = "config/bot.yaml"
 
-_TELEGRAM_TOKEN = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
-_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def normalize_database_url(url: str | None) -> str:
@@ -90,37 +87,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     ):
         raise ConfigError("SLACK_APP_TOKEN", 'an app-level token starting with "xapp-", or unset for HTTP mode')
 
-    slack_api_url = _http_url("SLACK_API_URL", get("SLACK_API_URL") or DEFAULT_SLACK_API_URL)
+    slack_api_url = http_url("SLACK_API_URL", get("SLACK_API_URL") or DEFAULT_SLACK_API_URL)
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"  # slack_sdk joins with urljoin, which drops a last path segment without "/"
-
-    telegram_bot_token = get("TELEGRAM_BOT_TOKEN")
-    if telegram_bot_token is None:
-        raise ConfigError("TELEGRAM_BOT_TOKEN", 'required: the token from @BotFather, "<digits>:<chars>"')
-    if not _TELEGRAM_TOKEN.match(telegram_bot_token):
-        raise ConfigError("TELEGRAM_BOT_TOKEN", 'a token from @BotFather of the form "<digits>:<chars>"')
-
-    api_url = get("TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL
-    telegram_api_url = _http_url("TELEGRAM_API_URL", api_url).rstrip("/")  # PTB appends the token
-    file_url = get("TELEGRAM_FILE_URL")
-    if file_url is not None:
-        telegram_file_url = _http_url("TELEGRAM_FILE_URL", file_url).rstrip("/")
-    elif telegram_api_url.endswith("/bot"):
-        telegram_file_url = telegram_api_url[: -len("/bot")] + "/file/bot"
-    else:
-        raise ConfigError("TELEGRAM_FILE_URL", 'required when TELEGRAM_API_URL does not end with "/bot"')
-
-    telegram_webhook_url = get("TELEGRAM_WEBHOOK_URL")
-    if telegram_webhook_url is not None:
-        telegram_webhook_url = _http_url("TELEGRAM_WEBHOOK_URL", telegram_webhook_url)
-    telegram_webhook_secret = get("TELEGRAM_WEBHOOK_SECRET")
-    if telegram_webhook_secret is not None and not _WEBHOOK_SECRET.match(telegram_webhook_secret):
-        raise ConfigError("TELEGRAM_WEBHOOK_SECRET", "1 to 256 characters of A-Z, a-z, 0-9, _ and -")
-    if telegram_webhook_url is not None and telegram_webhook_secret is None:
-        raise ConfigError(
-            "TELEGRAM_WEBHOOK_SECRET",
-            "required when TELEGRAM_WEBHOOK_URL is set: 1 to 256 characters of A-Z, a-z, 0-9, _ and -",
-        )
 
     database_url = normalize_database_url(get("DATABASE_URL"))
 
@@ -135,29 +104,26 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if not 1 <= port <= 65535:
             raise ConfigError("PORT", "an integer from 1 to 65535")
 
-    rates = {name: _rate(name, get(name)) for name in ("SLACK_POSTS_PER_SECOND", "TELEGRAM_MESSAGES_PER_SECOND")}
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"one of {', '.join(LOG_LEVELS)} (default INFO)")
 
     return Settings(
         slack_bot_token=slack_bot_token,
         slack_signing_secret=slack_signing_secret,
         slack_app_token=slack_app_token,
         slack_api_url=slack_api_url,
-        telegram_bot_token=telegram_bot_token,
-        telegram_api_url=telegram_api_url,
-        telegram_file_url=telegram_file_url,
-        telegram_webhook_url=telegram_webhook_url,
-        telegram_webhook_secret=telegram_webhook_secret,
         database_url=database_url,
         port=port,
         bot_config_path=Path(get("BOT_CONFIG") or DEFAULT_BOT_CONFIG_PATH),
         worker_id=get("WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}",
-        slack_posts_per_second=rates["SLACK_POSTS_PER_SECOND"],
-        telegram_messages_per_second=rates["TELEGRAM_MESSAGES_PER_SECOND"],
+        slack_posts_per_second=rate_setting("SLACK_POSTS_PER_SECOND", get("SLACK_POSTS_PER_SECOND")),
+        log_level=log_level,
     )
 
 
-def _rate(name: str, value: str | None) -> float:
-    """A pacing rate: how many messages per second the bot sends to one Slack channel or one Telegram chat."""
+def rate_setting(name: str, value: str | None) -> float:
+    """A pacing rate: how many messages per second the bot sends to one Slack channel or one customer chat."""
     if value is None:
         return 1.0
     try:
@@ -169,7 +135,7 @@ def _rate(name: str, value: str | None) -> float:
     return rate
 
 
-def _http_url(name: str, value: str) -> str:
+def http_url(name: str, value: str) -> str:
     """Check the value is an absolute http(s) URL with a host."""
     try:
         parts = urlsplit(value)

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, Protocol
 
-from bot.config.secrets import mask_optional_url, mask_url_password, redact, url_password
+from bot.config.secrets import mask_url_password, redact, url_password
 from bot.domain.models import BusinessHours, Category
 
 DEFAULT_STAGES = ("new lead", "contacting", "contacted", "qualified", "closed")
@@ -30,6 +31,7 @@ class BotConfig:
     choose_category: str | None = None  # texts.choose_category; None: the built-in text
     staff_groups: tuple[str, ...] = ()  # slack.staff_groups: user groups whose members count as staff too
     crm_stages: tuple[str, ...] = DEFAULT_STAGES  # crm.stages: the sales pipeline a customer moves along
+    channels: Mapping[str, Any] | None = None  # channels: each enabled customer channel's section; None: not named
 
     def hours_for(self, category: str | None) -> BusinessHours | None:
         """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""
@@ -46,33 +48,21 @@ class Settings:
     slack_signing_secret: str
     slack_app_token: str | None
     slack_api_url: str
-    telegram_bot_token: str
-    telegram_api_url: str
-    telegram_file_url: str
-    telegram_webhook_url: str | None
-    telegram_webhook_secret: str | None
     database_url: str
     port: int
     bot_config_path: Path
     worker_id: str
     slack_posts_per_second: float = 1.0  # SLACK_POSTS_PER_SECOND: pace per Slack channel
-    telegram_messages_per_second: float = 1.0  # TELEGRAM_MESSAGES_PER_SECOND: pace per customer chat
+    log_level: str = "INFO"  # LOG_LEVEL
 
     @property
     def socket_mode(self) -> bool:
         """Slack Socket Mode when an app token is set, otherwise HTTP mode at POST /slack/events."""
         return self.slack_app_token is not None
 
-    @property
-    def telegram_webhook(self) -> bool:
-        """Telegram webhook mode when a webhook url is set, otherwise long polling."""
-        return self.telegram_webhook_url is not None
-
     def secret_values(self) -> tuple[str, ...]:
         values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token or ""]
-        # The part after the colon is the secret; it may show up on its own, e.g. split by a log formatter.
-        values += [self.telegram_bot_token, self.telegram_bot_token.partition(":")[2]]
-        values += [self.telegram_webhook_secret or "", url_password(self.database_url) or ""]
+        values.append(url_password(self.database_url) or "")
         return tuple(v for v in values if v)
 
     def __repr__(self) -> str:
@@ -84,26 +74,36 @@ class Settings:
             f"slack_signing_secret={secret(self.slack_signing_secret)}",
             f"slack_app_token={secret(self.slack_app_token)}",
             f"slack_api_url={mask_url_password(self.slack_api_url)!r}",
-            f"telegram_bot_token={secret(self.telegram_bot_token)}",
-            f"telegram_api_url={mask_url_password(self.telegram_api_url)!r}",
-            f"telegram_file_url={mask_url_password(self.telegram_file_url)!r}",
-            f"telegram_webhook_url={mask_optional_url(self.telegram_webhook_url)}",
-            f"telegram_webhook_secret={secret(self.telegram_webhook_secret)}",
             f"database_url={mask_url_password(self.database_url)!r}",
             f"port={self.port!r}",
             f"bot_config_path={self.bot_config_path!r}",
             f"worker_id={self.worker_id!r}",
             f"slack_posts_per_second={self.slack_posts_per_second!r}",
-            f"telegram_messages_per_second={self.telegram_messages_per_second!r}",
+            f"log_level={self.log_level!r}",
         ]
         # A secret can hide inside another value (a webhook url carrying the bot token, say): redact the lot.
         return redact(f"Settings({', '.join(parts)})", self)
 
 
+class ChannelSettings(Protocol):
+    """A customer channel's validated settings (see bot.connectors.base.ChannelSettings)."""
+
+    channel: str
+
+    def secret_values(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True)
 class Config:
-    """Everything the bot needs to start."""
+    """Everything the bot needs to start: the environment's settings, the YAML file, and the enabled channels."""
 
     settings: Settings
     bot: BotConfig
+    channels: Mapping[str, Any] = field(default_factory=dict)  # name -> bot.connectors.base.ChannelSettings
+
+    def secret_values(self) -> tuple[str, ...]:
+        values = list(self.settings.secret_values())
+        for channel in self.channels.values():
+            values.extend(channel.secret_values())
+        return tuple(values)
 

@@ -129,9 +129,10 @@ def _date(value: object, key: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return date.fromisoformat(value.strip())
+            return date.fromisoformat(text)
         except ValueError:
-            pass
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                raise ConfigError(key, f'a date that exists ("{text}" is not in the calendar)') from None
     raise ConfigError(key, "a date YYYY-MM-DD")
-

@@ -1,12 +1,46 @@
-"""The small interface every customer channel implements: start, stop, send, fetch."""
+"""The seam between the core and a customer channel: what a connector offers, and what the core offers it.
+
+A connector (one package under ``bot/connectors/``) turns its platform's updates into the items below and hands
+them to the ``Inbox`` the core gives it at start; it sends what the team writes (``Outgoing``) in resumable parts;
+it fetches the files its customers sent; it serves its own HTTP routes; and it declares its platform's ``Limits``,
+which the core honours (pacing, text length, files, buttons). It knows nothing of Slack, of the use cases or of the
+database.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import timedelta
+from typing import Literal, Protocol
 
-from bot.domain.models import Attachment
+from aiohttp import web
+
+from bot.domain.models import Attachment, InboundMessage, Rate
+from bot.domain.richtext import Run
+
+TextUnit = Literal["utf16", "characters", "bytes"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a channel's platform allows; the core never sends past them. Every field is required, so no channel
+    can be added without saying how fast it may be written to."""
+
+    text_length: int  # one message's text, in ``text_unit``s (longer texts are split by the connector)
+    text_unit: TextUnit
+    file_size: int  # bytes of one file the bot may send to a customer
+    download_size: int | None  # bytes of one customer file the bot can fetch (None: no limit of the platform's)
+    buttons: int  # buttons one message may carry (0: the channel shows none)
+    button_data: int  # bytes a button carries back when tapped
+    per_chat: Rate  # messages to one customer
+    overall: Rate | None  # messages across all customers (None: no platform-wide limit)
+    edits: bool  # the bot can change a message it sent
+    deletes: bool  # the bot can delete a message it sent
+    edit_window: timedelta | None  # how long after sending edits and deletes are possible (None: always)
+
+
+# --- what the team sends ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -18,38 +52,172 @@ class OutgoingFile:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """What the team sends a customer. Staff write Slack mrkdwn; each channel renders it its own way."""
+    """What the team sends a customer: ``text`` as plain text always; ``rich`` (styled runs) when a person wrote
+    it, for channels that can show formatting; buttons as rows of (label, data) under the last text."""
 
     text: str
-    format: str  # "mrkdwn" (a staff reply) or "plain" (the bot's own texts)
-    user_names: Mapping[str, str] = field(default_factory=dict)
+    rich: tuple[Run, ...] | None = None
+    author: str | None = None  # the staff member's display name, for channels that show an author natively
     files: tuple[OutgoingFile, ...] = ()
-    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()  # rows of (label, data) offered under the last text
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 class Parts(Protocol):
-    """How far a multi-part send got; ``advance`` is durable, so a retry resumes after the last part sent."""
+    """A send in progress. ``done`` parts already went out (durably recorded by ``advance``), so a retry resumes
+    after the last part sent; ``slot`` waits for the target's next paced slot and is awaited before each API call."""
 
     @property
     def done(self) -> int: ...
 
     async def advance(self, sent_id: str | None = None) -> None: ...
 
+    async def slot(self) -> None: ...
+
+
+# --- what the customers send --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """A customer's message. ``greeting``: the customer opened the chat (Telegram's /start); they are greeted and
+    no inquiry opens. ``raw`` is the update as the platform sent it, kept if the message cannot be stored."""
+
+    message: InboundMessage
+    greeting: bool = False
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryPick:
+    """A customer tapped one of the category buttons the core sent them (``data`` as the button carried it)."""
+
+    address: str
+    user_id: str
+    data: str
+    key: str  # unique per tap: a redelivered tap is a no-op
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An update the connector could not make sense of: quarantined (kept with the error) and the team told."""
+
+    key: str  # unique per update: the same update twice is kept once
+    raw: str
+    error: str
+    address: str | None = None  # the chat it came from, when that much could be read
+    who: str | None = None  # the sender's name or handle, likewise
+
+
+Item = Received | CategoryPick | Unreadable
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What storing one item did. ``notice`` is what a tapped button should show the customer ("" for none);
+    ``status`` for a pick is chosen, kept, ended, unknown or duplicate."""
+
+    conversation_id: int | None = None
+    opened: bool = False
+    duplicate: bool = False
+    quarantined: int | None = None  # the dead letter's number, when the item was quarantined
+    status: str = ""
+    notice: str = ""
+
+
+class Inbox(Protocol):
+    """What the core offers a connector: one channel's way into the archive."""
+
+    async def cursor(self) -> str | None:
+        """The position the connector last committed with ``receive`` (None before the first)."""
+        ...
+
+    async def receive(self, items: Sequence[Item], *, cursor: str | None = None) -> list[Outcome]:
+        """Store ``items`` in order, each or quarantined, with ``cursor`` in the same commit; one outcome each.
+
+        Raises when the database cannot take them now: nothing is stored, and the connector offers them again
+        (a webhook answers 5xx, a poller asks for the same updates).
+        """
+        ...
+
+
+# --- the connector itself ---------------------------------------------------------------------------------------
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Health:
+    state: Literal["ok", "starting", "failed"]
+    reason: str = ""
+
+    def describe(self) -> str:
+        return self.state if not self.reason else f"{self.state}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Timing knobs the composition root hands every connector (tests and benchmarks shorten them)."""
+
+    api_timeout: float = 15.0
+    poll_timeout: int = 25
+
 
 class Connector(Protocol):
-    channel: str
+    channel: str  # the registry name: "telegram"
+    label: str  # what staff read: "Telegram"
+    limits: Limits
 
-    async def start(self) -> None: ...
+    async def start(self, inbox: Inbox) -> None:
+        """Begin taking in updates (in the background: a platform outage must not keep the bot down)."""
+        ...
 
     async def stop(self) -> None: ...
+
+    def routes(self) -> Sequence[Route]:
+        """The HTTP routes this channel serves (a webhook, a widget); none for a poller."""
+        ...
+
+    def health(self) -> Health: ...
 
     async def send(self, address: str, outgoing: Outgoing, parts: Parts) -> list[str]:
         """Deliver to the customer at ``address``; returns the platform's message ids.
 
-        Raises bot.errors.RateLimited / TemporaryFailure / PermanentFailure.
+        Raises bot.domain.errors.RateLimited / TemporaryFailure / PermanentFailure.
         """
         ...
 
     async def fetch(self, attachment: Attachment) -> bytes:
         """The bytes of a file the customer sent."""
         ...
+
+
+class ChannelSettings(Protocol):
+    """A channel's validated settings (from its YAML section and the environment), able to build its connector."""
+
+    channel: str
+
+    def secret_values(self) -> tuple[str, ...]: ...
+
+    def describe(self) -> str:
+        """One line for ``check-config``: what is enabled and how (never a secret)."""
+        ...
+
+    def build(self, tuning: Tuning) -> Connector: ...
+
+
+@dataclass(frozen=True)
+class ChannelPlugin:
+    """What a channel package exports as ``PLUGIN``: its name and how to read its settings."""
+
+    channel: str
+    label: str
+    settings: Callable[..., ChannelSettings]  # (yaml_section: Mapping, env: Mapping) -> settings; ConfigError
+    keys: tuple[str, ...] = field(default_factory=tuple)  # the keys its YAML section accepts

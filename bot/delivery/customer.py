@@ -1,80 +1,41 @@
-"""Jobs that land with a customer: staff replies (text and files) and the bot's own texts."""
+"""Jobs that land with a customer: staff replies (text, formatting, files) and the bot's own texts, through the
+connector of the customer's channel, within its declared limits."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-
-import aiohttp
 
 from bot.connectors.base import Connector, Outgoing, OutgoingFile
 from bot.delivery.worker import Delivered, Progress
-from bot.domain.errors import PermanentFailure, TemporaryFailure
+from bot.domain import notices
+from bot.domain.errors import PermanentFailure
 from bot.domain.models import Attachment, EventKind
-from bot.slack.text import escape
+from bot.domain.richtext import from_json
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
-from bot.usecases.conversations import POST_NOTICE, slack_lane
+from bot.usecases import jobs
 
 log = logging.getLogger(__name__)
 
-STAFF_FILE_LIMIT = 50 * 1024 * 1024
-
-
-class SlackFiles:
-    """Downloads files staff shared in a thread (``url_private_download`` needs the bot token)."""
-
-    def __init__(self, session: aiohttp.ClientSession, token: str) -> None:
-        self.session = session
-        self.token = token
-
-    async def download(self, attachment: Attachment) -> OutgoingFile:
-        if attachment.size and attachment.size > STAFF_FILE_LIMIT:
-            raise PermanentFailure(f"{attachment.file_name} is over the 50 MB a Telegram bot may send")
-        try:
-            async with self.session.get(
-                attachment.ref, headers={"Authorization": f"Bearer {self.token}"}, allow_redirects=False
-            ) as response:
-                if response.status >= 500:
-                    raise TemporaryFailure(f"Slack file download answered {response.status}")
-                if response.status != 200 or response.content_type == "text/html":
-                    raise PermanentFailure(f"Slack would not hand over {attachment.file_name} ({response.status})")
-                content = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TemporaryFailure(f"Slack file download failed: {exc}") from exc
-        return OutgoingFile(name=attachment.file_name, mime_type=attachment.mime_type, content=content)
+FetchStaffFile = Callable[[Attachment], Awaitable[OutgoingFile]]
 
 
 class SendToCustomer:
-    def __init__(self, db: Database, connectors: Mapping[str, Connector], slack_files: SlackFiles) -> None:
+    def __init__(self, db: Database, connectors: Mapping[str, Connector], staff_file: FetchStaffFile) -> None:
+        """``staff_file`` fetches a file staff attached (from Slack) as the customer will receive it."""
         self.db = db
         self.connectors = connectors
-        self.slack_files = slack_files
+        self.staff_file = staff_file
 
     async def deliver(self, batch: list[Job]) -> Delivered:
         job = batch[0]
         channel, _, address = job.target.partition(":")
         connector = self.connectors.get(channel)
         if connector is None:
-            raise PermanentFailure(f"no connector for {channel}")
-        row = None
-        if job.message_id is not None:
-            async with self.db.reading() as tx:
-                row = await tx.archive.message_row(job.message_id)
-        if row is not None:
-            text = row.raw_text if job.payload.get("format") == "mrkdwn" and row.raw_text is not None else row.text
-            files = tuple([await self.slack_files.download(Attachment.from_json(a)) for a in row.attachments])
-        else:
-            text, files = job.payload["text"], ()
-        outgoing = Outgoing(
-            text=text,
-            format=job.payload.get("format", "plain"),
-            user_names=job.payload.get("user_names", {}),
-            files=files,
-            buttons=tuple(tuple((b["text"], b["data"]) for b in row) for row in job.payload.get("buttons", [])),
-        )
+            raise PermanentFailure(f"the {channel} channel is not enabled any more")
+        outgoing = await self._outgoing(job, connector)
         progress = Progress(job, self.db)
         sent = await connector.send(address, outgoing, progress)
         all_ids = progress.ids or sent
@@ -85,6 +46,28 @@ class SendToCustomer:
                 await tx.archive.mark_sent_to_customer(message_id, all_ids)
 
         return Delivered(record=record)
+
+    async def _outgoing(self, job: Job, connector: Connector) -> Outgoing:
+        """The job as the customer will get it: the archived message's text (or the job's own), the formatting
+        parsed when staff wrote it, the files (each within the channel's limit), the buttons."""
+        payload = job.payload
+        row = None
+        if job.message_id is not None:
+            async with self.db.reading() as tx:
+                row = await tx.archive.message_row(job.message_id)
+        text = str(row.text if row is not None else payload.get("text", ""))
+        files: list[OutgoingFile] = []
+        for data in row.attachments if row is not None else []:
+            attachment = Attachment.from_json(data)
+            limit = connector.limits.file_size
+            if attachment.size and attachment.size > limit:
+                raise PermanentFailure(
+                    f"{attachment.file_name} is over the {limit // (1024 * 1024)} MB {connector.label} lets a bot send"
+                )
+            files.append(await self.staff_file(attachment))
+        rich = tuple(from_json(payload["rich"])) if "rich" in payload else None
+        buttons = tuple(tuple((b["text"], b["data"]) for b in row_) for row_ in payload.get("buttons", []))
+        return Outgoing(text=text, rich=rich, author=payload.get("author"), files=tuple(files), buttons=buttons)
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
         """Stop retrying and say so in the thread: a reply the customer never saw must not look sent."""
@@ -97,13 +80,5 @@ class SendToCustomer:
             return
         await tx.archive.add_event(job.conversation_id, EventKind.DELIVERY_FAILED, "bot", now, reason=reason)
         conversation = await tx.archive.conversation(job.conversation_id)
-        if conversation is None:
-            return
-        await tx.outbox.enqueue(
-            lane=slack_lane(conversation.id),
-            target=f"slack:{conversation.slack_channel}",
-            kind=POST_NOTICE,
-            payload={"text": f":warning: This message did not reach the customer: {escape(reason)}."},
-            conversation_id=conversation.id,
-            now=time.time(),
-        )
+        if conversation is not None:
+            await jobs.post_notice(tx, conversation, notices.not_delivered(reason))

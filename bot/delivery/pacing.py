@@ -9,15 +9,11 @@ without holding anything a different target needs.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from typing import Protocol
 
-
-@dataclass(frozen=True)
-class Rate:
-    per_second: float
-    burst: int
+from bot.domain.models import Rate
 
 
 class _Bucket:
@@ -36,22 +32,39 @@ class _Bucket:
 
 # Slack: chat.postMessage ~1/s per channel ("short bursts tolerated", but how short is not said: a burst of 3 drew
 # 429s in the burst benchmark, so none is assumed); chat.update is Tier 3 (50+/min per workspace).
-# Telegram: ~1/s per chat with short bursts, ~30/s overall.
-DEFAULT_RATES: dict[str, Rate] = {
+# Customer channels bring their own rates (bot.connectors.base.Limits: per chat and overall).
+SLACK_RATES: dict[str, Rate] = {
     "slack": Rate(1.0, 1),
     "slack-update": Rate(0.8, 10),
-    "telegram": Rate(1.0, 3),
 }
-DEFAULT_FAMILY_RATES: dict[str, Rate] = {"telegram": Rate(30.0, 30)}
 
 
-def rates_for(slack_posts_per_second: float, telegram_messages_per_second: float) -> dict[str, Rate]:
-    """The default buckets with the per-channel and per-chat rates an operator chose."""
-    return {
-        **DEFAULT_RATES,
-        "slack": Rate(slack_posts_per_second, DEFAULT_RATES["slack"].burst),
-        "telegram": Rate(telegram_messages_per_second, DEFAULT_RATES["telegram"].burst),
-    }
+class UnpacedTarget(KeyError):
+    """A job for a target no rate was declared for: refused rather than sent unpaced."""
+
+
+class Paced(Protocol):
+    """What a customer channel declares about its pace (bot.connectors.base.Limits)."""
+
+    @property
+    def per_chat(self) -> Rate: ...
+
+    @property
+    def overall(self) -> Rate | None: ...
+
+
+def rates_for(
+    slack_posts_per_second: float, channels: Mapping[str, Paced]
+) -> tuple[dict[str, Rate], dict[str, Rate]]:
+    """The buckets: Slack's (per channel at the operator's rate) and every customer channel's declared limits;
+    returns (per-target rates, per-family rates)."""
+    rates = {**SLACK_RATES, "slack": Rate(slack_posts_per_second, SLACK_RATES["slack"].burst)}
+    families: dict[str, Rate] = {}
+    for channel, limits in channels.items():
+        rates[channel] = limits.per_chat
+        if limits.overall is not None:
+            families[channel] = limits.overall
+    return rates, families
 
 
 class Pacer:
@@ -62,15 +75,22 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         headroom: float = 0.9,
+        strict: bool = True,
     ) -> None:
         """``headroom`` < 1 spaces calls a little wider than the limit: two calls sent exactly one interval apart
         can arrive a hair closer together, and a strict limiter answers that with a 429."""
         self.headroom = headroom
-        self.rates = DEFAULT_RATES if rates is None else rates
-        self.family_rates = DEFAULT_FAMILY_RATES if family_rates is None else family_rates
+        self.rates = SLACK_RATES if rates is None else rates
+        self.family_rates = {} if family_rates is None else family_rates
+        self.strict = strict
         self.clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._blocked_until: dict[str, float] = {}
+
+    @classmethod
+    def unlimited(cls, *, clock: Callable[[], float] = time.monotonic) -> Pacer:
+        """No buckets at all (tests about something else, benchmarks of the bare path); 429s still block."""
+        return cls({}, {}, clock=clock, strict=False)
 
     @staticmethod
     def family(target: str) -> str:
@@ -88,6 +108,8 @@ class Pacer:
         """Book the next slot for ``target``; returns the seconds to wait before using it."""
         now = self.clock()
         family = self.family(target)
+        if self.strict and family not in self.rates:
+            raise UnpacedTarget(f"no rate is declared for {family} targets ({target})")
         waits = [max(0.0, self._blocked_until.get(target, 0.0) - now)]
         for key, rate in ((target, self.rates.get(family)), (f"{family}:*", self.family_rates.get(family))):
             bucket = self._bucket(key, rate)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.delivery.pacing import Pacer, pace_with
+from bot.delivery.pacing import Pacer, pace_with, paced
 from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
@@ -56,6 +56,10 @@ class Progress:
     @property
     def ids(self) -> list[str]:
         return list(self.payload.get("sent_ids", []))
+
+    async def slot(self) -> None:
+        """Wait for the job's next paced slot (right before an API call)."""
+        await paced()
 
     async def advance(self, sent_id: str | None = None) -> None:
         self.payload["parts_done"] = self.done + 1

@@ -162,3 +162,11 @@ class Category:
     def label_in(self, language: str) -> str:
         """The label a customer reads, in the bot's language."""
         return self.labels.get(language) or self.label
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A pace: ``per_second`` on average, with at most ``burst`` at once."""
+
+    per_second: float
+    burst: int

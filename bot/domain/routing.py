@@ -28,12 +28,3 @@ def categorize(text: str, categories: Mapping[str, Category], default: str | Non
     """The category the rules pick for ``text`` (keywords and patterns, by priority), else ``default``."""
     return match_rules(text, categories) or default
 
-
-def mention(owner_id: str) -> str:
-    """Slack's control sequence that notifies a user (U…/W…) or a user group (S…)."""
-    return f"<!subteam^{owner_id}>" if owner_id.startswith("S") else f"<@{owner_id}>"
-
-
-def mentions(owner_ids: tuple[str, ...] | list[str]) -> str:
-    """Every owner's mention, separated by spaces."""
-    return " ".join(mention(owner) for owner in owner_ids)

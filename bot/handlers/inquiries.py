@@ -14,9 +14,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.config import BotConfig
 from bot.slack.blocks import category_label, permalink
+from bot.slack.mentions import duration
 from bot.slack.text import escape
 from bot.store.timers import Inquiry
-from bot.usecases.triage import Triage, duration
+from bot.usecases.triage import Triage
 
 MAX_LINES = 100
 SECTION_CHARS = 2900  # a section's text holds 3,000 characters

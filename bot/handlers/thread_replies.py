@@ -12,8 +12,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.domain.models import Attachment
+from bot.slack.mrkdwn import mentioned_user_ids, parse_mrkdwn
 from bot.slack.names import SlackNames
-from bot.slack.text import mentioned_user_ids, to_plain
 from bot.usecases.conversations import Conversations
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,8 @@ def register(app: AsyncApp, service: Conversations, names: SlackNames) -> None:
             user=user,
             user_name=user_names.get(user, user),
             text=text,
-            plain_text=to_plain(text, user_names),
+            rich=parse_mrkdwn(text, user_names),
             files=files,
-            user_names=user_names,
         )
         if outcome.tracked and not outcome.duplicate:
             log.info("staff %s in %s: %s", "note" if outcome.internal else "reply", event["thread_ts"], event["ts"])

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.connectors import registry
 from bot.domain.models import Category, Conversation, Status
-from bot.domain.routing import mention
+from bot.slack.mentions import mention
 from bot.slack.routing_blocks import RoutingView, routing_actions, routing_context
 from bot.slack.text import escape, split_messages
 
@@ -21,7 +22,6 @@ CLOSE = "conversation_close"
 REOPEN = "conversation_reopen"
 ACTION_IDS = (CLAIM, UNCLAIM, CLOSE, REOPEN)
 
-_CHANNEL_NAMES = {"telegram": "Telegram"}
 _FALLBACK_CHARS = 300
 
 
@@ -40,7 +40,8 @@ def permalink(team_url: str, channel: str, ts: str, thread_ts: str | None = None
 
 
 def channel_name(channel: str) -> str:
-    return _CHANNEL_NAMES.get(channel, channel.capitalize())
+    """What staff call a customer channel ("Telegram"), as its connector names itself."""
+    return registry.label(channel)
 
 
 def customer_label(conversation: Conversation) -> str:

@@ -17,6 +17,7 @@ from bot.delivery.pacing import paced
 from bot.delivery.worker import Delivered, Progress
 from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
 from bot.domain.models import Attachment, Conversation, EventKind
+from bot.slack import notices
 from bot.slack.blocks import SlackPost, customer_posts, header, notice, permalink
 from bot.slack.customer_blocks import header_blocks
 from bot.slack.routing_blocks import RoutingView
@@ -158,11 +159,21 @@ class PostNotice(SlackDelivery):
     async def deliver(self, batch: list[Job]) -> Delivered:
         conversation = await self._conversation(batch[0])
         if conversation.thread_ts:
-            await self._post(conversation.slack_channel, notice(batch[0].payload["text"]), conversation.thread_ts)
+            text = notices.from_payload(batch[0].payload, self.config.categories, conversation)
+            await self._post(conversation.slack_channel, notice(text), conversation.thread_ts)
+        return Delivered()
+
+
+class PostAlert(SlackDelivery):
+    """A notice to a channel about no conversation in particular (an update kept as a dead letter)."""
+
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        payload = batch[0].payload
+        await self._post(str(payload["channel"]), notice(notices.from_payload(payload, self.config.categories, None)))
         return Delivered()
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
-        await _archive_failure(tx, batch, reason)
+        log.error("a notice to %s could not be posted: %s", batch[0].payload.get("channel"), reason)
 
 
 class PostInbound(SlackDelivery):

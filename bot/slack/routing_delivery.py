@@ -6,17 +6,16 @@ in the old thread) and before everything queued after it (those land in the new 
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from bot.delivery.worker import Delivered, Progress
+from bot.slack import notices
 from bot.slack.blocks import SlackPost, category_label, channel_name, customer_label, notice, permalink
 from bot.slack.delivery import SlackDelivery, _archive_failure
 from bot.slack.routing_blocks import moved_notice
 from bot.store.database import Transaction
 from bot.store.outbox import Job
-from bot.usecases.conversations import slack_lane
-from bot.usecases.triage import RETIRE_HEADER
+from bot.usecases import jobs
 
 
 class MoveThread(SlackDelivery):
@@ -42,14 +41,7 @@ class MoveThread(SlackDelivery):
             await tx.timers.move(conversation.id, target, ts)
             if old_ts:
                 await tx.timers.add_alias(conversation.id, old_channel, old_ts, now)
-                await tx.outbox.enqueue(
-                    lane=slack_lane(conversation.id),
-                    target=f"slack:{old_channel}",  # it posts there (and updates)
-                    kind=RETIRE_HEADER,
-                    payload={"channel": old_channel, "ts": old_ts},
-                    conversation_id=conversation.id,
-                    now=time.time(),
-                )
+                await jobs.retire_header(tx, conversation.id, old_channel, old_ts)
 
         return Delivered(record=record)
 
@@ -94,7 +86,7 @@ class PostEscalation(SlackDelivery):
     async def deliver(self, batch: list[Job]) -> Delivered:
         job = batch[0]
         conversation = await self._conversation(job)
-        text = str(job.payload["text"])
+        text = notices.from_payload(job.payload, self.config.categories, conversation)
         if conversation.thread_ts:
             text += f" <{permalink(self.team_url, conversation.slack_channel, conversation.thread_ts)}|Open the thread>"
         await self._post(str(job.payload["channel"]), notice(text))

@@ -172,3 +172,17 @@ seen_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("key", String(200), nullable=False, unique=True),  # the update's own id: kept once however often it comes
+    Column("raw", Text, nullable=False),  # the update exactly as the platform sent it (JSON text)
+    Column("error", Text, nullable=False),
+    Column("address", String(128)),  # the chat it came from, when that much could be read
+    Column("who", String(256)),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+"""Updates that could not be read or stored: kept whole, so nothing a customer sent is lost and none blocks the rest."""

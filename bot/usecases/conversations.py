@@ -1,44 +1,23 @@
-"""Use cases of a support conversation: receive, reply, note, claim, close, reopen.
+"""Use cases of the team's side of a conversation: reply, note, claim, unclaim, close, reopen.
 
 Each use case is one transaction that archives what happened and queues what must be delivered, so nothing is
-acknowledged to Slack or Telegram before it is stored, and nothing stored is left undelivered.
+acknowledged to Slack before it is stored, and nothing stored is left undelivered. The customer's side comes in
+through bot.usecases.intake.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import BotConfig
-from bot.domain.i18n import CustomerTexts
-from bot.domain.models import (
-    Attachment,
-    Conversation,
-    Delivery,
-    Direction,
-    EventKind,
-    InboundMessage,
-    Status,
-)
-from bot.domain.routing import categorize
+from bot.domain.models import Attachment, Conversation, Delivery, Direction, EventKind, Status
+from bot.domain.richtext import Run, plain_text
 from bot.store.database import Database, Transaction
-from bot.store.search import Hit
-from bot.usecases.crm import Customers
-
-# Job kinds, handled in bot.delivery_jobs
-OPEN_THREAD = "open_thread"
-POST_INBOUND = "post_inbound"
-UPDATE_HEADER = "update_header"
-POST_NOTICE = "post_notice"
-SEND_TO_CUSTOMER = "send_to_customer"
-
-GROUP_LIMIT = 200  # messages in one group commit at most: bounds a transaction's length and its answers' wait
-log = logging.getLogger(__name__)
+from bot.usecases import jobs
+from bot.usecases.hooks import ConversationHooks
 
 _NOTE_PREFIX = re.compile(r"^\s*(note|private)\s*:", re.IGNORECASE)
 
@@ -46,62 +25,6 @@ _NOTE_PREFIX = re.compile(r"^\s*(note|private)\s*:", re.IGNORECASE)
 def is_internal_note(text: str) -> bool:
     """Staff text that starts with ``note:`` or ``private:`` (any case) stays in Slack."""
     return bool(_NOTE_PREFIX.match(text))
-
-
-def slack_lane(conversation_id: int) -> str:
-    return f"slack:conversation:{conversation_id}"
-
-
-def customer_lane(channel: str, address: str) -> str:
-    return f"{channel}:chat:{address}"
-
-
-async def queue_header_update(tx: Transaction, conversation: Conversation) -> None:
-    """Refresh the thread's first message: the job renders whatever the state is when it runs, in lane order."""
-    await tx.outbox.enqueue(
-        lane=slack_lane(conversation.id),
-        target=f"slack-update:{conversation.slack_channel}",
-        kind=UPDATE_HEADER,
-        payload={},
-        conversation_id=conversation.id,
-        now=time.time(),
-    )
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What receiving a customer message did: the conversation, and whether it was new or a redelivery."""
-
-    conversation_id: int | None
-    opened: bool
-    duplicate: bool
-
-
-_NOTHING = Receipt(conversation_id=None, opened=False, duplicate=False)
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One update to store: a customer message (or a ``/start`` to greet), or nothing but its cursor."""
-
-    message: InboundMessage | None
-    greeting: bool = False
-    cursor: tuple[str, str] | None = None
-
-    @property
-    def source_key(self) -> str:
-        return self.message.source_key if self.message is not None else ""
-
-
-@dataclass
-class _Waiting:
-    incoming: Incoming
-    future: asyncio.Future[Receipt]
-
-
-def _order_key(incoming: Incoming) -> tuple[str, str]:
-    message = incoming.message
-    return (message.channel, message.sender.external_id) if message is not None else ("", "")
 
 
 @dataclass(frozen=True)
@@ -119,243 +42,19 @@ class ClaimOutcome:
     changed: bool
 
 
-class ConversationHooks:
-    """What routing and timing (bot.usecases.triage) add to the use cases, inside their transactions; no-ops here."""
-
-    async def opened(
-        self, tx: Transaction, conversation_id: int, message: InboundMessage, category: str | None, now: datetime
-    ) -> None:
-        """A conversation was just created."""
-
-    async def customer_wrote(
-        self, tx: Transaction, conversation_id: int, message: InboundMessage, *, opened: bool, now: datetime
-    ) -> bool:
-        """A customer message was archived; True when the hook answered it (the acknowledgement is then skipped)."""
-        return False
-
-    async def acknowledged(self, tx: Transaction, conversation_id: int, message: InboundMessage, now: datetime) -> None:
-        """A new conversation's acknowledgement (if any) is queued: what the customer should read next."""
-
-    async def staff_replied(self, tx: Transaction, conversation: Conversation, user: str, now: datetime) -> None:
-        """A reply (not a note) for the customer was archived."""
-
-    async def status_changed(self, tx: Transaction, conversation: Conversation, status: Status, now: datetime) -> None:
-        """The conversation was closed or reopened."""
-
-    async def moved_thread(self, tx: Transaction, slack_channel: str, thread_ts: str) -> Conversation | None:
-        """The conversation that used to live in a thread it has moved away from."""
-        return None
-
-
 class Conversations:
     def __init__(
         self,
         db: Database,
         config: BotConfig,
-        texts: CustomerTexts,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         hooks: ConversationHooks | None = None,
     ) -> None:
         self.db = db
         self.config = config
-        self.texts = texts
         self.clock = clock
         self.hooks = hooks or ConversationHooks()
-        self._waiting: list[_Waiting] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    # --- customer side ---------------------------------------------------------------------------------------
-
-    async def receive(self, message: InboundMessage, *, cursor: tuple[str, str] | None = None) -> Receipt:
-        """Archive a customer message and queue it for Slack; ``cursor`` (key, value) is saved in the same commit.
-
-        Group commit: calls that arrive while a commit is under way wait and share the next transaction, each in
-        its own savepoint, so one bad message fails alone and the caller is answered only after the commit (one
-        commit per message would cap a process at its database's commits per second). The cursor is how a
-        connector remembers what it has consumed (Telegram's update offset) only once the message is stored.
-        """
-        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(Incoming(message, cursor=cursor), future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_waiting(), name="receive-group-commit")
-        return await asyncio.shield(future)  # a caller that gives up does not cancel the others' commit
-
-    async def _write_waiting(self) -> None:
-        while self._waiting:
-            group, self._waiting = self._waiting[:GROUP_LIMIT], self._waiting[GROUP_LIMIT:]
-            # Same order in every process for rows of the same customers (fewer deadlocks on PostgreSQL); the sort
-            # is stable, so one customer's messages keep the order they arrived in. Cursors must stay in order.
-            if not any(w.incoming.cursor for w in group):
-                group.sort(key=lambda w: _order_key(w.incoming))
-            outcomes: list[Receipt | BaseException] = []
-            try:
-                async with self.db.transaction() as tx:
-                    known = await tx.archive.existing_source_keys([w.incoming.source_key for w in group])
-                    for waiting in group:
-                        outcomes.append(await self._store_one(tx, waiting.incoming, known))
-            except Exception as exc:  # the commit itself failed: nothing of the group is stored
-                outcomes = [exc] * len(group)
-            for waiting, outcome in zip(group, outcomes, strict=True):
-                if waiting.future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    waiting.future.set_exception(outcome)
-                else:
-                    waiting.future.set_result(outcome)
-
-    async def receive_all(self, items: Sequence[Incoming]) -> int:
-        """Store a run of updates in order in one transaction; returns how many were stored.
-
-        Stops at the first that fails: the ones after it are not stored, and the cursor saved is the last stored
-        one's, so a polling offset never passes an update that is not in the archive (and a customer's later
-        message is never archived before an earlier one that failed).
-        """
-        stored = 0
-        failure: BaseException | None = None
-        async with self.db.transaction() as tx:
-            known = await tx.archive.existing_source_keys([i.source_key for i in items if i.message is not None])
-            for item in items:
-                outcome = await self._store_one(tx, item, known)
-                if isinstance(outcome, BaseException):
-                    failure = outcome
-                    break
-                stored += 1
-        if failure is not None:
-            log.error("could not store an update; it comes again: %s", failure, exc_info=failure)
-        return stored
-
-    async def _store_one(self, tx: Transaction, item: Incoming, known: set[str]) -> Receipt | BaseException:
-        """One item in its own savepoint: a failure undoes only its rows and is returned, not raised."""
-        try:
-            async with tx.conn.begin_nested():
-                receipt = _NOTHING
-                if item.message is not None and item.greeting:
-                    await self._greet(tx, item.message)
-                elif item.message is not None:
-                    receipt = await self._receive(tx, item.message, known)
-                if item.cursor is not None:
-                    await tx.archive.put_setting(*item.cursor)
-            return receipt
-        except Exception as exc:
-            return exc
-
-    async def _receive(self, tx: Transaction, message: InboundMessage, known: set[str] | None = None) -> Receipt:
-        """``known``: the source keys of the group already archived (one query for the whole group)."""
-        if known is None:
-            known = await tx.archive.existing_source_keys([message.source_key])
-        if message.source_key in known:  # a redelivery: must not open a conversation again
-            return Receipt(conversation_id=None, opened=False, duplicate=True)
-        now = self.clock()
-        customer_id, identity_id = await tx.archive.upsert_identity(message.channel, message.sender, now)
-        conversation = await tx.archive.open_conversation(identity_id)
-        opened = conversation is None
-        if conversation is None:
-            conversation_id, slack_channel = await self._open(tx, customer_id, identity_id, message, now)
-        else:
-            conversation_id, slack_channel = conversation.id, conversation.slack_channel
-        message_id = await tx.archive.insert_message(
-            conversation_id=conversation_id,
-            direction=Direction.INBOUND,
-            author_id=f"{message.channel}:{message.sender.external_id}",
-            author_name=message.sender.display_name,
-            channel=message.channel,
-            text=message.text,
-            source_key=message.source_key,
-            attachments=message.attachments,
-            external_message_ids=[message.external_message_id],
-            now=now,
-        )
-        if message_id is None:  # a concurrent delivery of the same update won the race
-            return Receipt(conversation_id=conversation_id, opened=False, duplicate=True)
-        if not opened:  # a new conversation was created with last_message_at = now
-            await tx.archive.touch(conversation_id, now)
-        await tx.outbox.enqueue(
-            lane=slack_lane(conversation_id),
-            target=f"slack:{slack_channel}",
-            kind=POST_INBOUND,
-            payload={"edited": message.edited},
-            conversation_id=conversation_id,
-            message_id=message_id,
-            now=time.time(),
-        )
-        answered = await self.hooks.customer_wrote(tx, conversation_id, message, opened=opened, now=now)
-        if opened and self.texts.auto_reply and not answered:
-            await self._queue_auto_reply(tx, conversation_id, message, self.texts.auto_reply, now)
-        if opened:
-            await self.hooks.acknowledged(tx, conversation_id, message, now)
-        return Receipt(conversation_id=conversation_id, opened=opened, duplicate=False)
-
-    async def greet(self, message: InboundMessage) -> bool:
-        """Answer a customer's ``/start`` with the greeting, once per update; opens no conversation."""
-        async with self.db.transaction() as tx:
-            return await self._greet(tx, message)
-
-    async def _greet(self, tx: Transaction, message: InboundMessage) -> bool:
-        if not self.texts.greeting or not await tx.archive.mark_seen(message.source_key, self.clock()):
-            return False
-        await tx.outbox.enqueue(
-            lane=customer_lane(message.channel, message.address),
-            target=f"{message.channel}:{message.address}",
-            kind=SEND_TO_CUSTOMER,
-            payload={"format": "plain", "text": self.texts.greeting, "address": message.address},
-            now=time.time(),
-        )
-        return True
-
-    async def _open(
-        self, tx: Transaction, customer_id: int, identity_id: int, message: InboundMessage, now: datetime
-    ) -> tuple[int, str]:
-        """Create the conversation and queue its thread; returns its id and Slack channel."""
-        category = categorize(message.text, self.config.categories, self.config.default_category)
-        category_conf = self.config.categories.get(category) if category else None
-        slack_channel = (category_conf.channel if category_conf else None) or self.config.inbox_channel
-        previous_id = await tx.archive.latest_conversation_id(identity_id)
-        conversation_id = await tx.archive.create_conversation(
-            customer_id=customer_id,
-            identity_id=identity_id,
-            category=category,
-            slack_channel=slack_channel,
-            previous_id=previous_id,
-            now=now,
-        )
-        actor = f"{message.channel}:{message.sender.external_id}"
-        await tx.archive.add_event(conversation_id, EventKind.OPENED, actor, now, channel=message.channel)
-        if category:
-            await tx.archive.add_event(conversation_id, EventKind.CATEGORY_SET, "routing", now, category=category)
-        await self.hooks.opened(tx, conversation_id, message, category, now)
-        await tx.outbox.enqueue(
-            lane=slack_lane(conversation_id),
-            target=f"slack:{slack_channel}",
-            kind=OPEN_THREAD,
-            payload={},
-            conversation_id=conversation_id,
-            now=time.time(),
-        )
-        return conversation_id, slack_channel
-
-    async def _queue_auto_reply(
-        self, tx: Transaction, conversation_id: int, message: InboundMessage, text: str, now: datetime
-    ) -> None:
-        message_id = await tx.archive.insert_message(
-            conversation_id=conversation_id,
-            direction=Direction.AUTO,
-            author_id="bot",
-            author_name="threadbridge",
-            channel=message.channel,
-            text=text,
-            source_key=f"auto:{message.source_key}",
-            now=now,
-        )
-        await tx.outbox.enqueue(
-            lane=customer_lane(message.channel, message.address),
-            target=f"{message.channel}:{message.address}",
-            kind=SEND_TO_CUSTOMER,
-            payload={"format": "plain"},
-            conversation_id=conversation_id,
-            message_id=message_id,
-            now=time.time(),
-        )
 
     # --- staff side ------------------------------------------------------------------------------------------
 
@@ -368,14 +67,14 @@ class Conversations:
         user: str,
         user_name: str,
         text: str,
-        plain_text: str,
+        rich: Sequence[Run],
         files: Sequence[Attachment] = (),
-        user_names: dict[str, str] | None = None,
     ) -> StaffOutcome:
         """A message in a tracked thread: a note stays, anything else is queued for the customer.
 
-        ``text`` is the Slack mrkdwn as written (kept for formatting), ``plain_text`` what the customer reads (the
-        archive and search use it). The first reply to an unclaimed conversation claims it for the replier.
+        ``text`` is the Slack mrkdwn as written (archived), ``rich`` the same parsed once into channel-neutral
+        rich text: what the customer's channel renders; its plain text is what the archive and search hold. The
+        first reply to an unclaimed conversation claims it for the replier.
         """
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation_by_thread(slack_channel, thread_ts)
@@ -392,7 +91,7 @@ class Conversations:
                 author_id=user,
                 author_name=user_name,
                 channel="slack",
-                text=plain_text,
+                text=plain_text(rich),
                 raw_text=text,
                 attachments=files,
                 source_key=source_key,
@@ -405,15 +104,10 @@ class Conversations:
             if internal:
                 return StaffOutcome(tracked=True, internal=True)
             await tx.archive.touch(conversation.id, now)
-            await tx.outbox.enqueue(
-                lane=customer_lane(conversation.channel, conversation.address),
-                target=f"{conversation.channel}:{conversation.address}",
-                kind=SEND_TO_CUSTOMER,
-                payload={"format": "mrkdwn", "user_names": user_names or {}},
-                conversation_id=conversation.id,
-                message_id=message_id,
-                now=time.time(),
-            )
+            await jobs.to_customer(
+                tx, channel=conversation.channel, address=conversation.address, conversation_id=conversation.id,
+                message_id=message_id, rich=rich, author=user_name,
+            )  # fmt: skip
             claimed = False
             if conversation.status == Status.OPEN and conversation.holder is None:
                 claimed = await self._claim(tx, conversation, user, now, reason="first_reply")
@@ -438,7 +132,7 @@ class Conversations:
         if not await tx.archive.claim_if_free(conversation.id, user):
             return False
         await tx.archive.add_event(conversation.id, EventKind.CLAIMED, user, now, reason=reason)
-        await self._queue_header_update(tx, conversation)
+        await jobs.refresh_header(tx, conversation)
         return True
 
     async def unclaim(self, conversation_id: int, user: str) -> ClaimOutcome:
@@ -450,7 +144,7 @@ class Conversations:
             if previous is None:
                 return ClaimOutcome(ok=True, holder=None, changed=False)
             await tx.archive.add_event(conversation_id, EventKind.UNCLAIMED, user, self.clock(), previous=previous)
-            await self._queue_header_update(tx, conversation)
+            await jobs.refresh_header(tx, conversation)
             return ClaimOutcome(ok=True, holder=None, changed=True)
 
     async def close(self, conversation_id: int, user: str) -> bool:
@@ -478,33 +172,15 @@ class Conversations:
                 return False
             await tx.archive.add_event(conversation_id, kind, user, self.clock())
             await self.hooks.status_changed(tx, conversation, new, self.clock())
-            await self._queue_header_update(tx, conversation)
+            await jobs.refresh_header(tx, conversation)
             return True
 
-    async def _queue_header_update(self, tx: Transaction, conversation: Conversation) -> None:
-        await queue_header_update(tx, conversation)
-
-    # --- small durable state ---------------------------------------------------------------------------------
-
-    async def setting(self, key: str) -> str | None:
-        async with self.db.reading() as tx:
-            return await tx.archive.get_setting(key)
-
-    async def save_setting(self, key: str, value: str) -> None:
-        async with self.db.transaction() as tx:
-            await tx.archive.put_setting(key, value)
 
     # --- reading ---------------------------------------------------------------------------------------------
 
     async def conversation(self, conversation_id: int) -> Conversation | None:
         async with self.db.reading() as tx:
             return await tx.archive.conversation(conversation_id)
-
-    async def history(self, query: str, limit: int = 20, *, viewer: str = "system") -> list[Hit]:
-        """The first ``limit`` results ``/history`` shows for ``query``, through the archive's search index (the
-        command itself calls bot.crm.Customers.search, which this is; it also pages and records the audit row)."""
-        page = await Customers(self.db, self.config, clock=self.clock).search(query, viewer, page_size=limit)
-        return page.hits
 
     async def open_inquiries(self, limit: int = 100) -> list[Conversation]:
         async with self.db.reading() as tx:

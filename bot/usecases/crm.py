@@ -7,202 +7,30 @@ that same transaction: a view that was shown was recorded.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 from bot.config import DEFAULT_STAGES, BotConfig
 from bot.domain.models import EventKind, Status
-from bot.store.customers import CustomerRow, ErasureCounts, MergeCounts
+from bot.store.customers import CustomerRow
 from bot.store.database import Database, Transaction
 from bot.store.search import Filters, Hit
-
-CONTACT_METHODS = ("call", "email", "message", "meeting", "visit", "other")
-MAX_TAGS = 20
-TAG_CHARS = 64
-NOTE_CHARS = 3000  # what one Slack section shows whole
-MAX_QUERY_CHARS = 500  # the query travels in a "more" button's value (2,000 characters at most)
-PAGE_SIZE = 10
-UNION_LIMIT = 20  # a query naming more customers than this is a name search, not one person's history
-
-FILTER_KEYS = ("customer", "category", "channel", "from", "to")
-_TOKEN = re.compile(r'(?P<key>[A-Za-z]+):(?:"(?P<qvalue>[^"]*)"|(?P<value>\S+))|"(?P<phrase>[^"]+)"|(?P<word>\S+)')
-
-
-class CrmError(Exception):
-    """Something staff asked for that cannot be done; the message says why, in words for Slack."""
-
-
-# --- queries --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ParsedQuery:
-    """``/history`` text split into free terms and ``key:value`` filters (values as typed)."""
-
-    terms: tuple[str, ...]
-    filters: dict[str, str]
-
-
-def parse_query(text: str) -> ParsedQuery:
-    """Split a query: ``"two words"`` is one term, ``customer:@ana`` / ``from:2026-01-31`` are filters; any other
-    ``word:thing`` (a time, a URL) is an ordinary term."""
-    terms: list[str] = []
-    filters: dict[str, str] = {}
-    for m in _TOKEN.finditer(text):
-        key = (m.group("key") or "").lower()
-        if key:
-            value = m.group("qvalue") if m.group("qvalue") is not None else m.group("value")
-            if key in FILTER_KEYS and value:
-                filters[key] = value
-                continue
-            terms.append(m.group(0))
-        elif m.group("phrase"):
-            terms.append(m.group("phrase"))
-        else:
-            word = m.group("word").strip('"')
-            if word:
-                terms.append(word)
-    return ParsedQuery(terms=tuple(dict.fromkeys(terms)), filters=filters)
-
-
-def parse_day(value: str, *, end: bool = False) -> datetime:
-    """``2026-11``, ``2026-11-24`` or ``2026`` as the UTC start of that period (``end``: the start of the next)."""
-    parts = value.strip().split("-")
-    try:
-        numbers = [int(p) for p in parts]
-        if len(numbers) == 1:
-            start, after = date(numbers[0], 1, 1), date(numbers[0] + 1, 1, 1)
-        elif len(numbers) == 2:
-            start = date(numbers[0], numbers[1], 1)
-            after = date(numbers[0] + (numbers[1] == 12), numbers[1] % 12 + 1, 1)
-        elif len(numbers) == 3:
-            start = date(numbers[0], numbers[1], numbers[2])
-            after = start + timedelta(days=1)
-        else:
-            raise ValueError(value)
-    except (ValueError, OverflowError):
-        raise CrmError(f"“{value}” is not a date: write it as 2026-11-24 (or 2026-11, or 2026).") from None
-    day = after if end else start
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where the next page starts: below these ids in each source; 0 means that source is exhausted."""
-
-    messages_before: int | None = None
-    notes_before: int | None = None
-    page: int = 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {"m": self.messages_before, "a": self.notes_before, "p": self.page}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Cursor:
-        def number(value: Any) -> int | None:
-            return int(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-        page = data.get("p")
-        return cls(number(data.get("m")), number(data.get("a")), page if isinstance(page, int) and page > 0 else 1)
-
-
-@dataclass(frozen=True)
-class CustomerCard:
-    """A customer in one line: for search results, ambiguous lookups and merge previews."""
-
-    id: int
-    name: str
-    username: str | None
-    channels: tuple[str, ...]
-    conversations: int
-    stage: str
-    last_thread: tuple[str, str] | None  # (slack channel, thread ts) of their newest conversation
-    last_at: datetime | None
-    erased: bool = False
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    query: str
-    terms: tuple[str, ...]
-    filters: dict[str, str]
-    hits: list[Hit]
-    customers: list[CustomerCard] = field(default_factory=list)
-    more_customers: bool = False
-    next_cursor: Cursor | None = None
-    page: int = 1
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Profile:
-    customer: CustomerRow
-    stage: str
-    stages: tuple[str, ...]
-    identities: list[Any]
-    conversations: list[Any]
-    conversation_count: int
-    tags: list[str]
-    timeline: list[Any]
-    asked_for: int  # the id that was asked for: another one when it was merged into this customer
-
-
-@dataclass(frozen=True)
-class Earlier:
-    customer_id: int
-    total: int
-    conversations: list[Any]
-    first_messages: dict[int, str]
-
-
-@dataclass(frozen=True)
-class MergeOutcome:
-    keep: CustomerCard
-    other: CustomerCard
-    counts: MergeCounts
-
-
-@dataclass(frozen=True)
-class ErasureReport:
-    customer_id: int
-    counts: ErasureCounts
-    seconds: float
-
-
-def normalize_tags(raw: str | Sequence[str]) -> list[str]:
-    """Tags as stored: lower-case, single-spaced, no commas, unique, at most ``MAX_TAGS`` of ``TAG_CHARS``."""
-    items = raw.split(",") if isinstance(raw, str) else list(raw)
-    tags: list[str] = []
-    for item in items:
-        tag = " ".join(item.replace(",", " ").split()).lower()
-        if not tag:
-            continue
-        if len(tag) > TAG_CHARS:
-            raise CrmError(f"A tag has at most {TAG_CHARS} characters.")
-        tags.append(tag)
-    tags = list(dict.fromkeys(tags))
-    if len(tags) > MAX_TAGS:
-        raise CrmError(f"A customer has at most {MAX_TAGS} tags.")
-    return tags
-
-
-def merge_by_time(first: Sequence[Hit], second: Sequence[Hit], limit: int) -> tuple[list[Hit], int, int]:
-    """The newest ``limit`` of two newest-first lists, taking from their heads only (so each source's taken part is
-    a prefix and keyset paging stays exact); returns the page and how many came from each list."""
-    page: list[Hit] = []
-    i = j = 0
-    while len(page) < limit and (i < len(first) or j < len(second)):
-        if j >= len(second) or (i < len(first) and first[i].created_at >= second[j].created_at):
-            page.append(first[i])
-            i += 1
-        else:
-            page.append(second[j])
-            j += 1
-    return page, i, j
+from bot.usecases import jobs
+from bot.usecases.crm_query import MAX_QUERY_CHARS, PAGE_SIZE, Cursor, merge_by_time, parse_day, parse_query
+from bot.usecases.customer_records import (
+    CONTACT_METHODS,
+    NOTE_CHARS,
+    UNION_LIMIT,
+    CustomerCard,
+    Earlier,
+    ErasureReport,
+    MergeOutcome,
+    Profile,
+    SearchPage,
+    normalize_tags,
+)
+from bot.usecases.errors import CrmError
 
 
 class Customers:
@@ -518,10 +346,6 @@ class Customers:
     async def erase(self, customer_id: int, actor: str) -> ErasureReport:
         """Remove the customer's personal data and message texts for good; counts and timings stay, and an audit
         row and an event say that it happened (not what was erased)."""
-        from bot.usecases.conversations import (  # the Slack headers show the name: refresh them
-            UPDATE_HEADER,
-            slack_lane,
-        )
 
         started = time.monotonic()
         async with self.db.transaction() as tx:
@@ -533,14 +357,7 @@ class Customers:
                     await tx.archive.change_status(conversation.id, Status.OPEN, Status.CLOSED, now)
                     await tx.archive.add_event(conversation.id, EventKind.CLOSED, actor, now, reason="customer erased")
                 if conversation.thread_ts:
-                    await tx.outbox.enqueue(
-                        lane=slack_lane(conversation.id),
-                        target=f"slack-update:{conversation.slack_channel}",
-                        kind=UPDATE_HEADER,
-                        payload={},
-                        conversation_id=conversation.id,
-                        now=time.time(),
-                    )
+                    await jobs.refresh_header(tx, conversation)
             seconds = time.monotonic() - started
             detail = {"customer": survivor, **counts.__dict__, "seconds": round(seconds, 3)}
             await tx.customers.add_activity(survivor, "erase", actor, now, detail=detail)

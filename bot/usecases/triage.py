@@ -7,98 +7,34 @@ category (moving the thread to the category's channel), reassignment, escalation
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import BotConfig, Category
+from bot.connectors.base import Outcome
+from bot.domain import notices
 from bot.domain.hours import add_business_time, business_seconds, is_open
 from bot.domain.i18n import CustomerTexts
 from bot.domain.models import Conversation, Direction, EventKind, InboundMessage, Status
-from bot.domain.routing import match_rules, mention, mentions
-from bot.slack.text import escape
+from bot.domain.routing import match_rules
 from bot.store.database import Database, Transaction
 from bot.store.timers import FIRST, SECOND, Inquiry, InquiryState, Timer
-from bot.usecases.conversations import (
-    POST_NOTICE,
-    SEND_TO_CUSTOMER,
-    ConversationHooks,
-    customer_lane,
-    queue_header_update,
-    slack_lane,
+from bot.usecases import jobs
+from bot.usecases.hooks import ConversationHooks
+from bot.usecases.picks import (
+    SOURCE_CUSTOMER,
+    SOURCE_DEFAULT,
+    SOURCE_NONE,
+    SOURCE_RULES,
+    SOURCE_STAFF,
+    parse_pick,
+    pick_data,
 )
 
 log = logging.getLogger(__name__)
-
-# Job kinds, handled in bot.slack.routing_delivery
-MOVE_THREAD = "move_thread"  # open the conversation's thread in another channel, linking the old one
-RETIRE_HEADER = "retire_header"  # turn the old first message into a pointer to the new place
-POST_ESCALATION = "post_escalation"  # the second escalation, to a channel or a person
-
-# How the category was decided, shown on the thread's first message
-SOURCE_CUSTOMER = "customer"
-SOURCE_RULES = "rules"
-SOURCE_DEFAULT = "default"
-SOURCE_STAFF = "staff"
-SOURCE_NONE = "none"
-
-PICK_PREFIX = "cat:"
-CALLBACK_DATA_LIMIT = 64  # bytes Telegram allows in an inline button's callback_data
-
-
-def pick_data(conversation_id: int, key: str) -> str:
-    """The callback_data of a category button: the key itself when it fits in 64 bytes, else a short hash."""
-    data = f"{PICK_PREFIX}{conversation_id}:{key}"
-    if len(data.encode()) <= CALLBACK_DATA_LIMIT:
-        return data
-    return f"{PICK_PREFIX}{conversation_id}:#{_key_hash(key)}"
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def parse_pick(data: str, categories: Collection[str]) -> tuple[int, str | None] | None:
-    """(conversation id, category key) from a button's callback_data; the key is None when no longer configured."""
-    if not data.startswith(PICK_PREFIX):
-        return None
-    conversation, sep, token = data[len(PICK_PREFIX) :].partition(":")
-    if not sep or not conversation.isdigit():
-        return None
-    if token.startswith("#"):
-        return int(conversation), next((k for k in categories if _key_hash(k) == token[1:]), None)
-    return int(conversation), token if token in categories else None
-
-
-def duration(seconds: float) -> str:
-    """A short human duration for staff: "4 min", "2 h 5 min", "3 days"."""
-    minutes = max(0, int(seconds // 60))
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h {minutes % 60} min"
-    return f"{minutes // (24 * 60)} days"
-
-
-def who(actor: str | None) -> str:
-    """An actor of an event as staff read it: a Slack user is mentioned, a customer is "the customer"."""
-    if actor and actor[:1] in "UW" and ":" not in actor:
-        return f"<@{actor}>"
-    return "the customer" if actor and ":" in actor else "the bot"
-
-
-@dataclass(frozen=True)
-class PickOutcome:
-    """What a customer's tap on a category button did, and the short notice Telegram shows them."""
-
-    status: str  # chosen, kept (staff decided already), ended, unknown, duplicate
-    notice: str
-    category: str | None = None
-
 
 @dataclass(frozen=True)
 class ChangeOutcome:
@@ -114,11 +50,15 @@ class Triage(ConversationHooks):
         texts: CustomerTexts,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        button_data: Mapping[str, int] | None = None,
     ) -> None:
+        """``button_data``: per customer channel, the bytes a button may carry (its declared limits); a channel
+        missing there, or with 0, is offered no category buttons."""
         self.db = db
         self.config = config
         self.texts = texts
         self.clock = clock
+        self.button_data = dict(button_data or {})
 
     def category(self, key: str | None) -> Category | None:
         return self.config.categories.get(key) if key else None
@@ -162,10 +102,14 @@ class Triage(ConversationHooks):
             return
         conversation = await tx.archive.conversation(conversation_id)
         assert conversation is not None
+        limit = self.button_data.get(conversation.channel, 0)
         rows = [
-            [{"text": c.label_in(self.config.language), "data": pick_data(conversation_id, key)}]
+            [{"text": c.label_in(self.config.language), "data": data}]
             for key, c in self.config.categories.items()
+            if (data := pick_data(conversation_id, key, limit)) is not None
         ]
+        if not rows:
+            return
         await self._tell_customer(
             tx, conversation, self.texts.choose_category, f"choose:{message.source_key}", now, buttons=rows
         )
@@ -177,7 +121,7 @@ class Triage(ConversationHooks):
         if not await tx.timers.answered(conversation.id, by=user, at=now, business_seconds=seconds):
             return
         await tx.timers.cancel(conversation.id)  # the time itself is archived in inquiry_state
-        await self._update_header(tx, conversation)
+        await jobs.refresh_header(tx, conversation)
 
     async def status_changed(self, tx: Transaction, conversation: Conversation, status: Status, now: datetime) -> None:
         await tx.timers.ensure_state(conversation.id)
@@ -193,47 +137,31 @@ class Triage(ConversationHooks):
 
     # --- use cases -------------------------------------------------------------------------------------------
 
-    async def pick(
-        self,
-        *,
-        channel: str,
-        address: str,
-        data: str,
-        actor: str,
-        dedupe_key: str,
-        cursor: tuple[str, str] | None = None,
-    ) -> PickOutcome:
-        """A customer tapped a category button; ``cursor`` (the connector's offset) commits with the outcome."""
-        async with self.db.transaction() as tx:
-            outcome = await self._pick(tx, channel, address, data, actor, dedupe_key)
-            if cursor is not None:
-                await tx.archive.put_setting(*cursor)
-        return outcome
-
-    async def _pick(
-        self, tx: Transaction, channel: str, address: str, data: str, actor: str, dedupe_key: str
-    ) -> PickOutcome:
+    async def pick_in(
+        self, tx: Transaction, *, channel: str, address: str, data: str, actor: str, dedupe_key: str
+    ) -> Outcome:
+        """A customer tapped a category button (inside the inbox's transaction, with the connector's cursor)."""
         now = self.clock()
         thanks = self.texts.category_chosen
         parsed = parse_pick(data, self.config.categories)
         if parsed is None:
-            return PickOutcome("unknown", "")
+            return Outcome(status="unknown")
         conversation_id, key = parsed
         conversation = await tx.archive.conversation(conversation_id)
         if conversation is None or (conversation.channel, conversation.address) != (channel, address):
-            return PickOutcome("unknown", "")  # a forged or foreign button: say nothing about other chats
+            return Outcome(status="unknown")  # a forged or foreign button: say nothing about other chats
         if conversation.status != Status.OPEN:
-            return PickOutcome("ended", self.texts.conversation_ended)
+            return Outcome(conversation_id, status="ended", notice=self.texts.conversation_ended)
         if not await tx.archive.mark_seen(dedupe_key, now):
-            return PickOutcome("duplicate", thanks, conversation.category)
+            return Outcome(conversation_id, status="duplicate", notice=thanks)
         if key is None:  # the category was removed from the configuration since the buttons went out
-            return PickOutcome("unknown", thanks, conversation.category)
+            return Outcome(conversation_id, status="unknown", notice=thanks)
         state = await tx.timers.ensure_state(conversation_id)
         if state.category_source == SOURCE_STAFF:
-            return PickOutcome("kept", thanks, conversation.category)
+            return Outcome(conversation_id, status="kept", notice=thanks)
         if not await self._recategorise(tx, conversation, key, source=SOURCE_CUSTOMER, actor=actor, now=now):
-            return PickOutcome("kept", thanks, conversation.category)
-        return PickOutcome("chosen", thanks, key)
+            return Outcome(conversation_id, status="kept", notice=thanks)
+        return Outcome(conversation_id, status="chosen", notice=thanks)
 
     async def change_category(self, conversation_id: int, key: str, user: str) -> ChangeOutcome:
         """Staff picked a category on the thread's first message: the new owners are told, the thread may move."""
@@ -263,9 +191,8 @@ class Triage(ConversationHooks):
             await tx.archive.add_event(
                 conversation_id, EventKind.REASSIGNED, by_user, now, holder=to_user, previous=previous
             )
-            await self._update_header(tx, conversation)
-            text = f":raising_hand: {who(by_user)} handed this inquiry to {mention(to_user)}."
-            await self._notice(tx, conversation, text)
+            await jobs.refresh_header(tx, conversation)
+            await jobs.post_notice(tx, conversation, notices.reassigned(by=by_user, to=to_user))
         return True
 
     async def inquiries(
@@ -324,37 +251,22 @@ class Triage(ConversationHooks):
         if conversation is None or conversation.status != Status.OPEN or (state and state.first_response_at):
             return  # answered or closed since it was armed
         conf = self.category(conversation.category)
-        waited = duration((now - conversation.opened_at).total_seconds())
-        target = f"{conf.first_response_minutes} min" if conf and conf.first_response_minutes else "none"
-        if self.config.hours_for(conversation.category) is not None:
-            target += " of business hours"
+        waited = (now - conversation.opened_at).total_seconds()
+        target = conf.first_response_minutes if conf else None
+        business_hours = self.config.hours_for(conversation.category) is not None
         if timer.kind == FIRST:
             people = list(conf.owners) if conf else []
             if conversation.holder and conversation.holder not in people:
                 people.append(conversation.holder)
-            owners = mentions(people) if people else "(the category is retired: nobody to mention)"
-            text = f":alarm_clock: *No reply yet.* The customer has waited {waited} (target: {target}). {owners}"
-            await self._notice(tx, conversation, text)
+            notice = notices.no_reply_yet(waited=waited, target=target, business_hours=business_hours, people=people)
+            await jobs.post_notice(tx, conversation, notice)
             await tx.archive.add_event(conversation.id, EventKind.ESCALATED, "timer", now, level=FIRST)
             return
         if timer.kind == SECOND and conf is not None and conf.escalation is not None:
             to = conf.escalation.to
-            label = escape(conf.label)
-            text = (
-                f":rotating_light: *Still unanswered:* an inquiry from *{escape(conversation.customer_name)}* "
-                f"({label}) has waited {waited} (target: {target})."
-            )
-            await tx.outbox.enqueue(
-                lane=slack_lane(conversation.id),
-                target=f"slack:{to}",
-                kind=POST_ESCALATION,
-                payload={"channel": to, "text": text},
-                conversation_id=conversation.id,
-                now=time.time(),
-            )
-            place = f"<#{to}>" if to[0] in "CG" else mention(to)
-            escalated = f":rotating_light: Escalated to {place}: still no reply after {waited}."
-            await self._notice(tx, conversation, escalated)
+            post = notices.escalation(waited=waited, target=target, business_hours=business_hours)
+            await jobs.escalate(tx, conversation, to, post)
+            await jobs.post_notice(tx, conversation, notices.escalated(to=to, waited=waited))
             await tx.archive.add_event(conversation.id, EventKind.ESCALATED, "timer", now, level=SECOND, to=to)
 
     # --- helpers ---------------------------------------------------------------------------------------------
@@ -399,7 +311,7 @@ class Triage(ConversationHooks):
             return False
         await self._arm(tx, conversation.id)
         if key == previous:
-            await self._update_header(tx, conversation)  # only who decided changed
+            await jobs.refresh_header(tx, conversation)  # only who decided changed
             return True
         await tx.archive.add_event(
             conversation.id, EventKind.CATEGORY_SET, actor, now, category=key, previous=previous, source=source
@@ -409,42 +321,14 @@ class Triage(ConversationHooks):
             await tx.archive.add_event(
                 conversation.id, EventKind.MOVED, actor, now, slack_channel=home, previous=conversation.slack_channel
             )
-            await tx.outbox.enqueue(
-                lane=slack_lane(conversation.id),
-                target=f"slack:{home}",
-                kind=MOVE_THREAD,
-                payload={"channel": home},
-                conversation_id=conversation.id,
-                now=time.time(),
-            )
+            await jobs.move_thread(tx, conversation, home)
             return True
-        await self._update_header(tx, conversation)
+        await jobs.refresh_header(tx, conversation)
         conf = self.category(key)
-        owners = mentions(conf.owners) if conf else ""
-        was = f" (was {escape(self._label(previous))})" if previous else ""
-        text = f":label: {who(actor)} set the category to *{escape(self._label(key))}*{was}. {owners}".rstrip()
-        await self._notice(tx, conversation, text)
+        owners = list(conf.owners) if conf else []
+        notice = notices.category_set(by=actor, category=key, previous=previous, owners=owners)
+        await jobs.post_notice(tx, conversation, notice)
         return True
-
-    def _label(self, key: str | None) -> str:
-        conf = self.category(key)
-        if conf:
-            return conf.label
-        return f"{key} (retired)" if key else "Uncategorised"
-
-    async def _update_header(self, tx: Transaction, conversation: Conversation) -> None:
-        await queue_header_update(tx, conversation)
-
-    async def _notice(self, tx: Transaction, conversation: Conversation, text: str) -> None:
-        """A bot post in the conversation's thread (wherever the thread is when it is delivered)."""
-        await tx.outbox.enqueue(
-            lane=slack_lane(conversation.id),
-            target=f"slack:{conversation.slack_channel}",
-            kind=POST_NOTICE,
-            payload={"text": text},
-            conversation_id=conversation.id,
-            now=time.time(),
-        )
 
     async def _tell_customer(
         self,
@@ -469,15 +353,7 @@ class Triage(ConversationHooks):
         )
         if message_id is None:
             return
-        payload: dict[str, Any] = {"format": "plain"}
-        if buttons:
-            payload["buttons"] = buttons
-        await tx.outbox.enqueue(
-            lane=customer_lane(conversation.channel, conversation.address),
-            target=f"{conversation.channel}:{conversation.address}",
-            kind=SEND_TO_CUSTOMER,
-            payload=payload,
-            conversation_id=conversation.id,
-            message_id=message_id,
-            now=time.time(),
-        )
+        await jobs.to_customer(
+            tx, channel=conversation.channel, address=conversation.address, conversation_id=conversation.id,
+            message_id=message_id, buttons=buttons,
+        )  # fmt: skip

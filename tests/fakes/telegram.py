@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -509,6 +510,7 @@ class FakeTelegram(FakeServer):
         self.files: dict[str, dict[str, Any]] = {}
         """file_id -> {file_id, file_unique_id, file_path, content, file_size, kind, ...}."""
         self.webhook: dict[str, Any] | None = None
+        self.webhook_proxy: str | None = None
         self.webhook_deliveries: list[dict[str, Any]] = []
         self.confirmed_offset: int | None = None
         """The last offset a getUpdates call passed (everything below it was dropped)."""
@@ -802,6 +804,11 @@ class FakeTelegram(FakeServer):
 
     # -- public: webhook -----------------------------------------------------------------------
 
+    def forward_webhooks_to(self, base_url: str) -> None:
+        """Deliver webhook calls for the registered public https URL to ``base_url`` (the bot's local address),
+        as a reverse proxy in front of the bot would."""
+        self.webhook_proxy = base_url
+
     async def deliver_webhook(self, update: dict[str, Any] | int, timeout: float = 10) -> int:
         """POST one update to the registered webhook as Telegram does; returns the HTTP status.
 
@@ -817,10 +824,14 @@ class FakeTelegram(FakeServer):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
         status = 0
         error = ""
+        url = self.webhook["url"]
+        if self.webhook_proxy is not None:  # the public https URL reaches the bot through a reverse proxy
+            parts = urlsplit(url)
+            url = self.webhook_proxy.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
         try:
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-                session.post(self.webhook["url"], data=json.dumps(update), headers=headers) as response,
+                session.post(url, data=json.dumps(update), headers=headers) as response,
             ):
                 await response.read()
                 status = response.status
@@ -1157,8 +1168,7 @@ class FakeTelegram(FakeServer):
         url = str(params.get("url") or "")
         if not url:
             return await self._delete_webhook(params)
-        local = url.startswith(("http://127.0.0.1", "http://localhost"))
-        if not url.startswith("https://") and not local:
+        if not url.startswith("https://"):
             raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
         secret = params.get("secret_token")
         if secret is not None and not _SECRET_RE.match(str(secret)):

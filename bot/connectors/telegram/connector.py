@@ -1,7 +1,8 @@
 """Telegram: customers write to the team's bot; replies go back to their private chat.
 
-Updates are confirmed to Telegram only after they are stored: in polling mode the offset is saved in the same
-commit as the message, and the next ``getUpdates`` carries it; in webhook mode the HTTP answer waits for the commit.
+Updates are confirmed to Telegram only after they are stored: in polling mode the offset is the inbox's cursor,
+saved in the same commit as the updates it confirms, and the next ``getUpdates`` carries it; in webhook mode the
+HTTP answer waits for the commit (5xx while the database cannot take it, so Telegram retries).
 """
 
 from __future__ import annotations
@@ -9,61 +10,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.config import Settings
-from bot.connectors.base import Outgoing, OutgoingFile, Parts
-from bot.connectors.telegram.html import TELEGRAM_TEXT_LIMIT, slack_to_telegram_html, split_utf16, visible_text
-from bot.connectors.telegram.inbound import to_inbound
-from bot.delivery.pacing import paced
-from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
-from bot.domain.models import Attachment
-from bot.usecases.conversations import Conversations, Incoming
+from bot.connectors.base import Health, Inbox, Limits, Outcome, Outgoing, OutgoingFile, Parts, Route, Tuning
+from bot.connectors.telegram.failures import telegram_failure
+from bot.connectors.telegram.html import TELEGRAM_TEXT_LIMIT, rich_to_html, split_utf16, visible_text
+from bot.connectors.telegram.inbound import DOWNLOAD_LIMIT
+from bot.connectors.telegram.settings import WEBHOOK_PATH, TelegramSettings
+from bot.connectors.telegram.updates import ALLOWED_UPDATES, item_of, update_id
+from bot.domain.errors import PermanentFailure, TemporaryFailure
+from bot.domain.models import Attachment, Rate
 
 log = logging.getLogger(__name__)
 
-OFFSET_KEY = "telegram.offset"
-WEBHOOK_PATH = "/telegram/webhook"
 PHOTO_LIMIT = 10 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 CHOSEN_MARK = "✓ "
 
 
-class PickResult(Protocol):
-    @property
-    def status(self) -> str:
-        """ "chosen", "ended", ..."""
-
-    @property
-    def notice(self) -> str:
-        """Shown to the customer as the tap's answer; "" for none."""
-
-
-class Picks(Protocol):
-    """Where a customer's tap on an inline button goes (bot.triage.Triage.pick)."""
-
-    async def pick(
-        self, *, channel: str, address: str, data: str, actor: str, dedupe_key: str, cursor: tuple[str, str] | None
-    ) -> PickResult: ...
+def limits(settings: TelegramSettings) -> Limits:
+    """The Bot API's limits (core.telegram.org/bots/api, /bots/faq): 4,096 UTF-16 units of text, 50 MB up, 20 MB
+    down, 100 buttons of 64 bytes; about one message a second per chat (short bursts) and 30 a second overall."""
+    return Limits(
+        text_length=TELEGRAM_TEXT_LIMIT,
+        text_unit="utf16",
+        file_size=UPLOAD_LIMIT,
+        download_size=DOWNLOAD_LIMIT,
+        buttons=100,
+        button_data=64,
+        per_chat=Rate(settings.messages_per_second, 3),
+        overall=Rate(30.0, 30),
+        edits=True,
+        deletes=True,
+        edit_window=timedelta(hours=48),
+    )
 
 
 def keyboard(rows: tuple[tuple[tuple[str, str], ...], ...], chosen: str | None = None) -> InlineKeyboardMarkup:
@@ -75,259 +65,191 @@ def keyboard(rows: tuple[tuple[tuple[str, str], ...], ...], chosen: str | None =
     return InlineKeyboardMarkup([[button(text, data) for text, data in row] for row in rows])
 
 
-def telegram_failure(exc: BaseException) -> DeliveryError:
-    """Sort a python-telegram-bot error into wait, retry or give up."""
-    if isinstance(exc, RetryAfter):
-        with warnings.catch_warnings():  # PTB 22 warns that the int form will become a timedelta; we take both
-            warnings.simplefilter("ignore")
-            value = exc.retry_after
-        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-        return RateLimited(seconds, "Telegram flood control")
-    if isinstance(exc, Forbidden):
-        text = str(exc.message).lower()
-        if "blocked" in text:
-            return PermanentFailure("the customer blocked the bot on Telegram")
-        if "deactivated" in text:
-            return PermanentFailure("the customer's Telegram account was deleted")
-        return PermanentFailure(f"Telegram refused: {exc.message}")
-    if isinstance(exc, InvalidToken):
-        return PermanentFailure("the Telegram bot token is invalid or was revoked")
-    if isinstance(exc, BadRequest):
-        if "chat not found" in str(exc.message).lower():
-            return PermanentFailure("the customer's Telegram chat no longer exists")
-        return PermanentFailure(f"Telegram rejected the message: {exc.message}")
-    if isinstance(exc, TimedOut | NetworkError):
-        return TemporaryFailure(f"Telegram unreachable: {exc}")
-    return TemporaryFailure(f"{type(exc).__name__}: {exc}")
-
-
-class StoreFailed(Exception):
-    """Some updates of a ``getUpdates`` answer could not be stored; they come again."""
-
-
-def _incoming(update: Update, cursor: tuple[str, str] | None) -> Incoming | None:
-    """What storing an update means; None for a button tap, which has a use case of its own."""
-    if update.callback_query is not None:
-        return None
-    inbound = to_inbound(update)
-    if inbound is None:
-        return Incoming(None, cursor=cursor)
-    greeting = inbound.text.split(maxsplit=1)[:1] == ["/start"] and not inbound.attachments and not inbound.edited
-    return Incoming(inbound, greeting=greeting, cursor=cursor)
-
-
 class TelegramConnector:
     channel = "telegram"
+    label = "Telegram"
 
-    def __init__(
-        self,
-        settings: Settings,
-        service: Conversations,
-        *,
-        poll_timeout: int = 25,
-        api_timeout: float = 20.0,
-        picks: Picks | None = None,
-    ) -> None:
+    def __init__(self, settings: TelegramSettings, tuning: Tuning) -> None:
         self.settings = settings
-        self.service = service
-        self.picks = picks
-        self.poll_timeout = poll_timeout
+        self.limits = limits(settings)
+        self.poll_timeout = tuning.poll_timeout
         self.bot = Bot(
-            settings.telegram_bot_token,
-            base_url=settings.telegram_api_url,
-            base_file_url=settings.telegram_file_url,
+            settings.bot_token,
+            base_url=settings.api_url,
+            base_file_url=settings.file_url,
             request=HTTPXRequest(
                 connection_pool_size=32,
-                connect_timeout=min(5.0, api_timeout),
-                read_timeout=api_timeout,
-                write_timeout=max(api_timeout, 60.0),
+                connect_timeout=min(5.0, tuning.api_timeout),
+                read_timeout=tuning.api_timeout,
+                write_timeout=max(tuning.api_timeout, 60.0),
                 pool_timeout=10,
             ),
-            get_updates_request=HTTPXRequest(connect_timeout=5, read_timeout=poll_timeout + 10),
+            get_updates_request=HTTPXRequest(connect_timeout=5, read_timeout=tuning.poll_timeout + 10),
         )
-        self._polling: asyncio.Task[None] | None = None
-        self.healthy = False
+        self._inbox: Inbox | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._health = Health("starting", "connecting to Telegram")
 
-    @property
-    def webhook_mode(self) -> bool:
-        return self.settings.telegram_webhook_url is not None
+    def health(self) -> Health:
+        return self._health
 
-    async def start(self) -> None:
+    def routes(self) -> Sequence[Route]:
+        return [Route("POST", WEBHOOK_PATH, self.webhook)] if self.settings.webhook_mode else []
+
+    async def start(self, inbox: Inbox) -> None:
         """Connect in the background: a Telegram outage at start must not keep the bot (and Slack) down."""
-        self._polling = asyncio.create_task(self._run(), name="telegram")
+        self._inbox = inbox
+        self._task = asyncio.create_task(self._run(), name="telegram")
 
-    async def _connect(self) -> None:
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(TelegramError, RuntimeError):
+            await self.bot.shutdown()
+
+    async def _run(self) -> None:
+        if await self._connect() and not self.settings.webhook_mode:
+            await self._poll()
+
+    async def _connect(self) -> bool:
+        """Introduce the bot and set (or clear) the webhook; False when Telegram refuses the token for good."""
         failures = 0
         while True:
             try:
                 await self.bot.initialize()
-                if self.webhook_mode:
+                if self.settings.webhook_mode:
                     await self.bot.set_webhook(
-                        url=self.settings.telegram_webhook_url or "",
-                        secret_token=self.settings.telegram_webhook_secret,
+                        url=self.settings.webhook_url or "",
+                        secret_token=self.settings.webhook_secret,
                         allowed_updates=ALLOWED_UPDATES,
                     )
                     log.info("Telegram webhook registered")
                 else:
                     await self.bot.delete_webhook()  # getUpdates refuses to work while a webhook is set
                     log.info("polling Telegram for updates")
-                self.healthy = True
-                return
+                self._health = Health("ok")
+                return True
+            except InvalidToken:
+                reason = "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized)"
+                log.error("%s: check the token @BotFather gave you; Telegram customers are not heard", reason)
+                self._health = Health("failed", reason)
+                return False
             except (NetworkError, RetryAfter) as exc:
                 failures += 1
                 delay = min(30.0, 0.5 * 2**failures)
                 log.warning("Telegram is not reachable (%s); trying again in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
 
-    async def _run(self) -> None:
-        await self._connect()
-        if not self.webhook_mode:
-            await self._poll()
-
-    async def stop(self) -> None:
-        if self._polling is not None:
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-        with contextlib.suppress(TelegramError):
-            await self.bot.shutdown()
-
     # --- receiving -------------------------------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        """Long-poll for ever. An update is confirmed (the offset advanced) only once it is stored, so whatever
-        fails here - Telegram, the network, the database - the same updates simply come again."""
-        offset: int | None = None
+        """Long-poll for ever. The offset moves only with the updates it confirms, in one commit, so whatever fails
+        here - Telegram, the network, the database - the same updates simply come again; an update that cannot be
+        read or stored is quarantined by the inbox and never holds up the others."""
+        assert self._inbox is not None
         failures = 0
         while True:
             try:
-                if offset is None:
-                    offset = int(await self.service.setting(OFFSET_KEY) or 0)
-                updates = await self.bot.get_updates(
-                    offset=offset or None, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
-                )
-                stored = await self._store_updates(updates)
-                if stored:
-                    offset = stored[-1].update_id + 1
-                if len(stored) < len(updates):
-                    raise StoreFailed(f"stored {len(stored)} of {len(updates)} updates")
+                cursor = await self._inbox.cursor()
+                raw_updates = await self._get_updates(int(cursor or 0))
+                await self._store(raw_updates)
                 failures = 0
             except asyncio.CancelledError:
                 raise
             except RetryAfter as exc:
                 await asyncio.sleep(telegram_failure(exc).retry_after)  # type: ignore[attr-defined]
+            except InvalidToken:
+                reason = "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized) while polling"
+                log.error("%s: check the token @BotFather gave you", reason)
+                self._health = Health("failed", reason)
+                return
             except Exception as exc:
                 failures += 1
                 delay = min(30.0, 0.5 * 2**failures)
-                if isinstance(exc, NetworkError | Conflict | StoreFailed):
-                    log.warning("getUpdates failed (%s); trying again in %.1fs", exc, delay)
-                else:
-                    log.exception("could not take in Telegram updates; trying again in %.1fs", delay)
+                log.warning("could not take in Telegram updates (%s); trying again in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
 
-    async def _store_updates(self, updates: Sequence[Update]) -> list[Update]:
-        """Store one ``getUpdates`` answer in order, each run of messages in one transaction (with the offset
-        after its last update); returns the updates stored, a prefix: nothing after one that failed is stored."""
-        stored: list[Update] = []
-        run: list[tuple[Update, Incoming]] = []
+    async def _get_updates(self, offset: int) -> list[Any]:
+        """getUpdates as JSON, each update parsed on its own afterwards (the library's own get_updates parses the
+        whole answer at once, and one update it cannot parse would stop every later customer from being heard)."""
+        with warnings.catch_warnings():  # do_api_request suggests get_updates, which is what this avoids
+            warnings.simplefilter("ignore")
+            result = await self.bot.do_api_request(
+                "getUpdates",
+                api_kwargs={"offset": offset or None, "timeout": self.poll_timeout, "allowed_updates": ALLOWED_UPDATES},
+                read_timeout=self.poll_timeout + 10,
+            )
+        return list(result) if isinstance(result, list) else []
 
-        async def flush() -> bool:
-            done = await self.service.receive_all([item for _, item in run]) if run else 0
-            stored.extend(update for update, _ in run[:done])
-            complete = done == len(run)
-            run.clear()
-            return complete
+    async def _store(self, raw_updates: Sequence[Any]) -> None:
+        """One getUpdates answer into the inbox in one commit, with the offset past its last update."""
+        assert self._inbox is not None
+        ids = [i for i in (update_id(raw) for raw in raw_updates) if i is not None]
+        if not ids:
+            return
+        parsed = [item_of(raw, self.bot) for raw in raw_updates if update_id(raw) is not None]
+        items = [item for item, _ in parsed if item is not None]
+        outcomes = await self._inbox.receive(items, cursor=str(max(ids) + 1))
+        taps = [update for item, update in parsed if item is not None]
+        for update, outcome in zip(taps, outcomes, strict=True):
+            if update is not None and update.callback_query is not None:
+                await self._acknowledge(update.callback_query, outcome)
 
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Telegram's webhook: the secret header must match, and the update is stored before we answer 200."""
+        assert self._inbox is not None
+        expected = self.settings.webhook_secret or ""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            log.warning("refused a Telegram webhook call without the right secret header")
+            return web.json_response({"ok": False, "error": "forbidden"}, status=403)
         try:
-            for update in updates:
-                cursor = (OFFSET_KEY, str(update.update_id + 1))
-                incoming = _incoming(update, cursor)
-                if incoming is not None:
-                    run.append((update, incoming))
-                    continue
-                if not await flush():
-                    return stored
-                await self.handle(update, cursor=cursor)  # a button tap: its own use case (bot.usecases.triage)
-                stored.append(update)
-            await flush()
-        except Exception:  # the database, most likely: what was stored so far stays confirmed
-            log.exception("could not store a Telegram update; it comes again")
-        return stored
+            raw = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            raw = None
+        if update_id(raw) is None:
+            log.warning("refused a Telegram webhook call that is not an update (a JSON object with an update_id)")
+            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
+        item, update = item_of(raw, self.bot)
+        try:
+            outcomes = await self._inbox.receive([item] if item is not None else [])
+        except Exception as exc:
+            log.warning("could not store a Telegram update (%s); Telegram will send it again", exc)
+            return web.json_response({"ok": False, "error": "try again"}, status=503)
+        if update is not None and update.callback_query is not None and outcomes:
+            await self._acknowledge(update.callback_query, outcomes[0])
+        return web.json_response({"ok": True})
 
-    async def handle(self, update: Update, *, cursor: tuple[str, str] | None = None) -> None:
-        """Store one update (and the cursor that confirms it) before anything else happens."""
-        if update.callback_query is not None:
-            await self._on_button(update.callback_query, cursor)
-            return
-        incoming = _incoming(update, cursor)
-        assert incoming is not None
-        if incoming.message is not None and not incoming.greeting:
-            await self.service.receive(incoming.message, cursor=cursor)  # shares a commit with concurrent ones
-        elif incoming.message is not None:
-            await self.service.greet(incoming.message)
-            if cursor is not None:
-                await self.service.save_setting(*cursor)
-        elif cursor is not None:
-            await self.service.save_setting(*cursor)
-
-    async def _on_button(self, query: CallbackQuery, cursor: tuple[str, str] | None) -> None:
-        """A customer tapped one of the bot's inline buttons (a category): stored first, then acknowledged."""
+    async def _acknowledge(self, query: CallbackQuery, outcome: Outcome) -> None:
+        """Best effort, after the tap is stored: stop the button's spinner and show the choice."""
         message = query.message
-        chat = message.chat if message is not None else None
-        if self.picks is None or not query.data or chat is None or chat.type != "private":
-            if cursor is not None:
-                await self.service.save_setting(*cursor)
-            return
-        outcome = await self.picks.pick(
-            channel=self.channel,
-            address=str(chat.id),
-            data=query.data,
-            actor=f"{self.channel}:{query.from_user.id}",
-            dedupe_key=f"{self.channel}:callback:{query.id}",
-            cursor=cursor,
-        )
-        # Best effort from here: the choice is stored; these only stop the button's spinner and show the choice.
         try:
             await self.bot.answer_callback_query(query.id, text=outcome.notice or None)
             markup = getattr(message, "reply_markup", None)
-            status = outcome.status
-            if isinstance(markup, InlineKeyboardMarkup) and message is not None and status in ("chosen", "ended"):
+            shows_choice = outcome.status in ("chosen", "ended")
+            if isinstance(markup, InlineKeyboardMarkup) and message is not None and shows_choice:
                 rows = tuple(
                     tuple((b.text.removeprefix(CHOSEN_MARK), str(b.callback_data or "")) for b in row)
                     for row in markup.inline_keyboard
                 )
                 await self.bot.edit_message_reply_markup(
-                    chat_id=chat.id,
+                    chat_id=message.chat.id,
                     message_id=message.message_id,
-                    reply_markup=keyboard(rows, query.data) if status == "chosen" else None,
+                    reply_markup=keyboard(rows, query.data) if outcome.status == "chosen" else None,
                 )
         except TelegramError as exc:
             log.info("could not acknowledge a button tap: %s", exc)
 
-    async def webhook(self, request: web.Request) -> web.Response:
-        """Telegram's webhook: the secret header must match, and the update is stored before we answer 200."""
-        expected = self.settings.telegram_webhook_secret or ""
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            return web.json_response({"ok": False, "error": "forbidden"}, status=403)
-        try:
-            data: Any = await request.json()
-            update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError):
-            return web.json_response({"ok": False, "error": "not a Telegram update"}, status=400)
-        await self.handle(update)
-        return web.json_response({"ok": True})
-
     # --- sending ---------------------------------------------------------------------------------------------
 
     async def send(self, address: str, outgoing: Outgoing, parts: Parts) -> list[str]:
-        if not self.healthy:
-            raise TemporaryFailure("not connected to Telegram yet")
+        if self._health.state != "ok":
+            raise TemporaryFailure(f"not connected to Telegram ({self._health.describe()})")
         chat_id = int(address)
-        if outgoing.format == "mrkdwn":
-            chunks: list[tuple[str, str | None]] = [
-                (c, "HTML") for c in slack_to_telegram_html(outgoing.text, outgoing.user_names)
-            ]
+        if outgoing.rich is not None:
+            chunks: list[tuple[str, str | None]] = [(c, "HTML") for c in rich_to_html(outgoing.rich)]
         else:
             chunks = [(c, None) for c in split_utf16(outgoing.text, TELEGRAM_TEXT_LIMIT)]
         plan: list[tuple[str, Any]] = [("text", c) for c in chunks] + [("file", f) for f in outgoing.files]
@@ -337,10 +259,10 @@ class TelegramConnector:
         for index, (kind, item) in enumerate(plan):
             if index < parts.done:
                 continue
+            await parts.slot()
             if kind == "text":
                 text, parse_mode = item
-                buttons = markup if index == last_text else None
-                message_id = await self._send_text(chat_id, text, parse_mode, buttons)
+                message_id = await self._send_text(chat_id, text, parse_mode, markup if index == last_text else None)
             else:
                 message_id = await self._send_file(chat_id, item)
             sent.append(message_id)
@@ -350,22 +272,15 @@ class TelegramConnector:
     async def _send_text(
         self, chat_id: int, text: str, parse_mode: str | None, buttons: InlineKeyboardMarkup | None = None
     ) -> str:
-        await paced()
         try:
             message = await self.bot.send_message(
-                chat_id,
-                text,
-                parse_mode=parse_mode,
-                link_preview_options=None,
-                disable_notification=False,
+                chat_id, text, parse_mode=parse_mode, link_preview_options=None, disable_notification=False,
                 reply_markup=buttons,
-            )
-        except BadRequest as exc:
-            if parse_mode and "parse entities" in str(exc.message).lower():
+            )  # fmt: skip
+        except TelegramError as exc:
+            if parse_mode and "parse entities" in str(getattr(exc, "message", "")).lower():
                 log.warning("Telegram could not parse formatted text; sending it plain")
                 return await self._send_text(chat_id, visible_text(text), None, buttons)
-            raise telegram_failure(exc) from exc
-        except TelegramError as exc:
             raise telegram_failure(exc) from exc
         return str(message.message_id)
 
@@ -373,7 +288,6 @@ class TelegramConnector:
         size = len(file.content)
         if size > UPLOAD_LIMIT:
             raise PermanentFailure(f"{file.name} is {size // (1024 * 1024)} MB; Telegram bots can send at most 50 MB")
-        await paced()
         try:
             if (file.mime_type or "").startswith("image/") and file.mime_type != "image/gif" and size <= PHOTO_LIMIT:
                 message = await self.bot.send_photo(chat_id, photo=file.content, filename=file.name)
@@ -384,8 +298,8 @@ class TelegramConnector:
         return str(message.message_id)
 
     async def fetch(self, attachment: Attachment) -> bytes:
-        if not self.healthy:
-            raise TemporaryFailure("not connected to Telegram yet")
+        if self._health.state != "ok":
+            raise TemporaryFailure(f"not connected to Telegram ({self._health.describe()})")
         try:
             file = await self.bot.get_file(attachment.ref)
             return bytes(await file.download_as_bytearray())

@@ -1,25 +1,25 @@
-"""Staff replies (Slack mrkdwn) turned into Telegram messages.
+"""Rich text (what staff wrote, as styled runs) rendered as Telegram messages.
 
-Telegram counts its 4,096-character limit in UTF-16 code units of the text it shows, after parsing the HTML;
-so the reply is parsed into styled runs (slack_text.parse_mrkdwn), split by visible length, and each chunk is
-rendered as HTML that stands on its own (tags closed at the end of a chunk and reopened at the start of the
-next).
+Telegram counts its 4,096-character limit in UTF-16 code units of the text it shows, after parsing the HTML; so
+the runs are split by visible length, and each chunk is rendered as HTML that stands on its own (tags closed at the
+end of a chunk and reopened at the start of the next).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape as html_escape
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-from bot.slack.text import Run, cluster_safe, link_text, parse_mrkdwn, same_target, split_text, to_plain
+from bot.domain.richtext import Run, link_text, plain_text, same_target
+from bot.domain.textsplit import cluster_safe, split_text
 
 __all__ = [
     "TELEGRAM_CAPTION_LIMIT",
     "TELEGRAM_TEXT_LIMIT",
-    "slack_to_telegram_html",
-    "slack_to_telegram_plain",
+    "rich_to_html",
+    "rich_to_plain",
     "split_utf16",
     "utf16_len",
     "visible_text",
@@ -83,7 +83,7 @@ def _segments(runs: Sequence[Run]) -> list[_Segment]:
     """Map runs to visible text plus the tags that wrap it.
 
     Only http(s) links become <a href>, and only when the label says something the address does not; other
-    links are shown as slack_text.to_plain shows them, so Telegram can never refuse the message for a strange
+    links are shown as plain text shows them, so Telegram can never refuse the message for a strange
     href.
     """
     segments: list[_Segment] = []
@@ -117,19 +117,16 @@ def _render(segments: Sequence[_Segment]) -> str:
     return "".join(out)
 
 
-def slack_to_telegram_html(
-    text: str, user_names: Mapping[str, str] | None = None, *, limit: int = TELEGRAM_TEXT_LIMIT
-) -> list[str]:
-    """Convert staff mrkdwn to Telegram HTML (parse_mode="HTML") chunks.
+def rich_to_html(runs: Sequence[Run], *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Rich text as Telegram HTML (parse_mode="HTML") chunks.
 
-    *bold* -> <b>, _italic_ -> <i>, ~strike~ -> <s>, `code` -> <code>, ```block``` -> <pre>, quoted lines ->
-    <blockquote>, links -> <a href> (or the bare url); mentions and entities as in slack_text.to_plain. Each
-    chunk's visible text is at most `limit` UTF-16 units, each chunk is well-formed on its own, and the
-    chunks' visible texts concatenate to the whole message except for whitespace dropped at the cuts. Blank
-    input gives [].
+    Bold -> <b>, italic -> <i>, strike -> <s>, code -> <code>, code blocks -> <pre>, quotes -> <blockquote>, links
+    -> <a href> (or the bare url). Each chunk's visible text is at most `limit` UTF-16 units, each chunk is
+    well-formed on its own, and the chunks' visible texts concatenate to the whole message except for whitespace
+    dropped at the cuts. Blank input gives [].
     """
     _check_limit(limit)
-    segments = _segments(parse_mrkdwn(text, user_names))
+    segments = _segments(runs)
     visible = "".join(segment.text for segment in segments)
     starts: list[int] = []
     offset = 0
@@ -148,11 +145,9 @@ def slack_to_telegram_html(
     return chunks
 
 
-def slack_to_telegram_plain(
-    text: str, user_names: Mapping[str, str] | None = None, *, limit: int = TELEGRAM_TEXT_LIMIT
-) -> list[str]:
-    """Fallback for when Telegram refuses the HTML: to_plain, then split_utf16 by the same rules."""
-    return split_utf16(to_plain(text, user_names), limit)
+def rich_to_plain(runs: Sequence[Run], *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Fallback for when Telegram refuses the HTML: plain text, split by the same rules."""
+    return split_utf16(plain_text(runs), limit)
 
 
 class _TextCollector(HTMLParser):

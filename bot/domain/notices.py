@@ -1,0 +1,75 @@
+"""What the bot tells the team, as facts rather than text: the use cases say what happened, the Slack side says it.
+
+A notice travels in a delivery job as JSON and is rendered (words, emoji, mentions) only when it is posted, by
+``bot.slack.notices``. So routing and response-time code never writes Slack syntax, and changing how a notice
+reads changes it for jobs already queued too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# The kinds, and the facts each carries
+NO_REPLY_YET = "no_reply_yet"  # waited (s), target (min), business_hours (bool), people ([ids])
+ESCALATED = "escalated"  # to (a channel or person id), waited (s) — said in the thread
+ESCALATION = "escalation"  # waited (s), target (min), business_hours — posted to `to`, naming the customer
+REASSIGNED = "reassigned"  # by, to
+CATEGORY_SET = "category_set"  # by, category, previous, owners ([ids])
+NOT_DELIVERED = "not_delivered"  # reason
+QUARANTINED = "quarantined"  # channel, number, address, who, error — posted to the inbox channel
+STAFF_EDITED = "staff_edited"  # by — a reply was edited after it was sent; the customer still sees the original
+STAFF_DELETED = "staff_deleted"  # by — a reply was deleted after it was sent; the customer still has it
+
+KINDS = frozenset(
+    {NO_REPLY_YET, ESCALATED, ESCALATION, REASSIGNED, CATEGORY_SET, NOT_DELIVERED, QUARANTINED, STAFF_EDITED,
+     STAFF_DELETED}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown notice kind {self.kind!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.facts}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Notice:
+        facts = {k: v for k, v in data.items() if k != "kind"}
+        return cls(str(data["kind"]), facts)
+
+
+def no_reply_yet(*, waited: float, target: int | None, business_hours: bool, people: list[str]) -> Notice:
+    return Notice(
+        NO_REPLY_YET, {"waited": waited, "target": target, "business_hours": business_hours, "people": people}
+    )
+
+
+def escalated(*, to: str, waited: float) -> Notice:
+    return Notice(ESCALATED, {"to": to, "waited": waited})
+
+
+def escalation(*, waited: float, target: int | None, business_hours: bool) -> Notice:
+    return Notice(ESCALATION, {"waited": waited, "target": target, "business_hours": business_hours})
+
+
+def reassigned(*, by: str, to: str) -> Notice:
+    return Notice(REASSIGNED, {"by": by, "to": to})
+
+
+def category_set(*, by: str, category: str, previous: str | None, owners: list[str]) -> Notice:
+    return Notice(CATEGORY_SET, {"by": by, "category": category, "previous": previous, "owners": owners})
+
+
+def not_delivered(reason: str) -> Notice:
+    return Notice(NOT_DELIVERED, {"reason": reason})
+
+
+def quarantined(*, channel: str, number: int, address: str | None, who: str | None, error: str) -> Notice:
+    return Notice(QUARANTINED, {"channel": channel, "number": number, "address": address, "who": who, "error": error})

@@ -1,0 +1,36 @@
+"""What routing and timing (bot.usecases.triage) add to the conversation use cases, inside their transactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.models import Conversation, InboundMessage, Status
+from bot.store.database import Transaction
+
+
+class ConversationHooks:
+    """No-ops here; ``Triage`` overrides them."""
+
+    async def opened(
+        self, tx: Transaction, conversation_id: int, message: InboundMessage, category: str | None, now: datetime
+    ) -> None:
+        """A conversation was just created."""
+
+    async def customer_wrote(
+        self, tx: Transaction, conversation_id: int, message: InboundMessage, *, opened: bool, now: datetime
+    ) -> bool:
+        """A customer message was archived; True when the hook answered it (the acknowledgement is then skipped)."""
+        return False
+
+    async def acknowledged(self, tx: Transaction, conversation_id: int, message: InboundMessage, now: datetime) -> None:
+        """A new conversation's acknowledgement (if any) is queued: what the customer should read next."""
+
+    async def staff_replied(self, tx: Transaction, conversation: Conversation, user: str, now: datetime) -> None:
+        """A reply (not a note) for the customer was archived."""
+
+    async def status_changed(self, tx: Transaction, conversation: Conversation, status: Status, now: datetime) -> None:
+        """The conversation was closed or reopened."""
+
+    async def moved_thread(self, tx: Transaction, slack_channel: str, thread_ts: str) -> Conversation | None:
+        """The conversation that used to live in a thread it has moved away from."""
+        return None

@@ -1,0 +1,222 @@
+"""The inbox every customer channel writes to: updates stored in order, a bad one quarantined, never retried for ever.
+
+Group commit: calls that arrive while a commit is under way wait and share the next transaction, so a process is
+not capped at its database's commits per second; every caller is answered only after its items are committed.
+Within the transaction each item has a savepoint of its own:
+
+- an item the database refuses for what it is (bad data, a bug its content triggers) is quarantined: kept whole as
+  a dead letter, the team told once in the inbox channel, and the items after it go on;
+- a failure of the database itself (locked, gone, a deadlock) fails the caller, with nothing of its batch stored,
+  so the channel offers the same updates again (a webhook answers 5xx, a poller asks again).
+
+A connector's cursor (Telegram's update offset) is saved in the same commit as the batch it confirms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bot.connectors.base import CategoryPick, Item, Outcome, Received, Unreadable
+from bot.domain import notices
+from bot.domain.cleaning import clean
+from bot.domain.models import InboundMessage
+from bot.store.database import Database, Transaction
+from bot.usecases import jobs
+from bot.usecases.receiving import Receiving
+
+log = logging.getLogger(__name__)
+
+GROUP_LIMIT = 200  # items in one group commit at most: bounds a transaction's length and its answers' wait
+_TRANSIENT_SQLSTATES = ("40001", "40P01", "08", "53", "57P")  # serialization, deadlock, connection, resources
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether the database itself failed (try again later), rather than refused this item."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | TimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        return state.startswith(_TRANSIENT_SQLSTATES)
+    return False
+
+
+class Picks(Protocol):
+    """Where a customer's tap on a category button goes (bot.usecases.triage.Triage)."""
+
+    async def pick_in(
+        self, tx: Transaction, *, channel: str, address: str, data: str, actor: str, dedupe_key: str
+    ) -> Outcome: ...
+
+
+@dataclass
+class _Batch:
+    channel: str
+    items: Sequence[Item]
+    cursor: str | None
+    future: asyncio.Future[list[Outcome]]
+
+    def order_key(self) -> tuple[str, str]:
+        first = self.items[0] if self.items else None
+        if isinstance(first, Received):
+            return self.channel, first.message.sender.external_id
+        return self.channel, ""
+
+
+def cursor_key(channel: str) -> str:
+    return f"cursor.{channel}"
+
+
+class Intake:
+    def __init__(
+        self,
+        db: Database,
+        receiving: Receiving,
+        picks: Picks | None,
+        *,
+        alert_channel: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.db = db
+        self.receiving = receiving
+        self.picks = picks
+        self.alert_channel = alert_channel
+        self.clock = clock
+        self._waiting: list[_Batch] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def inbox(self, channel: str) -> ChannelInbox:
+        return ChannelInbox(self, channel)
+
+    async def receive(self, message: InboundMessage) -> Outcome:
+        """One customer message, as a connector would hand it over (tests, benchmarks)."""
+        return (await self.submit(message.channel, [Received(message)]))[0]
+
+    async def submit(self, channel: str, items: Sequence[Item], cursor: str | None = None) -> list[Outcome]:
+        future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Batch(channel, list(items), cursor, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting(), name="receive-group-commit")
+        return await asyncio.shield(future)  # a caller that gives up does not cancel the others' commit
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            group: list[_Batch] = []
+            size = 0
+            while self._waiting and (not group or size + len(self._waiting[0].items) <= GROUP_LIMIT):
+                batch = self._waiting.pop(0)
+                group.append(batch)
+                size += len(batch.items)
+            # Same order in every process for rows of the same customers (fewer deadlocks on PostgreSQL); the sort
+            # is stable, so one customer's messages keep the order they arrived in. Cursors must stay in order.
+            if not any(b.cursor for b in group):
+                group.sort(key=_Batch.order_key)
+            outcomes: list[list[Outcome] | BaseException] = []
+            try:
+                async with self.db.transaction() as tx:
+                    keys = [i.message.source_key for b in group for i in b.items if isinstance(i, Received)]
+                    known = await tx.archive.existing_source_keys(keys)
+                    for batch in group:
+                        outcomes.append(await self._store_batch(tx, batch, known))
+            except Exception as exc:  # the commit itself failed: nothing of the group is stored
+                outcomes = [exc] * len(group)
+            for batch, outcome in zip(group, outcomes, strict=True):
+                if batch.future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    batch.future.set_exception(outcome)
+                else:
+                    batch.future.set_result(outcome)
+
+    async def _store_batch(self, tx: Transaction, batch: _Batch, known: set[str]) -> list[Outcome] | BaseException:
+        """A caller's items and cursor in one savepoint: all of them, or (the database failing) none."""
+        try:
+            async with tx.conn.begin_nested():
+                outcomes = [await self._store_item(tx, batch.channel, item, known) for item in batch.items]
+                if batch.cursor is not None:
+                    await tx.archive.put_setting(cursor_key(batch.channel), batch.cursor)
+            return outcomes
+        except Exception as exc:
+            log.warning("could not store %d update(s) of %s; they come again: %s", len(batch.items), batch.channel, exc)
+            return exc
+
+    async def _store_item(self, tx: Transaction, channel: str, item: Item, known: set[str]) -> Outcome:
+        if isinstance(item, Unreadable):
+            return await self._quarantine(tx, channel, item)
+        try:
+            async with tx.conn.begin_nested():
+                return await self._store(tx, channel, item, known)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.error("an update from %s could not be stored; quarantining it", channel, exc_info=exc)
+            return await self._quarantine(tx, channel, _unreadable(channel, item, exc))
+
+    async def _store(self, tx: Transaction, channel: str, item: Received | CategoryPick, known: set[str]) -> Outcome:
+        if isinstance(item, CategoryPick):
+            if self.picks is None:
+                return Outcome(status="unknown")
+            return await self.picks.pick_in(
+                tx, channel=channel, address=item.address, data=item.data, actor=f"{channel}:{item.user_id}",
+                dedupe_key=f"{channel}:pick:{item.key}",
+            )  # fmt: skip
+        message = clean(item.message)
+        if item.greeting:
+            await self.receiving.greet(tx, message)
+            return Outcome()
+        return await self.receiving.message(tx, message, known)
+
+    async def _quarantine(self, tx: Transaction, channel: str, item: Unreadable) -> Outcome:
+        number, new = await tx.dead_letters.keep(
+            channel=channel, key=item.key, raw=item.raw, error=item.error, address=item.address, who=item.who,
+            now=self.clock(),
+        )  # fmt: skip
+        if new:
+            notice = notices.quarantined(
+                channel=channel, number=number, address=item.address, who=item.who, error=item.error[:300]
+            )
+            await jobs.alert(tx, self.alert_channel, notice)
+            log.warning("kept an update from %s as dead letter #%d: %s", channel, number, item.error[:300])
+        return Outcome(quarantined=number)
+
+
+def _unreadable(channel: str, item: Received | CategoryPick, exc: BaseException) -> Unreadable:
+    """What is kept of an item the database refused: the platform's update, else the item as the bot read it."""
+    error = f"{type(exc).__name__}: {exc}"
+    if isinstance(item, Received):
+        message = item.message
+        raw = item.raw or json.dumps(asdict(message), default=str, ensure_ascii=False)
+        return Unreadable(
+            key=f"{channel}:stored:{message.source_key}", raw=raw, error=error, address=message.address,
+            who=message.sender.display_name,
+        )  # fmt: skip
+    raw = item.raw or json.dumps(asdict(item), ensure_ascii=False)
+    return Unreadable(key=f"{channel}:pick:{item.key}", raw=raw, error=error, address=item.address)
+
+
+class ChannelInbox:
+    """The ``bot.connectors.base.Inbox`` of one channel."""
+
+    def __init__(self, intake: Intake, channel: str) -> None:
+        self.intake = intake
+        self.channel = channel
+
+    async def cursor(self) -> str | None:
+        async with self.intake.db.reading() as tx:
+            return await tx.archive.get_setting(cursor_key(self.channel))
+
+    async def receive(self, items: Sequence[Item], *, cursor: str | None = None) -> list[Outcome]:
+        if not items and cursor is None:
+            return []
+        return await self.intake.submit(self.channel, items, cursor)
+
