@@ -43,12 +43,25 @@ class BotProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 30) -> None:
+    async def launch(self) -> None:
+        """Start the process without waiting for it to become healthy."""
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=ROOT, env=self.env, stdout=log, stderr=log
         )
         log.close()
+
+    async def health(self) -> tuple[int, dict[str, Any]] | None:
+        """The status and JSON of /healthz, or None while nothing answers."""
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"{self.url}/healthz") as response:
+                return response.status, await response.json()
+        except (aiohttp.ClientError, ValueError):
+            return None
+
+    async def start(self, timeout: float = 30) -> None:
+        await self.launch()
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:

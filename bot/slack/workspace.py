@@ -24,6 +24,22 @@ log = logging.getLogger(__name__)
 
 WORKSPACE_URL_KEY = "slack.workspace_url"
 FALLBACK_WORKSPACE_URL = "https://slack.com/"  # slack.com/archives/... links redirect into the signed-in workspace
+class _OneLine(logging.Filter):
+    """The Socket Mode client logs every failed connection attempt with a traceback at ERROR; it is retried, and an
+    unreachable Slack is an outage, not a bug: one WARNING line each."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            error = record.exc_info[1]
+            record.msg, record.args = f"{record.getMessage()} ({type(error).__name__}: {error})", None
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+socket_log = logging.getLogger("bot.slack.socket_mode")
+socket_log.addFilter(_OneLine())
+
 _REFUSED = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "no_permission"}
 
 
@@ -88,7 +104,7 @@ class SlackConnection:
         failures = 0
         while True:
             self._health = Health("starting", "connecting to Slack (Socket Mode)")
-            self._socket = AsyncSocketModeHandler(app, self.app_token)
+            self._socket = AsyncSocketModeHandler(app, self.app_token, logger=socket_log)
             try:
                 await self._socket.connect_async()
                 self._health = Health("ok")
