@@ -190,6 +190,54 @@ async def test_staff_formatting_mentions_and_links_become_telegram_text(bot: Bot
     assert sent["visible_text"].endswith("<3")  # &lt; unescaped on its way to the customer
 
 
+def _rich_text(*elements: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"type": "rich_text", "block_id": "rt1", "elements": list(elements)}]
+
+
+async def test_a_reply_whose_words_are_only_in_rich_text_blocks_reaches_the_customer_formatted(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "how do I reset it?")
+    thread = await bot.thread_for(CHAT)
+    blocks = _rich_text(
+        {
+            "type": "rich_text_section",
+            "elements": [
+                {"type": "text", "text": "Press "},
+                {"type": "text", "text": "Reset", "style": {"bold": True}},
+                {"type": "text", "text": ", ask "},
+                {"type": "user", "user_id": STAFF2},
+                {"type": "text", "text": " or read "},
+                {"type": "link", "url": "https://example.com/help?a=1&b=2", "text": "the guide"},
+                {"type": "text", "text": " <3 <!channel>\n"},
+            ],
+        },
+        {
+            "type": "rich_text_list",
+            "style": "bullet",
+            "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": "then wait"}]}],
+        },
+    )
+    note = _rich_text({"type": "rich_text_section", "elements": [{"type": "text", "text": "note: she is upset"}]})
+    channel, thread_ts = thread
+    reply_event = message_event(channel, STAFF, "", thread_ts=thread_ts, blocks=blocks)
+    note_event = message_event(channel, STAFF, "", thread_ts=thread_ts, blocks=note)
+    del note_event["text"]  # empty or missing: either way the blocks carry the words
+    for event in (reply_event, note_event):
+        assert (await bot.slack_event(event)).status == 200
+    await bot.idle()
+    sent = bot.telegram.sent(CHAT)
+    assert len(sent) == 1, "the reply arrives once and the note stays in Slack"
+    assert "<b>Reset</b>" in sent[0]["text"] and '<a href="https://example.com/help?a=1&amp;b=2">' in sent[0]["text"]
+    assert sent[0]["visible_text"] == "Press Reset, ask @Sam or read the guide <3 <!channel>\n• then wait"
+    async with bot.rt.db.reading() as tx:
+        rows = await tx.archive.message_rows([1, 2, 3])
+    archived = {r.direction: r.text for r in rows}
+    assert (
+        archived["outbound"]
+        == "Press Reset, ask @Sam or read the guide (https://example.com/help?a=1&b=2) <3 <!channel>\n• then wait"
+    )
+    assert archived["note"] == "note: she is upset"
+
+
 async def test_long_texts_arrive_whole_on_both_sides(bot: Bot) -> None:
     long_customer = ("고객 메시지 " * 500)[:3500]
     bot.telegram.push_text(CHAT, long_customer)

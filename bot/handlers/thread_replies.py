@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.domain.models import Attachment
 from bot.slack.names import SlackNames
+from bot.slack.rich_text import rich_text_to_mrkdwn
 from bot.slack.text import mentioned_user_ids, to_plain
 from bot.usecases.conversations import Conversations
 
@@ -40,6 +41,12 @@ def staff_files(event: dict[str, Any]) -> list[Attachment]:
     return found
 
 
+def staff_text(message: dict[str, Any]) -> str:
+    """A message's mrkdwn: its ``text``, or, when Slack left that empty, its ``rich_text`` blocks rendered."""
+    text = message.get("text") or ""
+    return text if text.strip() else rich_text_to_mrkdwn(message.get("blocks"))
+
+
 def is_staff_reply(event: dict[str, Any], bot_user_id: str | None) -> bool:
     """A person's new message inside a thread: not the bot, not another bot, not an edit or deletion."""
     if event.get("subtype") not in _REPLY_SUBTYPES or event.get("bot_id") or event.get("bot_profile"):
@@ -55,7 +62,7 @@ def register(app: AsyncApp, service: Conversations, names: SlackNames) -> None:
     async def on_message(event: dict[str, Any], context: Any) -> None:
         if not is_staff_reply(event, context.get("bot_user_id")):
             return
-        text = event.get("text") or ""
+        text = staff_text(event)
         files = staff_files(event)
         if not text.strip() and not files:
             return
