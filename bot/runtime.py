@@ -26,6 +26,7 @@ from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
 from bot.slack.delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
+from bot.slack.files import SlackFileInfo
 from bot.slack.names import SlackNames
 from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
 from bot.slack.staff import StaffDirectory
@@ -132,13 +133,14 @@ async def running(
     try:
         team_url = await _workspace_url(slack, db)
         connectors = {telegram.channel: telegram}
+        slack_files = SlackFiles(session, settings.slack_bot_token, resolve=SlackFileInfo(slack).resolve)
         slack_args = (slack, db, config.bot, connectors)
         handlers: dict[str, JobHandler] = {
             OPEN_THREAD: OpenThread(*slack_args, team_url=team_url),
             POST_INBOUND: PostInbound(*slack_args, team_url=team_url),
             UPDATE_HEADER: UpdateHeader(*slack_args, team_url=team_url),
             POST_NOTICE: PostNotice(*slack_args, team_url=team_url),
-            SEND_TO_CUSTOMER: SendToCustomer(db, connectors, SlackFiles(session, settings.slack_bot_token)),
+            SEND_TO_CUSTOMER: SendToCustomer(db, connectors, slack_files),
             MOVE_THREAD: MoveThread(*slack_args, team_url=team_url),
             RETIRE_HEADER: RetireHeader(*slack_args, team_url=team_url),
             POST_ESCALATION: PostEscalation(*slack_args, team_url=team_url),

@@ -290,6 +290,18 @@ async def test_staff_files_reach_the_customer(bot: Bot) -> None:
     assert sent[1]["content"] == b"%PDF manual" and sent[1]["filename"] == "manual.pdf"
 
 
+async def test_a_file_shared_from_another_organisation_is_fetched_through_files_info(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "send me the contract please")
+    thread = await bot.thread_for(CHAT)
+    shared = bot.slack.host_connect_file("contract.pdf", b"%PDF contract", "application/pdf")
+    await bot.staff_reply(thread, "", files=[shared])
+    await bot.idle()
+    sent = bot.telegram.sent(CHAT)
+    assert [m["kind"] for m in sent] == ["document"]
+    assert sent[0]["content"] == b"%PDF contract" and sent[0]["filename"] == "contract.pdf"
+    assert [c.params["file"] for c in bot.slack.calls_to("files.info")] == [shared["id"]]
+
+
 async def test_history_and_inquiries_answer_the_caller_only(bot: Bot) -> None:
     bot.telegram.push_text(CHAT, "My invoice number is 7781")
     bot.telegram.push_text(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import aiohttp
@@ -24,13 +24,22 @@ STAFF_FILE_LIMIT = 50 * 1024 * 1024
 
 
 class SlackFiles:
-    """Downloads files staff shared in a thread (``url_private_download`` needs the bot token)."""
+    """Downloads files staff shared in a thread (``url_private_download`` needs the bot token); ``resolve`` first
+    finds the link of a file the event did not carry one for (bot.slack.files: Slack Connect)."""
 
-    def __init__(self, session: aiohttp.ClientSession, token: str) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        token: str,
+        resolve: Callable[[Attachment], Awaitable[Attachment]] | None = None,
+    ) -> None:
         self.session = session
         self.token = token
+        self.resolve = resolve
 
     async def download(self, attachment: Attachment) -> OutgoingFile:
+        if self.resolve is not None:
+            attachment = await self.resolve(attachment)
         if attachment.size and attachment.size > STAFF_FILE_LIMIT:
             raise PermanentFailure(f"{attachment.file_name} is over the 50 MB a Telegram bot may send")
         try:

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.domain.models import Attachment
+from bot.slack.files import file_info_ref, needs_file_info
 from bot.slack.names import SlackNames
 from bot.slack.rich_text import rich_text_to_mrkdwn
 from bot.slack.text import mentioned_user_ids, to_plain
@@ -23,10 +24,13 @@ _REPLY_SUBTYPES = {None, "file_share", "thread_broadcast"}
 
 
 def staff_files(event: dict[str, Any]) -> list[Attachment]:
-    """Files shared with a message, as attachments the customer side can fetch with the bot token."""
+    """Files shared with a message, as attachments the customer side can fetch with the bot token (a Slack Connect
+    file by its id, see bot.slack.files)."""
     found = []
     for file in event.get("files") or []:
         url = file.get("url_private_download") or file.get("url_private")
+        if needs_file_info(file):  # shared from another organisation: files.info has the link (asked at delivery)
+            url = file_info_ref(file["id"])
         if not url or file.get("mode") in {"tombstone", "hidden_by_limit"}:
             continue
         found.append(
