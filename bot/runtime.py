@@ -25,7 +25,7 @@ from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
 from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
-from bot.slack.files import SlackFiles
+from bot.slack.files import SlackFileInfo, SlackFiles
 from bot.slack.names import SlackNames
 from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
 from bot.slack.staff import StaffDirectory
@@ -148,7 +148,7 @@ async def running(
     try:
         slack_connection = SlackConnection(slack, db, settings.slack_app_token, timeout=min(api_timeout, 5.0))
         team_url = await slack_connection.workspace_url()
-        files = SlackFiles(session, settings.slack_bot_token)
+        files = SlackFiles(session, settings.slack_bot_token, resolve=SlackFileInfo(slack).resolve)
         handlers = _slack_handlers(slack, db, config, connectors, team_url, files)
         worker = DeliveryWorker(
             db,

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.slack.blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
 from tests.conftest import BILLING, INBOX, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
-from tests.fakes.slack_requests import message_changed_event, message_event
+from tests.fakes.slack_requests import message_changed_event, message_deleted_event, message_event, new_ts
 
 CHAT = 4242
 
@@ -81,6 +81,102 @@ async def test_bot_posts_other_bots_edits_and_untracked_messages_are_never_sent(
     await bot.staff_reply(thread, "the only real reply")
     await bot.idle()
     assert bot.telegram.sent_texts(CHAT) == ["the only real reply"]
+
+
+def _notices(bot: Bot, thread: tuple[str, str], words: str) -> list[str]:
+    return [all_text(m) for m in bot.slack.thread(*thread) if words in all_text(m)]
+
+
+async def _events(bot: Bot, kind: str) -> list[Any]:
+    async with bot.rt.db.reading() as tx:
+        return [e for e in await tx.archive.events_of(await bot.conversation_id_for(CHAT)) if e.kind == kind]
+
+
+async def test_an_edit_or_deletion_of_a_delivered_reply_is_told_in_the_thread_once(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "where is my refund?")
+    thread = await bot.thread_for(CHAT)
+    channel, thread_ts = thread
+    ts = new_ts()
+    await bot.staff_reply(thread, "Your refund is on its way <@U0OTHER>", ts=ts)
+    await bot.idle()
+    original = "Your refund is on its way @Sam"
+    assert bot.telegram.sent_texts(CHAT) == [original]
+
+    preview = [{"fallback": "a link preview", "from_url": "https://example.com"}]  # Slack's own change: no edit
+    unfurled = message_changed_event(
+        channel, ts, "Your refund is on its way <@U0OTHER>", user=STAFF, thread_ts=thread_ts, edited=False
+    )
+    await bot.slack_event({**unfurled, "message": {**unfurled["message"], "attachments": preview}})
+    edit = message_changed_event(channel, ts, "Your refund was sent *today*", user=STAFF, thread_ts=thread_ts)
+    await bot.slack_event(edit, event_id="Ev0EDIT")
+    await bot.slack_event(edit, event_id="Ev0EDIT", retry_num=1)  # Slack's retry
+    await bot.slack_event(edit)  # the same edit, delivered again under a new event id
+    await bot.slack_event(
+        message_changed_event(channel, ts, "Sent today &amp; tracked", user=STAFF, thread_ts=thread_ts)
+    )
+    await bot.idle()
+    edited = _notices(bot, thread, "edited in Slack")
+    assert len(edited) == 1
+    assert "the customer still sees the original" in edited[0] and "send a new reply" in edited[0]
+    assert f"> {original}" in edited[0] and "<@U0OTHER>" not in edited[0]  # quoted as the customer has it, no ping
+    assert [(e.actor, e.detail["text"]) for e in await _events(bot, "staff_edited")] == [
+        (STAFF, "Your refund was sent today"),
+        (STAFF, "Sent today & tracked"),
+    ]
+
+    deletion = message_deleted_event(channel, ts, user=STAFF, text="Sent today &amp; tracked", thread_ts=thread_ts)
+    await bot.slack_event(deletion)
+    await bot.slack_event(deletion)
+    await bot.idle()
+    deleted = _notices(bot, thread, "deleted in Slack")
+    assert len(deleted) == 1 and "the customer still has it" in deleted[0]
+    assert [e.detail["slack_ts"] for e in await _events(bot, "staff_deleted")] == [ts]
+    assert bot.telegram.sent_texts(CHAT) == [original]  # nothing reached the customer, nothing was resent
+    async with bot.rt.db.reading() as tx:
+        reply = await tx.archive.message_by_source_key(f"slack:{channel}:{ts}")
+    assert (reply.text, reply.delivery) == (original, "delivered")  # the archive keeps what the customer got
+
+
+async def test_edits_of_notes_failed_replies_and_bot_posts_stay_silent(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "hi")
+    thread = await bot.thread_for(CHAT)
+    channel, thread_ts = thread
+    note_ts, reply_ts, failed_ts = new_ts(), new_ts(), new_ts()
+    await bot.staff_reply(thread, "note: she called twice", ts=note_ts)
+    await bot.staff_reply(thread, "See you tomorrow", ts=reply_ts)
+    await bot.idle()
+    bot.telegram.blocked(CHAT)
+    await bot.staff_reply(thread, "are you there?", ts=failed_ts)
+    await bot.thread_text(thread, "did not reach the customer")
+    edits = [
+        (STAFF, note_ts, "note: she called three times"),
+        (STAFF, note_ts, "now it reads like a reply"),  # still the note the customer never saw
+        (STAFF, failed_ts, "are you still there?"),  # the thread already says it did not reach them
+        ("UBOT", bot.slack.thread(*thread)[0]["ts"], "the customer's message as the bot posted it"),
+        (STAFF, reply_ts, "note: never mind"),  # the customer saw the reply: this one is told
+    ]
+    for user, ts, text in edits:
+        extra = {"bot_id": "BBOT"} if user == "UBOT" else {}
+        await bot.slack_event(message_changed_event(channel, ts, text, user=user, thread_ts=thread_ts, **extra))
+    await bot.slack_event(message_deleted_event(channel, note_ts, user=STAFF, thread_ts=thread_ts))
+    await bot.idle()
+    notices = _notices(bot, thread, "in Slack, but the customer")
+    assert len(notices) == 1 and "> See you tomorrow" in notices[0], "only the reply the customer saw, turned note"
+    assert len(await _events(bot, "staff_edited")) == 4 and len(await _events(bot, "staff_deleted")) == 1
+
+
+async def test_an_edit_of_a_reply_still_queued_says_the_customer_will_get_the_original(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "hi")
+    thread = await bot.thread_for(CHAT)
+    await bot.idle()
+    bot.telegram.set_down(True)
+    ts = new_ts()
+    await bot.staff_reply(thread, "Typo in this reply", ts=ts)
+    await bot.slack_event(message_changed_event(thread[0], ts, "No typo here", user=STAFF, thread_ts=thread[1]))
+    text = await bot.thread_text(thread, "edited in Slack")
+    assert "the customer will still get the original" in text
+    bot.telegram.set_down(False)
+    await bot.telegram.wait_for(lambda: bot.telegram.sent_texts(CHAT) == ["Typo in this reply"], timeout=10)
 
 
 async def test_claim_is_shown_on_the_first_message_and_a_second_claimer_is_told_who_holds_it(bot: Bot) -> None:
@@ -190,6 +286,54 @@ async def test_staff_formatting_mentions_and_links_become_telegram_text(bot: Bot
     assert sent["visible_text"].endswith("<3")  # &lt; unescaped on its way to the customer
 
 
+def _rich_text(*elements: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"type": "rich_text", "block_id": "rt1", "elements": list(elements)}]
+
+
+async def test_a_reply_whose_words_are_only_in_rich_text_blocks_reaches_the_customer_formatted(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "how do I reset it?")
+    thread = await bot.thread_for(CHAT)
+    blocks = _rich_text(
+        {
+            "type": "rich_text_section",
+            "elements": [
+                {"type": "text", "text": "Press "},
+                {"type": "text", "text": "Reset", "style": {"bold": True}},
+                {"type": "text", "text": ", ask "},
+                {"type": "user", "user_id": STAFF2},
+                {"type": "text", "text": " or read "},
+                {"type": "link", "url": "https://example.com/help?a=1&b=2", "text": "the guide"},
+                {"type": "text", "text": " <3 <!channel>\n"},
+            ],
+        },
+        {
+            "type": "rich_text_list",
+            "style": "bullet",
+            "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": "then wait"}]}],
+        },
+    )
+    note = _rich_text({"type": "rich_text_section", "elements": [{"type": "text", "text": "note: she is upset"}]})
+    channel, thread_ts = thread
+    reply_event = message_event(channel, STAFF, "", thread_ts=thread_ts, blocks=blocks)
+    note_event = message_event(channel, STAFF, "", thread_ts=thread_ts, blocks=note)
+    del note_event["text"]  # empty or missing: either way the blocks carry the words
+    for event in (reply_event, note_event):
+        assert (await bot.slack_event(event)).status == 200
+    await bot.idle()
+    sent = bot.telegram.sent(CHAT)
+    assert len(sent) == 1, "the reply arrives once and the note stays in Slack"
+    assert "<b>Reset</b>" in sent[0]["text"] and '<a href="https://example.com/help?a=1&amp;b=2">' in sent[0]["text"]
+    assert sent[0]["visible_text"] == "Press Reset, ask @Sam or read the guide <3 <!channel>\n• then wait"
+    async with bot.rt.db.reading() as tx:
+        rows = await tx.archive.message_rows([1, 2, 3])
+    archived = {r.direction: r.text for r in rows}
+    assert (
+        archived["outbound"]
+        == "Press Reset, ask @Sam or read the guide (https://example.com/help?a=1&b=2) <3 <!channel>\n• then wait"
+    )
+    assert archived["note"] == "note: she is upset"
+
+
 async def test_long_texts_arrive_whole_on_both_sides(bot: Bot) -> None:
     long_customer = ("고객 메시지 " * 500)[:3500]
     bot.telegram.push_text(CHAT, long_customer)
@@ -240,6 +384,18 @@ async def test_staff_files_reach_the_customer(bot: Bot) -> None:
     sent = bot.telegram.sent(CHAT)
     assert [m["kind"] for m in sent] == ["text", "document"]
     assert sent[1]["content"] == b"%PDF manual" and sent[1]["filename"] == "manual.pdf"
+
+
+async def test_a_file_shared_from_another_organisation_is_fetched_through_files_info(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "send me the contract please")
+    thread = await bot.thread_for(CHAT)
+    shared = bot.slack.host_connect_file("contract.pdf", b"%PDF contract", "application/pdf")
+    await bot.staff_reply(thread, "", files=[shared])
+    await bot.idle()
+    sent = bot.telegram.sent(CHAT)
+    assert [m["kind"] for m in sent] == ["document"]
+    assert sent[0]["content"] == b"%PDF contract" and sent[0]["filename"] == "contract.pdf"
+    assert [c.params["file"] for c in bot.slack.calls_to("files.info")] == [shared["id"]]
 
 
 async def test_history_and_inquiries_answer_the_caller_only(bot: Bot) -> None:

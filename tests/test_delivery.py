@@ -163,6 +163,37 @@ async def test_a_customer_who_blocked_the_bot_is_reported_in_the_thread_not_retr
     assert delivery[0] == "failed" and "blocked" in delivery[1]
 
 
+async def test_a_slack_connect_file_is_asked_for_at_delivery_and_waits_out_a_files_info_outage(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "hi")
+    thread = await bot.thread_for(CHAT)
+    await bot.idle()
+    shared = bot.slack.host_connect_file("photo.png", b"\x89PNG partner", "image/png")
+    bot.slack.fail("files.info", status=503, times=None)
+    await bot.staff_reply(thread, "from our partner", files=[shared])  # answered while files.info is down
+    await wait_until(lambda: len(bot.slack.calls_to("files.info")) >= 2, what="files.info asked again")
+    assert bot.telegram.sent(CHAT) == []
+    bot.slack.clear()
+    bot.slack.rate_limit("files.info", retry_after=1, times=1)
+    await bot.telegram.wait_for(lambda: len(bot.telegram.sent(CHAT)) == 2, timeout=15)
+    await bot.idle()
+    sent = bot.telegram.sent(CHAT)
+    assert sent[0]["text"] == "from our partner"
+    assert sent[1]["kind"] == "photo" and sent[1]["content"] == b"\x89PNG partner"  # its type came from files.info
+    assert [c.status for c in bot.slack.calls_to("files.info")][-2:] == [429, 200]
+
+
+async def test_a_slack_connect_file_deleted_before_delivery_is_reported_not_retried(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "hi")
+    thread = await bot.thread_for(CHAT)
+    shared = bot.slack.host_connect_file("draft.docx", b"PK draft", "application/octet-stream")
+    bot.slack.delete_file(shared["id"])
+    await bot.staff_reply(thread, "the draft", files=[shared])
+    text = await bot.thread_text(thread, "did not reach the customer")
+    assert "was deleted in Slack" in text
+    await bot.idle()
+    assert len(bot.slack.calls_to("files.info")) == 1 and bot.telegram.sent(CHAT) == []
+
+
 async def test_a_deleted_slack_channel_stops_retrying_and_is_archived(bot: Bot) -> None:
     bot.slack.missing_channel(BILLING)
     bot.telegram.push_text(CHAT, "refund please")

@@ -24,6 +24,7 @@ from bot.store.schema import conversations, customers, events, identities, messa
 from bot.usecases.crm import Customers
 from tests.conftest import STAFF, Bot, all_text, wait_until
 from tests.customer_helpers import customer_of, customer_writes, person, shown
+from tests.fakes.slack_requests import message_changed_event
 from tests.process import ROOT
 
 ANA_CHAT, BORIS_CHAT = 9101, 9102
@@ -243,7 +244,14 @@ async def test_erase_customer_removes_personal_data_keeps_counts_and_leaves_no_t
 ) -> None:
     ana, _boris = await _seed(bot)
     thread = await bot.thread_for(ANA_CHAT)
+    reply = next(m for m in (await _rows(bot))["message"] if m["direction"] == "outbound")
+    edit = message_changed_event(
+        *thread[:1], reply["slack_ts"], "Ana, 강남구로 보낼게요", user=STAFF, thread_ts=thread[1]
+    )
+    assert (await bot.slack_event(edit)).status == 200
+    await bot.idle()
     before = await _rows(bot)
+    assert "강남구로" in json.dumps([e["detail"] for e in before["event"]], ensure_ascii=False)
     ana_messages = [m for m in before["message"] if m["conversation_id"] in _conversations_of(before, ana)]
     assert len(ana_messages) == 3
 
@@ -267,6 +275,9 @@ async def test_erase_customer_removes_personal_data_keeps_counts_and_leaves_no_t
     assert not [t for t in after["customer_tag"] if t["customer_id"] == ana]
     assert all(a["text"] == "" for a in after["activity"] if a["customer_id"] == ana and a["kind"] != "erase")
     assert "보리의 결제 문의" in {m["text"] for m in after["message"]}  # nobody else is touched
+    (edited,) = [e for e in after["event"] if e["kind"] == "staff_edited"]  # who and when stay, the words go
+    assert edited["actor"] == STAFF and edited["detail"]["text"] == "" and edited["detail"]["raw_text"] is None
+    assert "강남구" not in json.dumps([e["detail"] for e in after["event"]], ensure_ascii=False)
 
     async with bot.rt.db.transaction() as tx:
         audit = (await tx.conn.execute(select(audit_log).where(audit_log.c.action == "erase"))).one()

@@ -166,6 +166,23 @@ async def test_slack_files_upload_v2_and_hosted_download(slack: FakeSlack) -> No
             assert resp.history and resp.history[0].status == 302
 
 
+async def test_slack_connect_files_are_named_in_events_and_found_through_files_info(slack: FakeSlack) -> None:
+    client = web_client(slack, retry_handlers=[])
+    shared = slack.host_connect_file("계약서.pdf", b"%PDF contract", "application/pdf")
+    assert shared["file_access"] == "check_file_info" and not any(k.startswith("url_") for k in shared)
+    info = (await client.files_info(file=shared["id"]))["file"]
+    assert info["name"] == "계약서.pdf" and info["user_team"] == "T0PARTNER" and info["size"] == 13
+    async with aiohttp.ClientSession() as session:
+        headers = {"Authorization": f"Bearer {slack.bot_token}"}
+        async with session.get(info["url_private_download"], headers=headers) as resp:
+            assert resp.status == 200 and await resp.read() == b"%PDF contract"
+    slack.delete_file(shared["id"])
+    for file_id, error in ((shared["id"], "file_deleted"), ("F0NOSUCH", "file_not_found")):
+        with pytest.raises(SlackApiError) as exc:
+            await client.files_info(file=file_id)
+        assert exc.value.response["error"] == error
+
+
 async def test_slack_rate_limit_surfaces_retry_after(slack: FakeSlack) -> None:
     client = web_client(slack)
     slack.rate_limit("chat.postMessage", retry_after=7)

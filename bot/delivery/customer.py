@@ -19,7 +19,7 @@ from bot.usecases import jobs
 
 log = logging.getLogger(__name__)
 
-FetchStaffFile = Callable[[Attachment], Awaitable[OutgoingFile]]
+FetchStaffFile = Callable[[Attachment, int, str], Awaitable[OutgoingFile]]  # (file, size limit, channel)
 
 
 class SendToCustomer:
@@ -59,12 +59,7 @@ class SendToCustomer:
         files: list[OutgoingFile] = []
         for data in row.attachments if row is not None else []:
             attachment = Attachment.from_json(data)
-            limit = connector.limits.file_size
-            if attachment.size and attachment.size > limit:
-                raise PermanentFailure(
-                    f"{attachment.file_name} is over the {limit // (1024 * 1024)} MB {connector.label} lets a bot send"
-                )
-            files.append(await self.staff_file(attachment))
+            files.append(await self.staff_file(attachment, connector.limits.file_size, connector.label))
         rich = tuple(from_json(payload["rich"])) if "rich" in payload else None
         buttons = tuple(tuple((b["text"], b["data"]) for b in row_) for row_ in payload.get("buttons", []))
         return Outgoing(text=text, rich=rich, author=payload.get("author"), files=tuple(files), buttons=buttons)

@@ -40,6 +40,8 @@ class EventKind(StrEnum):
     MOVED = "moved"  # to another Slack channel, with the category
     ESCALATED = "escalated"
     AFTER_HOURS_REPLY = "after_hours_reply"
+    STAFF_EDITED = "staff_edited"  # a staff message was edited in Slack (the customer keeps the original)
+    STAFF_DELETED = "staff_deleted"  # a staff message was deleted in Slack (likewise)
 
 
 @dataclass(frozen=True)

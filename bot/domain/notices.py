@@ -18,8 +18,8 @@ REASSIGNED = "reassigned"  # by, to
 CATEGORY_SET = "category_set"  # by, category, previous, owners ([ids])
 NOT_DELIVERED = "not_delivered"  # reason
 QUARANTINED = "quarantined"  # channel, number, address, who, error — posted to the inbox channel
-STAFF_EDITED = "staff_edited"  # by — a reply was edited after it was sent; the customer still sees the original
-STAFF_DELETED = "staff_deleted"  # by — a reply was deleted after it was sent; the customer still has it
+STAFF_EDITED = "staff_edited"  # by, delivered, text — a reply edited in Slack; the customer keeps the original
+STAFF_DELETED = "staff_deleted"  # by, delivered, text — a reply deleted in Slack; the customer keeps it
 
 KINDS = frozenset(
     {NO_REPLY_YET, ESCALATED, ESCALATION, REASSIGNED, CATEGORY_SET, NOT_DELIVERED, QUARANTINED, STAFF_EDITED,

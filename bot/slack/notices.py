@@ -50,10 +50,26 @@ def render(
             f"Error: `{escape(str(f.get('error', '')))}`"
         )
     if kind == notices.STAFF_EDITED:
-        return f":pencil2: {who(f.get('by'))} edited a reply after it was sent; the customer still sees the original."
+        gets = "still sees" if f.get("delivered") else "will still get"
+        return (
+            f":pencil2: This reply was edited in Slack, but the customer {gets} the original: edits do not reach "
+            f"customers yet. To correct it, send a new reply.\n{_quote(str(f.get('text', '')))}"
+        ).rstrip()
     if kind == notices.STAFF_DELETED:
-        return f":wastebasket: {who(f.get('by'))} deleted a reply after it was sent; the customer still has it."
+        has = "still has" if f.get("delivered") else "will still get"
+        return (
+            f":wastebasket: This reply was deleted in Slack, but the customer {has} it: deletions do not reach "
+            f"customers yet.\n{_quote(str(f.get('text', '')))}"
+        ).rstrip()
     raise ValueError(f"no words for notice kind {kind!r}")
+
+
+def _quote(text: str, limit: int = 150) -> str:
+    """The start of a reply as the customer has it, on one quoted line, so the team knows which one it was."""
+    words = " ".join(text.split())
+    if len(words) > limit:
+        words = words[: limit - 1].rstrip() + "…"
+    return f"> {escape(words)}" if words else ""
 
 
 def _target(facts: Mapping[str, Any]) -> str:

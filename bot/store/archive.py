@@ -280,6 +280,9 @@ class Archive:
     async def message_row(self, message_id: int) -> Any:
         return (await self.conn.execute(select(messages).where(messages.c.id == message_id))).first()
 
+    async def message_by_source_key(self, source_key: str) -> Any:
+        return (await self.conn.execute(select(messages).where(messages.c.source_key == source_key))).first()
+
     async def message_rows(self, message_ids: Sequence[int]) -> list[Any]:
         rows = (await self.conn.execute(select(messages).where(messages.c.id.in_(message_ids)))).all()
         by_id = {r.id: r for r in rows}
@@ -321,6 +324,17 @@ class Archive:
                 conversation_id=conversation_id, kind=kind, actor=actor, detail=detail, created_at=now
             )
         )
+
+    async def forget_edited_texts(self, conversation_id: int) -> None:
+        """Erasure: the new texts of staff edits go the way of the messages' texts; who and when stay."""
+        edits = await self.conn.execute(
+            select(events.c.id, events.c.detail).where(
+                events.c.conversation_id == conversation_id, events.c.kind == EventKind.STAFF_EDITED
+            )
+        )
+        for edit in edits.all():
+            detail = {**edit.detail, "text": "", "raw_text": None}
+            await self.conn.execute(update(events).where(events.c.id == edit.id).values(detail=detail))
 
     async def events_of(self, conversation_id: int) -> list[Any]:
         return list(

@@ -353,6 +353,7 @@ class Customers:
             now = self.clock()
             counts = await tx.customers.erase(survivor, now)
             for conversation in await tx.customers.conversations_of(survivor, limit=1000):
+                await tx.archive.forget_edited_texts(conversation.id)  # staff edits quoted the erased replies
                 if conversation.status == Status.OPEN:  # nobody is left to answer
                     await tx.archive.change_status(conversation.id, Status.OPEN, Status.CLOSED, now)
                     await tx.archive.add_event(conversation.id, EventKind.CLOSED, actor, now, reason="customer erased")

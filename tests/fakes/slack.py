@@ -137,6 +137,7 @@ class FakeSlack(FakeServer):
         self._ids = itertools.count(1)
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._hosted: dict[str, dict[str, Any]] = {}
+        self._deleted_files: set[str] = set()
         self.views: list[dict[str, Any]] = []
         """Modals opened with views.open (each {"id", "trigger_id", "view"}; views.update replaces "view")."""
         self.channel_members: dict[str, list[str]] = {}
@@ -199,6 +200,22 @@ class FakeSlack(FakeServer):
         """Serve `content` like files.slack.com does (bot token required) and return the file object."""
         file_id = f"F{next(self._ids):08d}"
         return self._host(file_id, name, name, content, mimetype, user="U1")
+
+    def host_connect_file(
+        self, name: str, content: bytes, mimetype: str, *, team: str = "T0PARTNER", user: str = "U0PARTNER"
+    ) -> dict[str, Any]:
+        """A file a Slack Connect member of another organisation shares: served (bot token required) under their
+        team, and returned as the message event shows it, with no name and no URL, only ``check_file_info``
+        (files.info answers the whole file object)."""
+        file_id = f"F{next(self._ids):08d}"
+        self._host(file_id, name, name, content, mimetype, user=user, team=team)
+        return {"id": file_id, "mode": "file_access", "file_access": "check_file_info", "created": 0, "timestamp": 0,
+                "user": ""}  # fmt: skip
+
+    def delete_file(self, file_id: str) -> None:
+        """The file was deleted: files.info answers file_deleted, downloads 404."""
+        self._hosted.pop(file_id, None)
+        self._deleted_files.add(file_id)
 
     def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         """Replies posted into a thread (thread_ts matches), in ts order."""
@@ -649,7 +666,9 @@ class FakeSlack(FakeServer):
 
     # -- files ---------------------------------------------------------------------------------
 
-    def _host(self, file_id: str, name: str, title: str, content: bytes, mimetype: str, *, user: str) -> dict[str, Any]:
+    def _host(
+        self, file_id: str, name: str, title: str, content: bytes, mimetype: str, *, user: str, team: str = TEAM_ID
+    ) -> dict[str, Any]:
         filetype = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
         qname = quote(name)
         obj = {
@@ -662,14 +681,14 @@ class FakeSlack(FakeServer):
             "filetype": filetype,
             "pretty_type": filetype.upper(),
             "user": user,
-            "user_team": TEAM_ID,
+            "user_team": team,
             "mode": "hosted",
             "editable": False,
             "is_external": False,
             "is_public": False,
             "size": len(content),
-            "url_private": f"{self.origin}/files-pri/{TEAM_ID}-{file_id}/{qname}",
-            "url_private_download": f"{self.origin}/files-pri/{TEAM_ID}-{file_id}/download/{qname}",
+            "url_private": f"{self.origin}/files-pri/{team}-{file_id}/{qname}",
+            "url_private_download": f"{self.origin}/files-pri/{team}-{file_id}/download/{qname}",
             "permalink": f"{self.team_url.rstrip('/')}/files/{user}/{file_id}/{qname}",
         }
         self._hosted[file_id] = {"file": obj, "content": content}
@@ -755,7 +774,10 @@ class FakeSlack(FakeServer):
     def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         hosted = self._hosted.get(str(params.get("file")))
         if hosted is None:
-            return {"ok": False, "error": "file_not_found"}
+            return {
+                "ok": False,
+                "error": "file_deleted" if params.get("file") in self._deleted_files else "file_not_found",
+            }
         return {"ok": True, "file": hosted["file"]}
 
     async def _download(self, request: web.Request) -> web.StreamResponse:

@@ -23,6 +23,7 @@ __all__ = [
     "command_body",
     "event_body",
     "message_changed_event",
+    "message_deleted_event",
     "message_event",
     "new_ts",
     "post_signed",
@@ -134,15 +135,29 @@ def message_event(
 
 
 def message_changed_event(
-    channel: str, ts: str, new_text: str, *, user: str = "U1", old_text: str = "", thread_ts: str | None = None
+    channel: str,
+    ts: str,
+    new_text: str,
+    *,
+    user: str = "U1",
+    old_text: str = "",
+    thread_ts: str | None = None,
+    edited: bool = True,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """The `message_changed` event Slack sends when a message is edited (hidden, nested message)."""
+    """The `message_changed` event Slack sends when a message is edited (hidden, nested message).
+
+    `edited=False` is the change Slack makes itself (a link preview added: `extra` attachments=[...]), which has
+    no `edited` stamp; `extra` goes into the new version of the message (blocks, bot_id, ...).
+    """
     inner: dict[str, Any] = {"type": "message", "user": user, "text": new_text, "ts": ts, "team": TEAM_ID}
     previous: dict[str, Any] = {"type": "message", "user": user, "text": old_text, "ts": ts, "team": TEAM_ID}
     if thread_ts:
         inner["thread_ts"] = previous["thread_ts"] = thread_ts
-    inner["edited"] = {"user": user, "ts": new_ts()}
     event_ts = new_ts()
+    if edited:
+        inner["edited"] = {"user": user, "ts": event_ts}
+    inner.update(extra)
     return {
         "type": "message",
         "subtype": "message_changed",
@@ -152,6 +167,27 @@ def message_changed_event(
         "hidden": True,
         "ts": event_ts,
         "event_ts": event_ts,
+        "channel_type": "channel",
+    }
+
+
+def message_deleted_event(
+    channel: str, ts: str, *, user: str = "U1", text: str = "", thread_ts: str | None = None
+) -> dict[str, Any]:
+    """The `message_deleted` event: the deleted message only as `previous_message`, its ts as `deleted_ts`."""
+    previous: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "team": TEAM_ID}
+    if thread_ts:
+        previous["thread_ts"] = thread_ts
+    event_ts = new_ts()
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": channel,
+        "ts": event_ts,
+        "deleted_ts": ts,
+        "event_ts": event_ts,
+        "previous_message": previous,
         "channel_type": "channel",
     }
 
