@@ -43,11 +43,16 @@ def channel_name(channel: str) -> str:
     return _CHANNEL_NAMES.get(channel, channel.capitalize())
 
 
+def who(name: str, username: str | None) -> str:
+    """A customer's name in bold, with the @username unless the name is that already (bot.domain.names)."""
+    label = f"*{escape(name)}*"
+    if username and name != f"@{username}":
+        label += f" (@{escape(username)})"
+    return label
+
+
 def customer_label(conversation: Conversation) -> str:
-    name = f"*{escape(conversation.customer_name)}*"
-    if conversation.customer_username:
-        name += f" (@{escape(conversation.customer_username)})"
-    return name
+    return who(conversation.customer_name, conversation.customer_username)
 
 
 def category_label(key: str | None, categories: dict[str, Category] | Any) -> str:

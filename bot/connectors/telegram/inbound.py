@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from telegram import Message, Update
 
 from bot.domain.models import Attachment, InboundMessage, Sender
+from bot.domain.names import readable_name
 
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves at most 20 MB
 
@@ -109,7 +110,7 @@ def to_inbound(update: Update) -> InboundMessage | None:
         address=str(message.chat.id),
         sender=Sender(
             external_id=str(message.chat.id),
-            display_name=user.full_name,
+            display_name=readable_name(user.full_name, user.username, f"Telegram user {user.id}"),
             username=user.username,
             language_code=user.language_code,
         ),
