@@ -81,11 +81,13 @@ def header(
     previous_link: str | None = None,
     routing: RoutingView | None = None,
     customer: Sequence[dict[str, Any]] = (),
+    origin: str | None = None,
 ) -> SlackPost:
     """The thread's first message: who, from where, what about, who holds it, and the buttons to change that.
 
     ``customer`` is the customer line (bot.customer_blocks.header_blocks): earlier conversations and the buttons
-    to the profile, notes and contact attempts.
+    to the profile, notes and contact attempts. ``origin`` is where the customer came from (a deep link's payload),
+    as they sent it: escaped here.
     """
     category = categories.get(conversation.category) if conversation.category else None
     who = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
@@ -98,6 +100,8 @@ def header(
         {"type": "section", "text": {"type": "mrkdwn", "text": f"New inquiry from {who}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": facts}]},
     ]
+    if origin:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Came from:* {escape(origin)}"}]})
     owners = " ".join(mention(o) for o in category.owners) if category else ""
     if owners:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Owners:* {owners}"}]})

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.store.archive import Archive
 from bot.store.customers import CustomerStore
 from bot.store.engine import READONLY
+from bot.store.origins import OriginStore
 from bot.store.outbox import Outbox
 from bot.store.search import Search
 from bot.store.timers import TimerStore
@@ -26,6 +27,7 @@ class Transaction:
         self.customers = CustomerStore(conn)  # stage, tags, timeline, merges, erasure, audit (bot.store.customers)
         self.search = Search(conn)  # the archive's substring index (bot.store.search)
         self.timers = TimerStore(conn)  # routing and timing state (bot.store.routing_schema)
+        self.origins = OriginStore(conn)  # where customers came from (bot.store.origins)
 
 
 class Database:

@@ -172,3 +172,16 @@ seen_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+origins = Table(
+    "origins",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("identity_id", Id, ForeignKey("identities.id"), nullable=False, index=True),
+    Column("origin", Text, nullable=False),  # as the channel reported it (bot.domain.models.origin_text)
+    Column("source_key", String(160), nullable=False, unique=True),  # the update that said so: kept once
+    Column("conversation_id", Id, ForeignKey("conversations.id"), index=True),  # shown on; None: not yet
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+"""Where customers came from (a Telegram deep link's ``/start`` payload, later a website visitor's page), each time
+their channel said so; the next conversation to open takes the ones still waiting and shows the latest."""

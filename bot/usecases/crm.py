@@ -528,6 +528,7 @@ class Customers:
             survivor = await self._customer(tx, customer_id)
             now = self.clock()
             counts = await tx.customers.erase(survivor, now)
+            await tx.origins.forget(survivor)
             for conversation in await tx.customers.conversations_of(survivor, limit=1000):
                 if conversation.status == Status.OPEN:  # nobody is left to answer
                     await tx.archive.change_status(conversation.id, Status.OPEN, Status.CLOSED, now)

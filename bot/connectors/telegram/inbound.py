@@ -16,7 +16,7 @@ from telegram import (
     Update,
 )
 
-from bot.domain.models import Attachment, InboundMessage, Sender
+from bot.domain.models import Attachment, InboundMessage, Sender, origin_text
 from bot.domain.names import is_visible, readable_name
 
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves at most 20 MB
@@ -148,6 +148,14 @@ def _forwarded_from(origin: MessageOrigin | None) -> str:
     return ""
 
 
+def _start_payload(message: Message) -> str | None:
+    """The payload of ``/start <payload>``: what a deep link (``t.me/<bot>?start=<payload>``) sends."""
+    words = (message.text or "").split(maxsplit=1)
+    if len(words) < 2 or words[0] != "/start":
+        return None
+    return origin_text(words[1])
+
+
 def to_inbound(update: Update) -> InboundMessage | None:
     """An update from a customer's private chat as the bot's plain data; None for anything else."""
     message = update.message or update.edited_message
@@ -179,4 +187,5 @@ def to_inbound(update: Update) -> InboundMessage | None:
         external_message_id=str(message.message_id),
         attachments=tuple(a for a in attachments if a not in too_large),
         edited=edited,
+        origin=None if edited else _start_payload(message),
     )
