@@ -90,14 +90,14 @@ def header(
     as they sent it: escaped here.
     """
     category = categories.get(conversation.category) if conversation.category else None
-    who = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
+    sender = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
     status = "Open" if conversation.status == Status.OPEN else "Closed"
     holder = f"<@{conversation.holder}>" if conversation.holder else "nobody yet"
     facts = (
         f"*Category:* {category_label(conversation.category, categories)}   *Status:* {status}   *Held by:* {holder}"
     )
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"New inquiry from {who}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"New inquiry from {sender}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": facts}]},
     ]
     if origin:
