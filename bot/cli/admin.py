@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from bot.config import ConfigError, normalize_database_url
 from bot.store.customer_schema import activities, customer_state, customer_tags
-from bot.store.schema import conversations, customers, dead_letters, events, identities, messages
+from bot.store.schema import conversations, customers, dead_letters, events, identities, messages, origins
 
 BATCH = 1000
 """Rows fetched per round trip: what an export holds in memory at once, whatever the archive's size."""
@@ -39,6 +39,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("customer_tag", customer_tags),
     ("activity", activities),
     ("dead_letter", dead_letters),
+    ("origin", origins),
 )
 CSV_COLUMNS: tuple[str, ...] = ("type", *dict.fromkeys(c.name for _, t in TABLES for c in t.columns))
 """One CSV for every record type: ``type`` says which, the columns are the union of the tables' columns."""
@@ -102,6 +103,12 @@ def _statements(tables: set[str], *, since: datetime | None, customer: int | Non
                 stmt = stmt.where(conversations.c.customer_id.in_(person_ids))
             if since is not None:
                 stmt = stmt.where(recent_conversations)
+        elif kind == "origin":
+            if person_ids is not None:
+                own_identities = select(identities.c.id).where(identities.c.customer_id.in_(person_ids))
+                stmt = stmt.where(origins.c.identity_id.in_(own_identities))
+            if since is not None:
+                stmt = stmt.where(origins.c.created_at >= since)
         elif kind in ("message", "event"):
             if own_conversations is not None:
                 stmt = stmt.where(table.c.conversation_id.in_(own_conversations))

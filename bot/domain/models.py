@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -99,6 +100,20 @@ class InboundMessage:
     external_message_id: str
     attachments: tuple[Attachment, ...] = ()
     edited: bool = False
+    origin: str | None = None  # where the customer came from, when the channel says (see ``origin_text``)
+
+
+ORIGIN_LIMIT = 256
+"""Characters of an origin kept: a Telegram deep-link payload has at most 64, a web page address more."""
+
+
+def origin_text(raw: str) -> str | None:
+    """Where a customer came from, as the archive keeps it: a Telegram deep-link payload (``t.me/bot?start=ref``),
+    later the page a website visitor came from. Untrusted text: one line, at most ``ORIGIN_LIMIT`` characters,
+    None when nothing is left (Slack escaping happens where it is shown)."""
+    printable = "".join(c for c in raw if not unicodedata.category(c).startswith("C") or c.isspace())
+    line = " ".join(printable.split())[:ORIGIN_LIMIT].strip()
+    return line or None
 
 
 @dataclass(frozen=True)

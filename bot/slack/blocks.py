@@ -44,11 +44,16 @@ def channel_name(channel: str) -> str:
     return registry.label(channel)
 
 
+def who(name: str, username: str | None) -> str:
+    """A customer's name in bold, with the @username unless the name is that already (bot.domain.names)."""
+    label = f"*{escape(name)}*"
+    if username and name != f"@{username}":
+        label += f" (@{escape(username)})"
+    return label
+
+
 def customer_label(conversation: Conversation) -> str:
-    name = f"*{escape(conversation.customer_name)}*"
-    if conversation.customer_username:
-        name += f" (@{escape(conversation.customer_username)})"
-    return name
+    return who(conversation.customer_name, conversation.customer_username)
 
 
 def category_label(key: str | None, categories: dict[str, Category] | Any) -> str:
@@ -77,23 +82,27 @@ def header(
     previous_link: str | None = None,
     routing: RoutingView | None = None,
     customer: Sequence[dict[str, Any]] = (),
+    origin: str | None = None,
 ) -> SlackPost:
     """The thread's first message: who, from where, what about, who holds it, and the buttons to change that.
 
     ``customer`` is the customer line (bot.customer_blocks.header_blocks): earlier conversations and the buttons
-    to the profile, notes and contact attempts.
+    to the profile, notes and contact attempts. ``origin`` is where the customer came from (a deep link's payload),
+    as they sent it: escaped here.
     """
     category = categories.get(conversation.category) if conversation.category else None
-    who = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
+    sender = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
     status = "Open" if conversation.status == Status.OPEN else "Closed"
     holder = f"<@{conversation.holder}>" if conversation.holder else "nobody yet"
     facts = (
         f"*Category:* {category_label(conversation.category, categories)}   *Status:* {status}   *Held by:* {holder}"
     )
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"New inquiry from {who}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"New inquiry from {sender}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": facts}]},
     ]
+    if origin:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Came from:* {escape(origin)}"}]})
     owners = " ".join(mention(o) for o in category.owners) if category else ""
     if owners:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Owners:* {owners}"}]})

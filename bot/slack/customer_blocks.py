@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.slack.blocks import channel_name, permalink
+from bot.slack.blocks import channel_name, permalink, who
 from bot.slack.text import SECTION_LIMIT, escape
 from bot.store.search import Hit
 from bot.usecases.crm import CONTACT_METHODS, PAGE_SIZE, CustomerCard, Earlier, MergeOutcome, Profile, SearchPage
@@ -89,13 +89,6 @@ def when(moment: datetime | None) -> str:
 
 def day(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short}}|{moment.strftime('%Y-%m-%d')}>"
-
-
-def who(name: str, username: str | None) -> str:
-    label = f"*{escape(name)}*"
-    if username:
-        label += f" (@{escape(username)})"
-    return label
 
 
 def thread_link(team_url: str, slack_channel: str | None, thread_ts: str | None, label: str = "thread") -> str:

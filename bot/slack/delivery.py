@@ -108,6 +108,7 @@ class SlackDelivery:
             alias = await tx.timers.latest_alias(conversation.id)
             # the customer's earlier conversations (bot.store.customers)
             earlier = await tx.customers.count_conversations(conversation.customer_id, before_id=conversation.id)
+            origin = await tx.origins.shown_on(conversation.id)  # where the customer came from (bot.store.origins)
         if previous is not None and previous.thread_ts:
             previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
         routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
@@ -118,6 +119,7 @@ class SlackDelivery:
             previous_link=previous_link,
             routing=routing,
             customer=customer,
+            origin=origin,
         )
 
 

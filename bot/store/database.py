@@ -12,6 +12,7 @@ from bot.store.archive import Archive
 from bot.store.customers import CustomerStore
 from bot.store.dead_letters import DeadLetters
 from bot.store.engine import READONLY
+from bot.store.origins import OriginStore
 from bot.store.outbox import Outbox
 from bot.store.search import Search
 from bot.store.timers import TimerStore
@@ -28,6 +29,7 @@ class Transaction:
         self.search = Search(conn)  # the archive's substring index (bot.store.search)
         self.timers = TimerStore(conn)  # routing and timing state (bot.store.routing_schema)
         self.dead_letters = DeadLetters(conn)  # updates that could not be read or stored
+        self.origins = OriginStore(conn)  # where customers came from (bot.store.origins)
 
 
 class Database:

@@ -186,3 +186,16 @@ dead_letters = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 """Updates that could not be read or stored: kept whole, so nothing a customer sent is lost and none blocks the rest."""
+
+origins = Table(
+    "origins",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("identity_id", Id, ForeignKey("identities.id"), nullable=False, index=True),
+    Column("origin", Text, nullable=False),  # as the channel reported it (bot.domain.models.origin_text)
+    Column("source_key", String(160), nullable=False, unique=True),  # the update that said so: kept once
+    Column("conversation_id", Id, ForeignKey("conversations.id"), index=True),  # shown on; None: not yet
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+"""Where customers came from (a Telegram deep link's ``/start`` payload, later a website visitor's page), each time
+their channel said so; the next conversation to open takes the ones still waiting and shows the latest."""

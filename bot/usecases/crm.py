@@ -352,6 +352,7 @@ class Customers:
             survivor = await self._customer(tx, customer_id)
             now = self.clock()
             counts = await tx.customers.erase(survivor, now)
+            await tx.origins.forget(survivor)
             for conversation in await tx.customers.conversations_of(survivor, limit=1000):
                 await tx.archive.forget_edited_texts(conversation.id)  # staff edits quoted the erased replies
                 if conversation.status == Status.OPEN:  # nobody is left to answer

@@ -33,6 +33,8 @@ class Receiving:
             return Outcome(duplicate=True)
         now = self.clock()
         customer_id, identity_id = await tx.archive.upsert_identity(message.channel, message.sender, now)
+        if message.origin:  # e.g. a website visitor's page, reported with the first message
+            await tx.origins.remember(identity_id, message.origin, message.source_key, now)
         conversation = await tx.archive.open_conversation(identity_id)
         opened = conversation is None
         if conversation is None:
@@ -64,7 +66,12 @@ class Receiving:
         return Outcome(conversation_id=conversation_id, opened=opened)
 
     async def greet(self, tx: Transaction, message: InboundMessage) -> bool:
-        """Answer a customer opening the chat with the greeting, once per update; opens no conversation."""
+        """Answer a customer opening the chat with the greeting, once per update; opens no conversation, but keeps
+        where the customer came from (a deep link's payload) for the next conversation that opens."""
+        if message.origin:
+            now = self.clock()
+            _, identity_id = await tx.archive.upsert_identity(message.channel, message.sender, now)
+            await tx.origins.remember(identity_id, message.origin, message.source_key, now)
         if not self.texts.greeting or not await tx.archive.mark_seen(message.source_key, self.clock()):
             return False
         await jobs.to_customer(tx, channel=message.channel, address=message.address, text=self.texts.greeting)
@@ -86,6 +93,7 @@ class Receiving:
             previous_id=previous_id,
             now=now,
         )
+        await tx.origins.attach_waiting(identity_id, conversation_id)
         actor = f"{message.channel}:{message.sender.external_id}"
         await tx.archive.add_event(conversation_id, EventKind.OPENED, actor, now, channel=message.channel)
         if category:
