@@ -69,10 +69,6 @@ class Runtime:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def telegram(self) -> Connector:
-        return self.connectors["telegram"]
-
 
 def _connectors(config: Config, tuning: Tuning) -> dict[str, Connector]:
     if not config.channels:
@@ -106,7 +102,7 @@ async def running(
     port: int | None = None,
     worker_settings: WorkerSettings | None = None,
     pacer: Pacer | None = None,
-    telegram_poll_timeout: int = 25,
+    poll_timeout: int = 25,
     api_timeout: float = 15.0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     timer_poll_interval: float = 5.0,
@@ -116,7 +112,7 @@ async def running(
     engine = create_engine(settings.database_url)
     await migrate(engine)
     db = Database(engine)
-    connectors = _connectors(config, Tuning(api_timeout=api_timeout, poll_timeout=telegram_poll_timeout))
+    connectors = _connectors(config, Tuning(api_timeout=api_timeout, poll_timeout=poll_timeout))
     texts = customer_texts(
         config.bot.language,
         greeting=config.bot.greeting,

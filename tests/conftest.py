@@ -232,12 +232,17 @@ class Bot:
         return json.loads(await response.text())
 
     async def thread_for(self, chat_id: int, *, timeout: float = 10) -> tuple[str, str]:
+        """Wait until the Telegram customer's open conversation has its Slack thread; returns (channel, thread_ts)."""
+        return await self.thread_for_address("telegram", str(chat_id), timeout=timeout)
+
+    async def thread_for_address(self, channel: str, address: str, *, timeout: float = 10) -> tuple[str, str]:
         """Wait until the customer's open conversation has its Slack thread; returns (channel, thread_ts)."""
         found: list[tuple[str, str]] = []
+        chat_id = address
 
         async def check() -> bool:
             for conversation in await self.rt.service.open_inquiries():
-                if conversation.address == str(chat_id) and conversation.thread_ts:
+                if (conversation.channel, conversation.address) == (channel, address) and conversation.thread_ts:
                     found.append((conversation.slack_channel, conversation.thread_ts))
                     return True
             return False
@@ -253,6 +258,10 @@ class Bot:
 
         await wait_until(lambda: all(n in text() for n in needles), timeout=timeout, what=f"{needles} in the thread")
         return text()
+
+    def slack_count(self, thread: tuple[str, str], needle: str) -> int:
+        """How many times ``needle`` shows in the thread's replies."""
+        return sum(all_text(m).count(needle) for m in self.slack.thread(*thread))
 
     async def conversation_id_for(self, chat_id: int) -> int:
         for conversation in await self.rt.service.open_inquiries():
@@ -333,16 +342,21 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
             port: int = 0,
             wait_connected: bool = True,
             clock: Callable[[], datetime] | None = None,
+            channels: dict[str, Any] | None = None,
+            production_pacing: bool = False,
             **env: str,
         ) -> AsyncIterator[Bot]:
+            """``channels``: more customer channels' settings (tests.fakes.memory_channel), beside the YAML's."""
             config = make_config(database_url, slack, telegram, bot_yaml=bot_yaml, **env)
+            if channels:
+                config = replace(config, channels={**config.channels, **channels})
             async with running(
                 config,
                 host="127.0.0.1",
                 port=port,
                 worker_settings=worker,
-                pacer=pacer or fast_pacer(),
-                telegram_poll_timeout=1,
+                pacer=None if production_pacing else (pacer or fast_pacer()),
+                poll_timeout=1,
                 api_timeout=api_timeout,
                 # A test that moves the clock also runs the timers itself (rt.timers.run_due()), never sleeps.
                 clock=clock or (lambda: datetime.now(UTC)),
@@ -350,7 +364,9 @@ async def bot_factory(database_url: str, slack: FakeSlack, telegram: FakeTelegra
             ) as rt:
                 if wait_connected:  # Telegram connects in the background; most tests want it connected
                     await wait_until(
-                        lambda: rt.telegram.health().state == "ok", timeout=10, what="Telegram connected"
+                        lambda: all(c.health().state == "ok" for c in rt.connectors.values()),
+                        timeout=10,
+                        what="every channel connected",
                     )
                 yield Bot(rt=rt, slack=slack, telegram=telegram, http=http)
 

@@ -34,7 +34,7 @@ async def test_a_telegram_token_telegram_refuses_is_said_once_and_healthz_gives_
 ) -> None:
     caplog.set_level(logging.INFO)
     async with bot_factory(wait_connected=False, TELEGRAM_BOT_TOKEN=REFUSED_TOKEN) as bot:
-        await wait_until(lambda: bot.rt.telegram.health().state == "failed", what="the refusal noticed")
+        await wait_until(lambda: bot.rt.connectors["telegram"].health().state == "failed", what="the refusal noticed")
         status, body = await health(bot)
         assert status == 503
         assert body["telegram"] == "failed: Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized)"

@@ -13,7 +13,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.handlers.background import Background
-from bot.slack.customer_blocks import HISTORY_MORE, USAGE_HINT, history_blocks
+from bot.slack.customer_blocks import HISTORY_MORE
+from bot.slack.history_blocks import USAGE_HINT, history_blocks
 from bot.usecases.crm import Cursor, Customers
 
 

@@ -32,14 +32,12 @@ from bot.slack.customer_blocks import (
     TAGS,
     TAGS_VIEW,
     cards_blocks,
-    contact_modal,
     earlier_blocks,
     merge_preview_blocks,
     merged_blocks,
-    note_modal,
     profile_blocks,
-    tags_modal,
 )
+from bot.slack.customer_modals import contact_modal, note_modal, tags_modal
 from bot.slack.text import escape
 from bot.usecases.crm import CrmError, Customers, Profile
 

@@ -7,7 +7,6 @@ most 3,000 characters, buttons' values of at most 2,000.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -15,8 +14,7 @@ from typing import Any
 
 from bot.slack.blocks import channel_name, permalink, who
 from bot.slack.text import SECTION_LIMIT, escape
-from bot.store.search import Hit
-from bot.usecases.crm import CONTACT_METHODS, PAGE_SIZE, CustomerCard, Earlier, MergeOutcome, Profile, SearchPage
+from bot.usecases.crm import CustomerCard, Earlier, MergeOutcome, Profile
 
 PROFILE = "crm_profile"  # value "customer:<id>" or "conversation:<id>"
 EARLIER = "crm_earlier"  # value: a conversation id
@@ -313,148 +311,3 @@ def merged_blocks(outcome: MergeOutcome) -> list[dict[str, Any]]:
             "elements": [_button("Customer profile", PROFILE, f"customer:{outcome.keep.id}")],
         },
     ]
-
-
-# --- modals ------------------------------------------------------------------------------------------------
-
-
-def _modal(callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]], meta: dict[str, Any]) -> dict:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": {"type": "plain_text", "text": title[:24]},
-        "submit": {"type": "plain_text", "text": submit[:24]},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(meta)[:3000],
-        "blocks": blocks,
-    }
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": {"type": "plain_text", "text": label},
-        "element": element,
-        "optional": optional,
-    }
-
-
-def note_modal(customer_name: str, meta: dict[str, Any]) -> dict[str, Any]:
-    return _modal(
-        NOTE_VIEW,
-        "Add a note",
-        "Save",
-        [
-            _context(f"About {escape(customer_name)}; the team sees it on the profile and finds it with /history."),
-            _input(
-                "note",
-                "Note",
-                {"type": "plain_text_input", "action_id": "text", "multiline": True, "max_length": 3000},
-            ),
-        ],
-        meta,
-    )
-
-
-def contact_modal(customer_name: str, meta: dict[str, Any]) -> dict[str, Any]:
-    options = [{"text": {"type": "plain_text", "text": m}, "value": m} for m in CONTACT_METHODS]
-    return _modal(
-        CONTACT_VIEW,
-        "Log a contact attempt",
-        "Save",
-        [
-            _context(f"With {escape(customer_name)}."),
-            _input(
-                "method",
-                "How",
-                {"type": "static_select", "action_id": "method", "options": options, "initial_option": options[0]},
-            ),
-            _input(
-                "outcome",
-                "What came of it",
-                {
-                    "type": "plain_text_input",
-                    "action_id": "text",
-                    "placeholder": {"type": "plain_text", "text": "no answer; call back Tuesday"},
-                    "max_length": 3000,
-                },
-            ),
-        ],
-        meta,
-    )
-
-
-def tags_modal(customer_name: str, tags: Sequence[str], meta: dict[str, Any]) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "text",
-        "placeholder": {"type": "plain_text", "text": "vip, wholesale, 서울"},
-        "max_length": 1500,
-    }
-    if tags:
-        element["initial_value"] = ", ".join(tags)
-    return _modal(
-        TAGS_VIEW,
-        "Tags",
-        "Save",
-        [
-            _context(f"Tags of {escape(customer_name)}, separated by commas."),
-            _input("tags", "Tags", element, optional=True),
-        ],
-        meta,
-    )
-
-
-# --- search results ----------------------------------------------------------------------------------------
-
-
-def _hit_line(hit: Hit, terms: Sequence[str], team_url: str) -> str:
-    role = _ROLES.get(hit.role, hit.role)
-    if hit.kind == "message" and hit.role in ("outbound", "note"):
-        role += f" by {escape(hit.author)}"
-    elif hit.kind == "note":
-        actor = f"<@{hit.author}>" if re.fullmatch(r"[UW][A-Z0-9]+", hit.author) else escape(hit.author)
-        role = f"timeline {role} by {actor}"
-    link = thread_link(team_url, hit.slack_channel, hit.thread_ts, "thread")
-    head = f"{who(hit.customer_name, hit.customer_username)} · {channel_name(hit.channel)} · {when(hit.created_at)}"
-    return f"{head} · {role} · {link}\n>{snippet(hit.text, terms)}"
-
-
-def history_blocks(page: SearchPage, team_url: str) -> list[dict[str, Any]]:
-    """One page of ``/history``: matching customers (first page), then messages and notes, newest first, and a
-    button for the next page."""
-    query = escape(page.query)
-    if page.error:
-        return [_section(f"{escape(page.error)}\n{USAGE_HINT}")]
-    blocks: list[dict[str, Any]] = []
-    if not page.hits and not page.customers:
-        if page.page > 1:
-            return [_section(f"No more results for “{query}”.")]
-        return [_section(f"Nothing found for “{query}”.")]
-    first = (page.page - 1) * PAGE_SIZE + 1
-    summary = f"Results {first}–{first + len(page.hits) - 1} for “{query}”" if page.hits else f"“{query}”"
-    blocks.append(_section(f"*{summary}*, newest first"))
-    if page.customers:
-        lines = ["*Customers*"] + [f"• {card_line(c, team_url)}" for c in page.customers]
-        if page.more_customers:
-            lines.append("_More customers match: narrow the words, or use `/customer`._")
-        blocks.extend(_sections(lines))
-    for hit in page.hits:
-        blocks.append(_section(_hit_line(hit, page.terms, team_url)))
-    if page.next_cursor is not None:
-        value = json.dumps({"q": page.query, **page.next_cursor.to_json()}, ensure_ascii=False)
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "history_more",
-                "elements": [_button("More results", HISTORY_MORE, value[:2000])],
-            }
-        )
-    return blocks[:50]
-
-
-USAGE_HINT = (
-    "Usage: `/history <words>` with any of `customer:<name|@username|id>` `category:<key>` `channel:telegram` "
-    '`from:2026-01-31` `to:2026-02-28`; `"two words"` finds them together.'
-)

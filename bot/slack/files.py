@@ -77,6 +77,13 @@ def _failure(exc: BaseException, name: str) -> DeliveryError:
     return slack_failure(exc)
 
 
+def size_text(size: int) -> str:
+    """A file size as people say it: 50 MB, 512 KB."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
 class SlackFiles:
     """Downloads files staff shared in a thread (``url_private_download`` needs the bot token), after finding the
     link of a file the event carried none for (``resolve``: files.info for a Slack Connect file)."""
@@ -96,9 +103,8 @@ class SlackFiles:
         if self.resolve is not None:
             attachment = await self.resolve(attachment)
         if attachment.size and attachment.size > limit:
-            raise PermanentFailure(
-                f"{attachment.file_name} is over the {limit // (1024 * 1024)} MB {channel_label} lets a bot send"
-            )
+            too_big = f"{attachment.file_name} is over the {size_text(limit)} {channel_label} lets a bot send"
+            raise PermanentFailure(too_big)
         try:
             async with self.session.get(
                 attachment.ref, headers={"Authorization": f"Bearer {self.token}"}, allow_redirects=False

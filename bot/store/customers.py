@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.customer_schema import activities, audit_log, customer_state, customer_tags
 from bot.store.schema import conversations, customers, events, identities, messages, outbox, seen_keys
-from bot.store.search import escape_like
+from bot.store.search_match import escape_like
 
 ERASED = "[erased]"
 

@@ -18,30 +18,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Select,
-    Text,
-    cast,
-    column,
-    exists,
     func,
     literal_column,
     or_,
     select,
-    table,
     text,
 )
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.customer_schema import activities, customer_state
 from bot.store.schema import conversations, customers, identities, messages
+from bot.store.search_match import IDENTITY_TEXT_SQL, TextMatch, escape_like, is_short
+from bot.store.search_results import Filters, Hit
 
 RECENT_WINDOW = 10_000
 """PostgreSQL: ids scanned newest-first before the index is asked (see the module docstring)."""
@@ -49,113 +42,11 @@ RECENT_WINDOW = 10_000
 CANDIDATES = 200
 """PostgreSQL: ids taken from the text indexes at a time when filters on other tables may drop some of them."""
 
-MIN_TRIGRAM = 3
-
-IDENTITY_TEXT_SQL = (
-    "(identities.display_name || ' ' || coalesce(identities.username, '') || ' ' || identities.external_id)"
-)
-"""What a customer is found by: on PostgreSQL the expression of migration 0003's identity indexes (PostgreSQL
-matches an index expression by its parsed form, so the table prefix does not matter; the literals do)."""
-
 _SEARCHABLE_ACTIVITIES = ("note", "contact")
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions on what a search returns; None means no restriction."""
-
-    customer_ids: tuple[int, ...] | None = None
-    category: str | None = None
-    channel: str | None = None  # the customer's channel: telegram, ...
-    since: datetime | None = None  # inclusive
-    until: datetime | None = None  # exclusive
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One message or note that matched, with what a result line shows."""
-
-    kind: str  # "message" or "note"
-    id: int
-    customer_id: int
-    conversation_id: int | None
-    customer_name: str
-    customer_username: str | None
-    channel: str  # the customer's channel
-    role: str  # inbound, outbound, note, auto (messages); note, contact (timeline entries)
-    author: str
-    text: str
-    created_at: datetime
-    slack_channel: str | None
-    thread_ts: str | None
-    category: str | None
-
-
-def escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _fts_phrase(term: str) -> str:
-    """An FTS5 phrase matching ``term`` as a substring (trigram tokenizer): quoted, inner quotes doubled."""
-    return '"' + term.replace('"', '""') + '"'
-
-
-def is_short(term: str) -> bool:
-    """Too short for a trigram index: found by LIKE (SQLite) or by the gram index (PostgreSQL)."""
-    return len(term) < MIN_TRIGRAM
-
-
-class Search:
+class Search(TextMatch):
     """The search queries of one transaction (``Transaction.search``)."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
-    @property
-    def _postgres(self) -> bool:
-        return self.conn.dialect.name == "postgresql"
-
-    # --- conditions ------------------------------------------------------------------------------------------
-
-    def _contains(self, col: Any, term: str, *, indexed: bool) -> ColumnElement[bool]:
-        """``col`` contains ``term``, case-insensitively, in the form the dialect's index serves."""
-        if not self._postgres:
-            return col.like(f"%{escape_like(term)}%", escape="\\")
-        if indexed and is_short(term) and not any(ch.isspace() for ch in term):
-            grams = func.threadbridge_grams(col, type_=ARRAY(Text))
-            return grams.op("@>")(cast(postgresql.array([term.lower()]), ARRAY(Text)))
-        return col.ilike(f"%{escape_like(term)}%", escape="\\")
-
-    def _fts_match(self, fts: str, terms: Sequence[str]) -> tuple[Any, Any] | None:
-        """SQLite: the FTS table and its MATCH condition for the terms long enough for trigrams, if any."""
-        long_terms = [t for t in terms if not is_short(t)]
-        if self._postgres or not long_terms:
-            return None
-        fts_table = table(fts, column("rowid"))
-        query = " AND ".join(_fts_phrase(t) for t in long_terms)
-        return fts_table, text(f"{fts} MATCH :{fts}_q").bindparams(**{f"{fts}_q": query})
-
-    def _filter_conditions(
-        self, filters: Filters, *, for_activities: bool = False, created: Any = None
-    ) -> list[ColumnElement[bool]]:
-        if created is None:
-            created = activities.c.created_at if for_activities else messages.c.created_at
-        conditions: list[ColumnElement[bool]] = []
-        if filters.since is not None:
-            conditions.append(created >= filters.since)
-        if filters.until is not None:
-            conditions.append(created < filters.until)
-        if filters.category is not None:
-            conditions.append(conversations.c.category == filters.category)
-        if filters.channel is not None:
-            if for_activities:
-                other = identities.alias("channel_identity")
-                conditions.append(
-                    exists().where(other.c.customer_id == activities.c.customer_id, other.c.channel == filters.channel)
-                )
-            else:
-                conditions.append(identities.c.channel == filters.channel)
-        return conditions
 
     # --- customers -------------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from bot.config import DEFAULT_STAGES, BotConfig
 from bot.domain.models import EventKind, Status
 from bot.store.customers import CustomerRow
 from bot.store.database import Database, Transaction
-from bot.store.search import Filters, Hit
+from bot.store.search_results import Filters, Hit
 from bot.usecases import jobs
 from bot.usecases.crm_query import MAX_QUERY_CHARS, PAGE_SIZE, Cursor, merge_by_time, parse_day, parse_query
 from bot.usecases.customer_records import (

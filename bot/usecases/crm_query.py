@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.store.search import Hit
+from bot.store.search_results import Hit
 from bot.usecases.errors import CrmError
 
 MAX_QUERY_CHARS = 500  # the query travels in a "more" button's value (2,000 characters at most)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.customers import CustomerRow, ErasureCounts, MergeCounts
-from bot.store.search import Hit
+from bot.store.search_results import Hit
 from bot.usecases.crm_query import Cursor
 from bot.usecases.errors import CrmError
 

@@ -794,6 +794,11 @@ class FakeTelegram(FakeServer):
                 found.append((record["message_id"], markup["inline_keyboard"]))
         return found
 
+    @property
+    def redeliveries_waiting(self) -> int:
+        """Updates pushed again with push_duplicate that getUpdates has not handed out yet."""
+        return len(self._redeliver)
+
     def push_duplicate(self, update_id: int) -> int:
         """Deliver an already queued/delivered update once more with the same id (even if confirmed)."""
         if update_id not in self._history:

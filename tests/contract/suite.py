@@ -1,0 +1,140 @@
+"""The connector contract: what every customer channel must do, whatever its platform.
+
+A channel's tests subclass ``ChannelContract`` and provide a ``harness`` fixture (tests/contract/harness.py); the
+tests here then run against it, through the real bot and the channel's fake platform. Its own wire format is tested
+beside it, in its own test module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from bot.connectors.base import Outgoing, OutgoingFile
+from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
+from bot.domain.richtext import Run
+from tests.conftest import wait_until
+from tests.contract.harness import ChannelHarness
+
+
+class RecordedParts:
+    """``Parts`` as the delivery worker gives them, kept in memory; ``before`` runs before the n-th API call."""
+
+    def __init__(self, before: dict[int, Any] | None = None) -> None:
+        self.done = 0
+        self.ids: list[str | None] = []
+        self.calls = 0
+        self.before = before or {}
+
+    async def advance(self, sent_id: str | None = None) -> None:
+        self.done += 1
+        self.ids.append(sent_id)
+
+    async def slot(self) -> None:
+        self.calls += 1
+        if self.calls in self.before:
+            self.before.pop(self.calls)()
+
+
+async def archived(harness: ChannelHarness, needle: str) -> int:
+    async with harness.bot.rt.db.reading() as tx:
+        rows = (await tx.conn.execute(text("SELECT text FROM messages WHERE direction = 'inbound'"))).scalars().all()
+    return sum(1 for row in rows if row == needle)
+
+
+class ChannelContract:
+    async def test_a_repeated_update_is_stored_once(self, harness: ChannelHarness) -> None:
+        address = harness.new_address()
+        handle = await harness.customer_writes(address, "only once, please")
+        await wait_until(lambda: harness.confirmed(handle), what="the update confirmed")
+        await harness.deliver_again(handle)
+        await harness.deliver_again(handle)
+        thread = await harness.bot.thread_for_address(harness.channel, address)
+        await harness.bot.idle()
+        assert await archived(harness, "only once, please") == 1
+        assert await harness.bot.thread_text(thread, "only once, please")
+        assert harness.bot.slack_count(thread, "only once, please") == 1
+
+    async def test_an_update_is_confirmed_only_once_it_is_stored(self, harness: ChannelHarness) -> None:
+        receiving = harness.bot.rt.intake.receiving
+        real = receiving.message
+        refused: list[str] = []
+
+        async def database_fails_once(tx: Any, message: Any, known: Any) -> Any:
+            if not refused:
+                refused.append(message.text)
+                raise OperationalError("INSERT", {}, Exception("database is locked"))
+            return await real(tx, message, known)
+
+        receiving.message = database_fails_once  # type: ignore[method-assign]
+        address = harness.new_address()
+        handle = await harness.customer_writes(address, "stored before confirmed")
+        await wait_until(lambda: bool(refused), what="the first attempt refused")
+        if not harness.has_cursor:
+            assert not await harness.confirmed(handle)  # the platform was told to send it again
+            await harness.deliver_again(handle)
+        await wait_until(lambda: harness.confirmed(handle), what="the update confirmed once stored")
+        assert await archived(harness, "stored before confirmed") == 1
+        if harness.has_cursor:
+            cursor = await harness.bot.rt.intake.inbox(harness.channel).cursor()
+            assert cursor is not None
+
+    @pytest.mark.parametrize(
+        ("kind", "error"),
+        [("rate_limited", RateLimited), ("temporary", TemporaryFailure), ("permanent", PermanentFailure)],
+    )
+    async def test_platform_errors_map_to_rate_limited_temporary_or_permanent(
+        self, harness: ChannelHarness, kind: str, error: type[Exception]
+    ) -> None:
+        address = await self._known_customer(harness)
+        harness.refuse_next_send(kind, address)
+        with pytest.raises(error) as caught:
+            await harness.connector.send(address, Outgoing(text="hello"), RecordedParts())
+        if isinstance(caught.value, RateLimited):
+            assert caught.value.retry_after > 0  # how long to wait, as the platform said
+
+    async def test_a_multi_part_send_resumes_after_the_last_part_sent(self, harness: ChannelHarness) -> None:
+        address = await self._known_customer(harness)
+        limit = harness.connector.limits.text_length
+        words = [f"w{i:04d}" for i in range(limit * 2 // 5 + 10)]  # a little over two messages' worth
+        body = " ".join(words)
+        parts = RecordedParts(before={2: lambda: harness.refuse_next_send("temporary", address)})
+        with pytest.raises(TemporaryFailure):
+            await harness.connector.send(address, Outgoing(text=body), parts)
+        assert parts.done == 1
+        before = list(harness.received_texts(address))
+        await harness.connector.send(address, Outgoing(text=body), parts)
+        received = harness.received_texts(address)
+        assert parts.done == 3 and len(received) == len(before) + 2
+        assert " ".join(received[-3:]).split() == words  # every word once, in order, nothing repeated
+
+    async def test_the_declared_limits_hold(self, harness: ChannelHarness) -> None:
+        limits = harness.connector.limits
+        assert limits.text_length > 0 and limits.per_chat.per_second > 0 and limits.per_chat.burst >= 1
+        address = await self._known_customer(harness)
+        long_text = ("가나다 emoji 👨‍👩‍👧 " * limits.text_length)[: limits.text_length * 3]
+        rich = (Run(long_text[: len(long_text) // 2], frozenset({"b"})), Run(long_text[len(long_text) // 2 :]))
+        for outgoing in (Outgoing(text=long_text), Outgoing(text=long_text, rich=rich)):
+            before = len(harness.received_texts(address))
+            await harness.connector.send(address, outgoing, RecordedParts())
+            texts = harness.received_texts(address)[before:]
+            assert len(texts) >= 3 and all(harness.text_length(t) <= limits.text_length for t in texts)
+        content = b"x" * (limits.file_size + 1)
+        too_big = OutgoingFile(name="big.bin", mime_type="application/octet-stream", content=content)
+        with pytest.raises(PermanentFailure):
+            await harness.connector.send(address, Outgoing(text="", files=(too_big,)), RecordedParts())
+        assert len(too_big.content) not in {len(f) for f in harness.received_files(address)}
+        if limits.buttons:
+            rows = tuple(((f"option {i}", f"cat:1:{i}"),) for i in range(limits.buttons))
+            await harness.connector.send(address, Outgoing(text="pick one", buttons=rows), RecordedParts())
+            assert harness.received_texts(address)[-1] == "pick one"
+
+    async def _known_customer(self, harness: ChannelHarness) -> str:
+        """A customer who has written, so the platform lets the bot write to them."""
+        address = harness.new_address()
+        handle = await harness.customer_writes(address, "hi there")
+        await wait_until(lambda: harness.confirmed(handle), what="the customer's first message confirmed")
+        return address
