@@ -36,6 +36,7 @@ from bot.usecases import jobs
 from bot.usecases.conversations import Conversations
 from bot.usecases.crm import Customers
 from bot.usecases.intake import Intake
+from bot.usecases.picks import PICK_PREFIX
 from bot.usecases.receiving import Receiving
 from bot.usecases.timers import TimerLoop
 from bot.usecases.triage import Triage
@@ -124,7 +125,8 @@ async def running(
     triage = Triage(db, config.bot, texts, clock=clock, button_data=button_data)  # routing and timing hooks
     service = Conversations(db, config.bot, clock=clock, hooks=triage)
     receiving = Receiving(config.bot, texts, clock=clock, hooks=triage)
-    intake = Intake(db, receiving, triage, alert_channel=config.bot.inbox_channel, clock=clock)
+    taps = {PICK_PREFIX: triage.pick_in}  # what a customer's tap on one of the bot's buttons does
+    intake = Intake(db, receiving, taps, alert_channel=config.bot.inbox_channel, clock=clock)
     timers = TimerLoop(db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval)
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(

@@ -88,8 +88,9 @@ class Received:
 
 
 @dataclass(frozen=True)
-class CategoryPick:
-    """A customer tapped one of the category buttons the core sent them (``data`` as the button carried it)."""
+class ButtonTap:
+    """A customer tapped one of the buttons the core sent them (a category, a rating): ``data`` as the button
+    carried it; the core routes it by the data's prefix."""
 
     address: str
     user_id: str
@@ -109,7 +110,7 @@ class Unreadable:
     who: str | None = None  # the sender's name or handle, likewise
 
 
-Item = Received | CategoryPick | Unreadable
+Item = Received | ButtonTap | Unreadable
 
 
 @dataclass(frozen=True)

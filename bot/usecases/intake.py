@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol
@@ -25,7 +25,7 @@ from typing import Protocol
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.connectors.base import CategoryPick, Item, Outcome, Received, Unreadable
+from bot.connectors.base import ButtonTap, Item, Outcome, Received, Unreadable
 from bot.domain import notices
 from bot.domain.cleaning import clean
 from bot.domain.models import InboundMessage
@@ -51,12 +51,12 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-class Picks(Protocol):
-    """Where a customer's tap on a category button goes (bot.usecases.triage.Triage)."""
+class TapHandler(Protocol):
+    """What a customer's tap on one kind of button does (a category pick: bot.usecases.triage.Triage.pick_in)."""
 
-    async def pick_in(
+    def __call__(
         self, tx: Transaction, *, channel: str, address: str, data: str, actor: str, dedupe_key: str
-    ) -> Outcome: ...
+    ) -> Awaitable[Outcome]: ...
 
 
 @dataclass
@@ -82,14 +82,14 @@ class Intake:
         self,
         db: Database,
         receiving: Receiving,
-        picks: Picks | None,
+        taps: Mapping[str, TapHandler],
         *,
         alert_channel: str,
         clock: Callable[[], datetime],
     ) -> None:
         self.db = db
         self.receiving = receiving
-        self.picks = picks
+        self.taps = dict(taps)  # by the prefix of the button's data: "cat:" -> the category pick
         self.alert_channel = alert_channel
         self.clock = clock
         self._waiting: list[_Batch] = []
@@ -162,11 +162,12 @@ class Intake:
             log.error("an update from %s could not be stored; quarantining it", channel, exc_info=exc)
             return await self._quarantine(tx, channel, _unreadable(channel, item, exc))
 
-    async def _store(self, tx: Transaction, channel: str, item: Received | CategoryPick, known: set[str]) -> Outcome:
-        if isinstance(item, CategoryPick):
-            if self.picks is None:
-                return Outcome(status="unknown")
-            return await self.picks.pick_in(
+    async def _store(self, tx: Transaction, channel: str, item: Received | ButtonTap, known: set[str]) -> Outcome:
+        if isinstance(item, ButtonTap):
+            handler = next((h for prefix, h in self.taps.items() if item.data.startswith(prefix)), None)
+            if handler is None:
+                return Outcome(status="unknown")  # a button this bot never sent, or one of a retired feature
+            return await handler(
                 tx, channel=channel, address=item.address, data=item.data, actor=f"{channel}:{item.user_id}",
                 dedupe_key=f"{channel}:pick:{item.key}",
             )  # fmt: skip
@@ -190,7 +191,7 @@ class Intake:
         return Outcome(quarantined=number)
 
 
-def _unreadable(channel: str, item: Received | CategoryPick, exc: BaseException) -> Unreadable:
+def _unreadable(channel: str, item: Received | ButtonTap, exc: BaseException) -> Unreadable:
     """What is kept of an item the database refused: the platform's update, else the item as the bot read it."""
     error = f"{type(exc).__name__}: {exc}"
     if isinstance(item, Received):

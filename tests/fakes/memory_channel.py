@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.connectors.base import (
-    CategoryPick,
+    ButtonTap,
     Health,
     Inbox,
     Item,
@@ -121,7 +121,7 @@ class MemoryConnector:
         return (await self.receive(self.message(address, text, **kwargs)))[0]
 
     async def taps(self, address: str, data: str) -> Outcome:
-        tap = CategoryPick(address=address, user_id=address, data=data, key=str(next(self._ids)))
+        tap = ButtonTap(address=address, user_id=address, data=data, key=str(next(self._ids)))
         return (await self.receive(tap))[0]
 
     def texts(self, address: str) -> list[str]:

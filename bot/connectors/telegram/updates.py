@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import Bot, Update
 
-from bot.connectors.base import CategoryPick, Item, Received, Unreadable
+from bot.connectors.base import ButtonTap, Item, Received, Unreadable
 from bot.connectors.telegram.inbound import to_inbound
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
@@ -44,7 +44,7 @@ def _item(update: Update, text: str) -> Item | None:
         if not query.data or chat is None or chat.type != "private":
             return None
         user = str(query.from_user.id)
-        return CategoryPick(address=str(chat.id), user_id=user, data=query.data, key=query.id, raw=text)
+        return ButtonTap(address=str(chat.id), user_id=user, data=query.data, key=query.id, raw=text)
     inbound = to_inbound(update)
     if inbound is None:
         return None
