@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
@@ -25,6 +24,7 @@ from bot.handlers import access, buttons, commands, inquiries, thread_replies
 from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
+from bot.slack.answers import SLACK_FAILURES, describe, slack_call
 from bot.slack.delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
 from bot.slack.names import SlackNames
 from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
@@ -75,12 +75,13 @@ async def _workspace_url(slack: AsyncWebClient, db: Database) -> str:
     """The workspace URL for thread links, asked of Slack once and remembered, so a start during a Slack outage
     still works (customers keep writing; their messages wait in the queue) and links stay right."""
     try:
-        auth = await slack.auth_test()
+        auth = await slack_call(slack.auth_test())
         url = str(auth["url"])
-    except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+    except SLACK_FAILURES as exc:
         async with db.transaction() as tx:
             remembered = await tx.archive.get_setting(WORKSPACE_URL_KEY)
-        log.warning("Slack auth.test failed at start (%s); using %s", exc, remembered or FALLBACK_WORKSPACE_URL)
+        failure = describe(exc)
+        log.warning("Slack auth.test failed at start (%s); using %s", failure, remembered or FALLBACK_WORKSPACE_URL)
         return remembered or FALLBACK_WORKSPACE_URL
     async with db.transaction() as tx:
         await tx.archive.put_setting(WORKSPACE_URL_KEY, url)

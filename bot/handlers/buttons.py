@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.answers import SLACK_FAILURES, describe, slack_call
 from bot.slack.blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
 from bot.usecases.conversations import Conversations
 
@@ -34,9 +34,11 @@ class Whisper:
 
     async def _send(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
         try:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
-        except (SlackApiError, OSError, TimeoutError) as exc:
-            log.warning("could not tell %s: %s", user, exc)
+            await slack_call(
+                self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not tell %s: %s", user, describe(exc))
 
     async def drain(self) -> None:
         if self._tasks:

@@ -15,10 +15,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers.background import Background
+from bot.slack.answers import SLACK_FAILURES, describe, slack_call
 from bot.slack.customer_blocks import (
     CONTACT,
     CONTACT_VIEW,
@@ -196,7 +196,10 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
             customer = await customer_id(target, number)
             profile = await customers.profile(customer, user, via=f"{kind}_form")
         except CrmError as exc:
-            await client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=str(exc))
+            try:
+                await slack_call(client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=str(exc)))
+            except SLACK_FAILURES as failure:
+                log.warning("could not tell %s why the %s form did not open: %s", user, kind, describe(failure))
             return
         meta = {
             "c": profile.customer.id,
@@ -212,9 +215,9 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
         else:
             view = tags_modal(name, profile.tags, meta)
         try:
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("could not open the %s form: %s", kind, exc.response.get("error"))
+            await slack_call(client.views_open(trigger_id=body["trigger_id"], view=view))
+        except SLACK_FAILURES as failure:
+            log.warning("could not open the %s form: %s", kind, describe(failure))
 
     @app.action(NOTE)
     async def on_note(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
