@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.domain.ids import parse_id
 from bot.store.customer_schema import activities, customer_state
 from bot.store.schema import conversations, customers, identities, messages
 
@@ -166,8 +167,9 @@ class Search:
         if not terms:
             return []
         found: dict[int, None] = {}
-        if len(terms) == 1 and terms[0].startswith("#") and terms[0][1:].isdigit():  # a bare number is not an id
-            survivor = await self.survivor(int(terms[0][1:]))
+        number = parse_id(terms[0][1:]) if len(terms) == 1 and terms[0].startswith("#") else None
+        if number is not None:  # "#12" names customer 12 (a bare number is not an id)
+            survivor = await self.survivor(number)
             if survivor is not None:
                 found[survivor] = None
         identity_text: ColumnElement[str] = literal_column(IDENTITY_TEXT_SQL)

@@ -7,6 +7,7 @@ that same transaction: a view that was shown was recorded.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -15,10 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.config import DEFAULT_STAGES, BotConfig
+from bot.domain.ids import is_id, parse_id
 from bot.domain.models import EventKind, Status
 from bot.store.customers import CustomerRow, ErasureCounts, MergeCounts
 from bot.store.database import Database, Transaction
 from bot.store.search import Filters, Hit
+
+log = logging.getLogger(__name__)
 
 CONTACT_METHODS = ("call", "email", "message", "meeting", "visit", "other")
 MAX_TAGS = 20
@@ -104,7 +108,7 @@ class Cursor:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cursor:
         def number(value: Any) -> int | None:
-            return int(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+            return value if is_id(value) else None  # a page boundary no row can have starts from the newest
 
         page = data.get("p")
         return cls(number(data.get("m")), number(data.get("a")), page if isinstance(page, int) and page > 0 else 1)
@@ -238,9 +242,11 @@ class Customers:
         if not query:
             return []
         bare = query.lstrip("#")
-        if bare.isdigit():
-            survivor = await tx.search.survivor(int(bare))
-            if survivor is not None:
+        if bare.isascii() and bare.isdigit():  # a customer's id, else the id a channel knows them by
+            number = parse_id(bare)
+            if number is None:
+                log.warning("%s… was asked for as a customer's id; it is beyond any id", bare[:24])
+            elif (survivor := await tx.search.survivor(number)) is not None:
                 return [survivor]
             return await self._survivors(tx, await tx.customers.by_external_id(bare))
         if query.startswith("@") and len(query) > 1:

@@ -18,6 +18,7 @@ from typing import Any
 from bot.config import BotConfig, Category
 from bot.domain.hours import add_business_time, business_seconds, is_open
 from bot.domain.i18n import CustomerTexts
+from bot.domain.ids import parse_id
 from bot.domain.models import Conversation, Direction, EventKind, InboundMessage, Status
 from bot.domain.routing import match_rules, mention, mentions
 from bot.slack.text import escape
@@ -67,11 +68,12 @@ def parse_pick(data: str, categories: Collection[str]) -> tuple[int, str | None]
     if not data.startswith(PICK_PREFIX):
         return None
     conversation, sep, token = data[len(PICK_PREFIX) :].partition(":")
-    if not sep or not conversation.isdigit():
+    conversation_id = parse_id(conversation)
+    if not sep or conversation_id is None:
         return None
     if token.startswith("#"):
-        return int(conversation), next((k for k in categories if _key_hash(k) == token[1:]), None)
-    return int(conversation), token if token in categories else None
+        return conversation_id, next((k for k in categories if _key_hash(k) == token[1:]), None)
+    return conversation_id, token if token in categories else None
 
 
 def duration(seconds: float) -> str:
