@@ -24,6 +24,7 @@ from bot.handlers import access, buttons, commands, inquiries, thread_replies
 from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
+from bot.handlers.http import slack_events_handler
 from bot.slack.answers import SLACK_FAILURES, describe, slack_call
 from bot.slack.delivery import OpenThread, PostInbound, PostNotice, UpdateHeader
 from bot.slack.names import SlackNames
@@ -187,7 +188,9 @@ async def running(
 
         web_app = build_web_app(
             health=health,
-            slack_app=None if settings.slack_app_token else slack_app,
+            slack_events=None
+            if settings.slack_app_token
+            else slack_events_handler(slack_app, settings.slack_signing_secret),
             telegram_webhook=(WEBHOOK_PATH, telegram.webhook) if telegram.webhook_mode else None,
         )
         runner = web.AppRunner(web_app, access_log=None)

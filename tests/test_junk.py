@@ -1,28 +1,36 @@
-"""Junk from outside gets a polite answer and one WARNING line, never a 500 and a traceback.
+"""Junk from outside gets a 4xx or a polite answer and one WARNING line, never a 500 and a traceback.
 
-Numbers that no row can have (beyond a 64-bit integer, where SQLite raises OverflowError and PostgreSQL's BIGINT
-overflows) get a polite answer, typed or in a button.
+Requests to ``/slack/events`` are checked for Slack's signature before anything in them is read (401), and a signed
+body that is not what Slack sends is refused (400). Numbers that no row can have (beyond a 64-bit integer, where
+SQLite raises OverflowError and PostgreSQL's BIGINT overflows) get a polite answer, typed or in a button.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
 from bot.slack.blocks import CLAIM
 from bot.slack.customer_blocks import EARLIER, HISTORY_MORE, MERGE, NOTE, NOTE_VIEW, PROFILE, STAGE
 from bot.slack.routing_blocks import CATEGORY_SELECT, ROUTING_BLOCK_PREFIX
-from tests.conftest import OUTSIDER, SIGNING_SECRET, STAFF, Bot, BotFactory
+from tests.conftest import INBOX, OUTSIDER, SIGNING_SECRET, STAFF, Bot, BotFactory
 from tests.customer_helpers import click, customer_of, customer_writes, person, responses, select_stage, shown, submit
 from tests.fakes.slack_requests import (
     action_body,
     command_body,
+    event_body,
+    message_event,
     post_signed,
     select_action_body,
+    sign,
 )
 from tests.test_export import cli
 
@@ -52,6 +60,118 @@ def assert_one_warning(caplog: pytest.LogCaptureFixture, *words: str) -> str:
 def assert_quiet(caplog: pytest.LogCaptureFixture) -> None:
     loud, tracebacks = logged(caplog)
     assert tracebacks == [] and loud == [], [r.getMessage() for r in loud]
+
+
+# --- the Slack endpoint ----------------------------------------------------------------------------------------
+
+EVENT = event_body(message_event(INBOX, "U0STAFF", MARKER, thread_ts="1700000000.000100"))
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def signed(body: bytes, content_type: str | None, *, secret: str = SIGNING_SECRET, age: int = 0) -> dict[str, str]:
+    headers = sign(body, secret, int(time.time()) - age)
+    if content_type:
+        headers["Content-Type"] = content_type
+    return headers
+
+
+def garbled(timestamp: str, signature: str) -> Callable[[bytes, str], dict[str, str]]:
+    def headers(body: bytes, content_type: str) -> dict[str, str]:
+        return {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+
+    return headers
+
+
+def valid_signature_but(timestamp: str) -> Callable[[bytes, str], dict[str, str]]:
+    """The signature Slack would compute over this timestamp text, so only the timestamp itself is wrong."""
+
+    def headers(body: bytes, content_type: str) -> dict[str, str]:
+        base = f"v0:{timestamp}:".encode() + body
+        digest = "v0=" + hmac.new(SIGNING_SECRET.encode(), base, hashlib.sha256).hexdigest()
+        return {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": digest}
+
+    return headers
+
+
+UNSIGNED_CASES: dict[str, tuple[bytes, Callable[[bytes, str], dict[str, str]], str]] = {
+    "no signature": (EVENT, lambda body, ct: {"Content-Type": ct}, "signature"),
+    "timestamp abc": (EVENT, valid_signature_but("abc"), "timestamp"),
+    "timestamp of 5000 digits": (EVENT, valid_signature_but("9" * 5000), "timestamp"),
+    "timestamp in other digits": (EVENT, valid_signature_but("١٧٠٠٠٠٠٠٠٠"), "timestamp"),
+    "timestamp with underscores": (EVENT, valid_signature_but(f"{int(time.time()):_}"), "timestamp"),
+    "negative timestamp": (EVENT, valid_signature_but("-1"), "timestamp"),
+    "garbled timestamp": (EVENT, garbled("1e9", "v0=" + "0" * 64), "timestamp"),
+    "stale": (EVENT, lambda body, ct: signed(body, ct, age=600), "timestamp"),
+    "from the future": (EVENT, lambda body, ct: signed(body, ct, age=-600), "timestamp"),
+    "wrong secret": (EVENT, lambda body, ct: signed(body, ct, secret="someone-else"), "signature"),
+    "signature not hex": (EVENT, lambda body, ct: {**signed(body, ct), "X-Slack-Signature": "v0=zz"}, "signature"),
+    "signature not ascii": (
+        EVENT,
+        lambda body, ct: {**signed(body, ct), "X-Slack-Signature": "v0=\u00e9" * 3},
+        "signature",
+    ),
+    "unsigned binary": (b"\x89PNG\r\n\x1a\n\xff\xfe\x00" + MARKER.encode(), lambda body, ct: {}, "signature"),
+    "unsigned malformed JSON": (b'{"type": "' + MARKER.encode(), lambda body, ct: {"Content-Type": ct}, "signature"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNSIGNED_CASES))
+async def test_requests_without_a_valid_signature_get_401_and_one_warning(
+    bot: Bot, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    body, headers, word = UNSIGNED_CASES[case]
+    caplog.clear()
+    async with bot.http.post(bot.events_url, data=body, headers=headers(body, JSON)) as response:
+        assert response.status == 401, await response.text()
+    assert_one_warning(caplog, word)
+
+
+SIGNED_CASES: dict[str, tuple[bytes, str | None, str]] = {
+    "malformed JSON": (b'{"type": "event_callback", "event": {"text": "' + MARKER.encode(), JSON, "JSON"),
+    "a JSON array": (json.dumps([{"type": "event_callback", "m": MARKER}]).encode(), JSON, "JSON object"),
+    "a JSON string": (json.dumps(MARKER).encode(), JSON, "JSON object"),
+    "JSON with a form content type": (b'{"type": "' + MARKER.encode(), FORM, "JSON"),
+    "a broken payload form": (b"payload=%7B%22type%22%3A%22block_actions" + MARKER.encode(), FORM, "payload"),
+    "a payload that is a JSON array": (urlencode({"payload": json.dumps([MARKER])}).encode(), FORM, "payload"),
+    "binary": (b"\x89PNG\r\n\x1a\n\xff\xfe\x00" + MARKER.encode(), "application/octet-stream", "UTF-8"),
+    "binary as a form": (b"payload=\xff\xfe" + MARKER.encode(), FORM, "UTF-8"),
+    "empty": (b"", FORM, "empty"),
+    "an event that is not an object": (
+        json.dumps({"type": "event_callback", "event": MARKER, "event_id": "Ev1"}).encode(),
+        JSON,
+        "Slack",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SIGNED_CASES))
+async def test_signed_bodies_that_are_not_what_slack_sends_get_400_and_one_warning(
+    bot: Bot, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    body, content_type, word = SIGNED_CASES[case]
+    caplog.clear()
+    async with bot.http.post(bot.events_url, data=body, headers=signed(body, content_type)) as response:
+        assert response.status == 400, await response.text()
+    assert_one_warning(caplog, word)
+
+
+async def test_after_junk_a_signed_request_is_still_served(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    for body, headers, _ in UNSIGNED_CASES.values():
+        async with bot.http.post(bot.events_url, data=body, headers=headers(body, JSON)) as response:
+            assert response.status == 401
+    caplog.clear()
+    answer = await bot.command("/customer", "")
+    assert "Usage" in answer["text"]
+    assert_quiet(caplog)
+
+
+async def test_a_body_over_the_size_limit_gets_413_and_one_warning(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    body = command_body("/history", "x" * (1024 * 1024))
+    caplog.clear()
+    async with bot.http.post(bot.events_url, data=body, headers=signed(body, FORM)) as response:
+        assert response.status == 413
+    assert_one_warning(caplog, "large")
 
 
 # --- numbers no row can have -----------------------------------------------------------------------------------
