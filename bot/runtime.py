@@ -24,6 +24,7 @@ from bot.handlers import access, buttons, commands, inquiries, thread_replies
 from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
+from bot.handlers.http import slack_events_handler
 from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
 from bot.slack.files import SlackFileInfo, SlackFiles
 from bot.slack.names import SlackNames
@@ -192,9 +193,10 @@ async def running(
             return checks
 
         routes = [route for connector in connectors.values() for route in connector.routes()]
+        signing_secret = settings.slack_signing_secret
         web_app = build_web_app(
             health=health,
-            slack_app=None if settings.socket_mode else slack_app,
+            slack_events=None if settings.socket_mode else slack_events_handler(slack_app, signing_secret),
             routes=routes,
         )
         runner = web.AppRunner(web_app, access_log=None)

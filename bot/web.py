@@ -6,10 +6,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
 
-from bot.connectors.base import Route
+from bot.connectors.base import Handler, Route
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +17,7 @@ HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 def build_web_app(
     *,
     health: HealthCheck,
-    slack_app: AsyncApp | None,
+    slack_events: Handler | None,
     routes: Sequence[Route] = (),
 ) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
@@ -30,11 +28,7 @@ def build_web_app(
         return web.json_response({"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503)
 
     app.router.add_get("/healthz", healthz)
-    if slack_app is not None:
-
-        async def slack_events(request: web.Request) -> web.Response:
-            return await to_aiohttp_response(await slack_app.async_dispatch(await to_bolt_request(request)))
-
+    if slack_events is not None:  # HTTP mode (bot.handlers.http)
         app.router.add_post("/slack/events", slack_events)
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler)

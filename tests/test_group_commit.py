@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.domain.models import InboundMessage, Sender
 from bot.store.archive import Archive
 from bot.usecases.intake import cursor_key
-from tests.conftest import Bot, BotFactory
+from tests.conftest import Bot, BotFactory, wait_until
 from tests.test_delivery import occurrences
 
 
@@ -139,6 +139,7 @@ async def test_polling_stores_one_getupdates_in_one_transaction_and_never_confir
     ids = [bot.telegram.push_text(902, f"p-{i}") for i in range(1, 6)]  # pushed at once: one getUpdates
     assert occurrences(await bot.thread_text(thread, "p-5"), "p") == list(range(6))
     assert failed == ["p-3"]
+    await wait_until(lambda: len(calls) >= 2, what="both attempts observed")  # each records after its commit
     size, offered, saved, archived = calls[0]
     assert size == 5 and offered == str(ids[-1] + 1)  # one transaction for the whole answer, with its offset
     assert saved != offered and not any(f"p-{i}" in archived for i in range(1, 6))  # none confirmed, none stored

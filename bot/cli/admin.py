@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Select, Table, inspect, make_url, or_, sel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.config import ConfigError, normalize_database_url
+from bot.domain.ids import parse_id
 from bot.store.customer_schema import activities, customer_state, customer_tags
 from bot.store.schema import conversations, customers, dead_letters, events, identities, messages, origins
 
@@ -191,11 +192,18 @@ def _since(value: str) -> datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _customer_id(value: str) -> int:
+    number = parse_id(value.lstrip("#"))
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{value[:40]!r} is not a customer's id (a number such as 12)")
+    return number
+
+
 def _export_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot export", description="Write the archive out, streaming.")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     parser.add_argument("--since", type=_since, help="only what was created or changed since this date (UTC)")
-    parser.add_argument("--customer", type=int, help="only this customer (and customers merged into them)")
+    parser.add_argument("--customer", type=_customer_id, help="only this customer (and customers merged into them)")
     parser.add_argument("--output", type=Path, help="a file to write (default: standard output)")
     return parser
 
@@ -231,7 +239,7 @@ def erase_main(argv: list[str]) -> int:
         prog="python -m bot erase-customer",
         description="Remove a customer's personal data and message texts for good (counts and timings stay).",
     )
-    parser.add_argument("customer_id", type=int)
+    parser.add_argument("customer_id", type=_customer_id)
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation on a terminal")
     args = parser.parse_args(argv)
     try:

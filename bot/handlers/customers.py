@@ -15,10 +15,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.ids import is_id, parse_id
 from bot.handlers.background import Background
+from bot.handlers.stale import StaleButton, carried_id, stale
+from bot.slack.answers import SLACK_FAILURES, describe, slack_call
 from bot.slack.customer_blocks import (
     CONTACT,
     CONTACT_VIEW,
@@ -57,9 +59,9 @@ def _args(text: str) -> list[str]:
 def _target(value: str) -> tuple[str, int]:
     """``customer:12`` or ``conversation:34`` from a button's value."""
     kind, _, number = value.partition(":")
-    if kind not in ("customer", "conversation") or not number.isdigit():
-        raise CrmError("That button is out of date.")
-    return kind, int(number)
+    if kind not in ("customer", "conversation"):
+        raise stale(value)
+    return kind, carried_id(number)
 
 
 def _ephemeral(body: dict[str, Any]) -> bool:
@@ -88,10 +90,11 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
     async def by_id(text: str, user: str) -> Profile | None:
         """``12`` or ``#12``: that customer (an old id opens the customer it was merged into); None otherwise, and
         for a number that is no customer's id (a Telegram chat id, then)."""
-        if not text.lstrip("#").isdigit():
+        number = parse_id(text.lstrip("#"))
+        if number is None:
             return None
         try:
-            return await customers.profile(int(text.lstrip("#")), user, via="command")
+            return await customers.profile(number, user, via="command")
         except CrmError:
             return None
 
@@ -145,7 +148,7 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
             try:
                 kind, number = _target(action["value"])
                 customer = await customer_id(kind, number)
-            except CrmError as exc:
+            except (CrmError, StaleButton) as exc:
                 await respond(text=str(exc), response_type="ephemeral", replace_original=False)
                 return
             await show_profile(respond, body, customer, user, "button" if kind == "customer" else "thread")
@@ -159,8 +162,8 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
 
         async def work() -> None:
             try:
-                earlier = await customers.earlier(int(action["value"]), user)
-            except (CrmError, ValueError) as exc:
+                earlier = await customers.earlier(carried_id(action["value"]), user)
+            except (CrmError, StaleButton) as exc:
                 await respond(text=str(exc), response_type="ephemeral", replace_original=False)
                 return
             blocks = earlier_blocks(earlier, team_url)
@@ -177,10 +180,10 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
 
         async def work() -> None:
             try:
-                customer = int(str(action.get("block_id", "")).partition(":")[2])
+                customer = carried_id(str(action.get("block_id", "")).partition(":")[2])
                 stage = (action.get("selected_option") or {}).get("value", "")
                 await customers.set_stage(customer, stage, user)
-            except (CrmError, ValueError) as exc:
+            except (CrmError, StaleButton) as exc:
                 await respond(text=str(exc), response_type="ephemeral", replace_original=False)
                 return
             await show_profile(respond, body, customer, user, "refresh")
@@ -193,8 +196,11 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
             target, number = _target(action["value"])
             customer = await customer_id(target, number)
             profile = await customers.profile(customer, user, via=f"{kind}_form")
-        except CrmError as exc:
-            await client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=str(exc))
+        except (CrmError, StaleButton) as exc:
+            try:
+                await slack_call(client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=str(exc)))
+            except SLACK_FAILURES as failure:
+                log.warning("could not tell %s why the %s form did not open: %s", user, kind, describe(failure))
             return
         meta = {
             "c": profile.customer.id,
@@ -210,9 +216,9 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
         else:
             view = tags_modal(name, profile.tags, meta)
         try:
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("could not open the %s form: %s", kind, exc.response.get("error"))
+            await slack_call(client.views_open(trigger_id=body["trigger_id"], view=view))
+        except SLACK_FAILURES as failure:
+            log.warning("could not open the %s form: %s", kind, describe(failure))
 
     @app.action(NOTE)
     async def on_note(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
@@ -251,7 +257,9 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
             meta = {}
-        return meta if isinstance(meta, dict) and isinstance(meta.get("c"), int) else {}
+        if not isinstance(meta, dict) or not is_id(meta.get("c")) or not (meta.get("v") is None or is_id(meta["v"])):
+            return {}  # not what this bot wrote (the ids are checked before any query sees them)
+        return meta
 
     @app.view(NOTE_VIEW)
     async def on_note_saved(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -309,8 +317,8 @@ def register(app: AsyncApp, customers: Customers, team_url: str, background: Bac
         async def work() -> None:
             try:
                 keep, _, other = str(action["value"]).partition(":")
-                outcome = await customers.merge(int(keep), int(other), user)
-            except (CrmError, ValueError) as exc:
+                outcome = await customers.merge(carried_id(keep), carried_id(other), user)
+            except (CrmError, StaleButton) as exc:
                 await respond(text=f"Not merged: {exc}", replace_original=True)
                 return
             await respond(text="Merged", blocks=merged_blocks(outcome), replace_original=True)

@@ -11,7 +11,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers.buttons import Whisper
+from bot.handlers.buttons import Whisper, clicked
+from bot.handlers.stale import StaleButton, carried_id, stale
 from bot.slack.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT, ROUTING_BLOCK_PREFIX
 from bot.slack.text import escape
 from bot.usecases.triage import Triage
@@ -19,24 +20,31 @@ from bot.usecases.triage import Triage
 log = logging.getLogger(__name__)
 
 
-def _target(body: dict[str, Any]) -> tuple[int | None, dict[str, Any], str, str, str | None]:
-    """(conversation id, the action, who, channel, message ts) of a menu choice."""
+def _target(body: dict[str, Any], whisper: Whisper) -> tuple[int, dict[str, Any]] | None:
+    """(conversation id, the action) of a menu choice; None, and the chooser told, for a block id the bot did not
+    write (no row can have its id)."""
     action = body["actions"][0]
     block_id = str(action.get("block_id", ""))
-    raw = block_id.removeprefix(ROUTING_BLOCK_PREFIX)
-    conversation_id = int(raw) if block_id.startswith(ROUTING_BLOCK_PREFIX) and raw.isdigit() else None
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-    message_ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
-    return conversation_id, action, body["user"]["id"], channel, message_ts
+    try:
+        if not block_id.startswith(ROUTING_BLOCK_PREFIX):
+            raise stale(block_id)
+        return carried_id(block_id.removeprefix(ROUTING_BLOCK_PREFIX)), action
+    except StaleButton as exc:
+        user, channel, message_ts = clicked(body)
+        whisper(channel, user, str(exc), message_ts)
+        return None
 
 
 def register(app: AsyncApp, triage: Triage, whisper: Whisper) -> None:
     @app.action(CATEGORY_SELECT)
     async def on_category(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        conversation_id, action, user, channel, ts = _target(body)
+        if (target := _target(body, whisper)) is None:
+            return
+        conversation_id, action = target
+        user, channel, ts = clicked(body)
         key = ((action.get("selected_option") or {}).get("value")) or ""
-        if conversation_id is None or not key:
+        if not key:
             return
         outcome = await triage.change_category(conversation_id, key, user)
         if outcome.status == "unknown":
@@ -47,8 +55,11 @@ def register(app: AsyncApp, triage: Triage, whisper: Whisper) -> None:
     @app.action(REASSIGN_SELECT)
     async def on_reassign(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        conversation_id, action, user, _, _ = _target(body)
+        if (target := _target(body, whisper)) is None:
+            return
+        conversation_id, action = target
+        user, _, _ = clicked(body)
         to_user = action.get("selected_user")
-        if conversation_id is None or not to_user:
+        if not to_user:
             return
         await triage.reassign(conversation_id, str(to_user), user)

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,6 +17,7 @@ from bot.delivery.worker import Delivered, Progress
 from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
 from bot.domain.models import Attachment, Conversation, EventKind
 from bot.slack import notices
+from bot.slack.answers import SLACK_FAILURES, describe, refusal, slack_call
 from bot.slack.blocks import SlackPost, customer_posts, header, notice, permalink
 from bot.slack.customer_blocks import header_blocks
 from bot.slack.routing_blocks import RoutingView
@@ -27,7 +27,6 @@ from bot.store.outbox import Job
 
 log = logging.getLogger(__name__)
 
-_TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 _REASONS = {
     "channel_not_found": "the Slack channel no longer exists or the bot cannot see it",
     "not_in_channel": "the bot is not a member of the Slack channel",
@@ -39,22 +38,16 @@ _REASONS = {
 
 
 def slack_failure(exc: BaseException) -> DeliveryError:
-    """Sort a Slack client error into wait, retry or give up."""
+    """Sort a failed Slack call into wait, retry or give up: only Slack's own refusal gives up; an answer that is not
+    Slack's (an HTML 502 page from a proxy, plain text) is temporary, like an outage."""
     if isinstance(exc, SlackApiError):
-        response = exc.response
-        error = str(response.get("error", "")) if response is not None else ""
-        status = response.status_code if response is not None else 0
-        if status == 429 or error == "ratelimited":
-            headers = {k.lower(): v for k, v in (response.headers or {}).items()}
-            value = headers.get("retry-after", "1")
-            retry_after = float(value[0] if isinstance(value, list) else value)
-            return RateLimited(retry_after, "Slack rate limit")
-        if status >= 500 or error in _TRANSIENT_ERRORS or not error:
-            return TemporaryFailure(f"Slack answered {status} {error}".strip())
-        return PermanentFailure(_REASONS.get(error, f"Slack refused it ({error})"))
-    if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
-        return TemporaryFailure(f"Slack unreachable: {type(exc).__name__} {exc}")
-    return TemporaryFailure(f"{type(exc).__name__}: {exc}")
+        refused = refusal(exc)
+        if refused.rate_limited:
+            return RateLimited(refused.retry_after, "Slack rate limit")
+        if refused.temporary:
+            return TemporaryFailure(describe(exc))
+        return PermanentFailure(_REASONS.get(refused.error, f"Slack refused it ({refused.error})"))
+    return TemporaryFailure(describe(exc))
 
 
 class SlackDelivery:
@@ -78,8 +71,8 @@ class SlackDelivery:
     async def _call(self, method: str, **kwargs: Any) -> Any:
         await paced()
         try:
-            return await getattr(self.client, method)(**kwargs)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return await slack_call(getattr(self.client, method)(**kwargs))
+        except SLACK_FAILURES as exc:
             raise slack_failure(exc) from exc
 
     async def _conversation(self, job: Job) -> Conversation:

@@ -6,8 +6,9 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.answers import SLACK_FAILURES, describe, slack_call
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,9 @@ class SlackNames:
         if cached is not None:
             return cached
         try:
-            response = await asyncio.wait_for(self.client.users_info(user=user_id), self.timeout)
-        except (SlackApiError, TimeoutError, OSError) as exc:
-            log.warning("could not look up Slack user %s: %s", user_id, exc)
+            response = await asyncio.wait_for(slack_call(self.client.users_info(user=user_id)), self.timeout)
+        except SLACK_FAILURES as exc:
+            log.warning("could not look up Slack user %s: %s", user_id, describe(exc))
             return user_id
         user = response.get("user") or {}
         profile = user.get("profile") or {}

@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from enum import Enum
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.answers import SLACK_FAILURES, describe, refusal, slack_call
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,8 @@ class StaffDirectory:
                 return  # another request refreshed it while this one waited for the lock
             try:
                 members = await asyncio.wait_for(self._fetch(), self.timeout)
-            except (TimeoutError, aiohttp.ClientError, OSError, SlackApiError, _Unreadable) as exc:
-                log.warning("could not read the staff channels' members from Slack: %s", exc)
+            except (*SLACK_FAILURES, _Unreadable) as exc:
+                log.warning("could not read the staff channels' members from Slack: %s", describe(exc))
                 if self._members is not None:
                     self._fetched_at = started - self.ttl + self.miss_refresh  # keep the old answer a little longer
                 return
@@ -85,25 +86,27 @@ class StaffDirectory:
             cursor = None
             try:
                 while True:
-                    page = await self.client.conversations_members(channel=channel, cursor=cursor, limit=200)
+                    page = await slack_call(
+                        self.client.conversations_members(channel=channel, cursor=cursor, limit=200)
+                    )
                     members.update(page.get("members") or [])
                     cursor = (page.get("response_metadata") or {}).get("next_cursor")
                     if not cursor:
                         break
                 answered += 1
             except SlackApiError as exc:
-                if exc.response.status_code >= 500 or exc.response.status_code == 429:
+                if refusal(exc).temporary:  # an outage says nothing about who is staff: keep the last answer
                     raise
-                log.warning("cannot list the members of %s: %s", channel, exc.response.get("error"))
+                log.warning("cannot list the members of %s: %s", channel, refusal(exc).error)
         for group in self.groups:
             try:
-                page = await self.client.usergroups_users_list(usergroup=group)
+                page = await slack_call(self.client.usergroups_users_list(usergroup=group))
                 members.update(page.get("users") or [])
                 answered += 1
             except SlackApiError as exc:
-                if exc.response.status_code >= 500 or exc.response.status_code == 429:
+                if refusal(exc).temporary:
                     raise
-                log.warning("cannot list the members of user group %s: %s", group, exc.response.get("error"))
+                log.warning("cannot list the members of user group %s: %s", group, refusal(exc).error)
         if not answered and (self.channels or self.groups):
             raise _Unreadable("no staff channel or user group could be read")
         return members

@@ -13,11 +13,11 @@ import contextlib
 import logging
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.connectors.base import Health
+from bot.slack.answers import SLACK_FAILURES, describe, refusal, slack_call
 from bot.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,10 @@ class SlackConnection:
         """The workspace URL for thread links, asked of Slack once and remembered, so a start during a Slack
         outage still works and links stay right."""
         try:
-            auth = await asyncio.wait_for(self.client.auth_test(), self.timeout)
+            auth = await asyncio.wait_for(slack_call(self.client.auth_test()), self.timeout)
             url = str(auth["url"])
         except SlackApiError as exc:
-            error = str((exc.response.data if isinstance(exc.response.data, dict) else {}).get("error", ""))
+            error = refusal(exc).error
             if error in _REFUSED:
                 reason = f"Slack refused SLACK_BOT_TOKEN ({error})"
                 log.error("%s: copy the Bot User OAuth Token (xoxb-...) again from the app's OAuth page; "
@@ -73,7 +73,7 @@ class SlackConnection:
                 self._health = Health("failed", reason)
                 return await self._remembered()
             return await self._unreachable(exc)
-        except (aiohttp.ClientError, TimeoutError, OSError, ValueError, TypeError, KeyError) as exc:
+        except (*SLACK_FAILURES, KeyError) as exc:
             return await self._unreachable(exc)
         async with self.db.transaction() as tx:
             await tx.archive.put_setting(WORKSPACE_URL_KEY, url)
@@ -83,7 +83,7 @@ class SlackConnection:
     async def _unreachable(self, exc: BaseException) -> str:
         """Slack is down or slow: the queue waits it out (HTTP mode needs nothing else of Slack to take requests)."""
         remembered = await self._remembered()
-        log.warning("Slack auth.test failed at start (%s); using %s", exc or type(exc).__name__, remembered)
+        log.warning("Slack auth.test failed at start (%s); using %s", describe(exc), remembered)
         self._health = Health("ok") if not self.app_token else Health("starting", "connecting to Slack (Socket Mode)")
         return remembered
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
 )
 
+from bot.domain.ids import parse_id
 from bot.store.customer_schema import activities, customer_state
 from bot.store.schema import conversations, customers, identities, messages
 from bot.store.search_match import IDENTITY_TEXT_SQL, TextMatch, escape_like, is_short
@@ -57,8 +58,9 @@ class Search(TextMatch):
         if not terms:
             return []
         found: dict[int, None] = {}
-        if len(terms) == 1 and terms[0].startswith("#") and terms[0][1:].isdigit():  # a bare number is not an id
-            survivor = await self.survivor(int(terms[0][1:]))
+        number = parse_id(terms[0][1:]) if len(terms) == 1 and terms[0].startswith("#") else None
+        if number is not None:  # "#12" names customer 12 (a bare number is not an id)
+            survivor = await self.survivor(number)
             if survivor is not None:
                 found[survivor] = None
         identity_text: ColumnElement[str] = literal_column(IDENTITY_TEXT_SQL)

@@ -7,11 +7,13 @@ that same transaction: a view that was shown was recorded.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from bot.config import DEFAULT_STAGES, BotConfig
+from bot.domain.ids import parse_id
 from bot.domain.models import EventKind, Status
 from bot.store.customers import CustomerRow
 from bot.store.database import Database, Transaction
@@ -31,6 +33,8 @@ from bot.usecases.customer_records import (
     normalize_tags,
 )
 from bot.usecases.errors import CrmError
+
+log = logging.getLogger(__name__)
 
 
 class Customers:
@@ -66,9 +70,11 @@ class Customers:
         if not query:
             return []
         bare = query.lstrip("#")
-        if bare.isdigit():
-            survivor = await tx.search.survivor(int(bare))
-            if survivor is not None:
+        if bare.isascii() and bare.isdigit():  # a customer's id, else the id a channel knows them by
+            number = parse_id(bare)
+            if number is None:
+                log.warning("%s… was asked for as a customer's id; it is beyond any id", bare[:24])
+            elif (survivor := await tx.search.survivor(number)) is not None:
                 return [survivor]
             return await self._survivors(tx, await tx.customers.by_external_id(bare))
         if query.startswith("@") and len(query) > 1:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bot.domain.ids import is_id
 from bot.store.search_results import Hit
 from bot.usecases.errors import CrmError
 
@@ -82,7 +83,7 @@ class Cursor:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cursor:
         def number(value: Any) -> int | None:
-            return int(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+            return value if is_id(value) else None  # a page boundary no row can have starts from the newest
 
         page = data.get("p")
         return cls(number(data.get("m")), number(data.get("a")), page if isinstance(page, int) and page > 0 else 1)

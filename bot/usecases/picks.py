@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
+from bot.domain.ids import parse_id
+
 # How the category was decided, shown on the thread's first message
 SOURCE_CUSTOMER = "customer"
 SOURCE_RULES = "rules"
@@ -38,8 +40,9 @@ def parse_pick(data: str, categories: Collection[str]) -> tuple[int, str | None]
     if not data.startswith(PICK_PREFIX):
         return None
     conversation, sep, token = data[len(PICK_PREFIX) :].partition(":")
-    if not sep or not conversation.isdigit():
+    conversation_id = parse_id(conversation)
+    if not sep or conversation_id is None:
         return None
     if token.startswith("#"):
-        return int(conversation), next((k for k in categories if _key_hash(k) == token[1:]), None)
-    return int(conversation), token if token in categories else None
+        return conversation_id, next((k for k in categories if _key_hash(k) == token[1:]), None)
+    return conversation_id, token if token in categories else None

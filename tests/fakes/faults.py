@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["Call", "Decision", "FakeServer", "FaultRules", "UploadedFile"]
+__all__ = ["Call", "Decision", "FakeServer", "FaultRules", "RawBody", "UploadedFile"]
 
 
 @dataclass
@@ -41,6 +41,15 @@ class UploadedFile:
 
     def __repr__(self) -> str:
         return f"UploadedFile({self.filename!r}, {self.content_type!r}, {len(self.content)} bytes)"
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A fault body sent exactly as given, under this Content-Type: what a proxy in front of a platform answers
+    during an outage (plain text, an HTML page labelled as JSON, a JSON list)."""
+
+    content: str | bytes
+    content_type: str
 
 
 @dataclass

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from .faults import Decision, FakeServer, UploadedFile
+from .faults import Decision, FakeServer, RawBody, UploadedFile
 
 __all__ = ["FakeSlack"]
 
@@ -255,6 +255,9 @@ class FakeSlack(FakeServer):
         body = decision.body
         if body is None:
             body = {"ok": False, "error": "service_unavailable" if decision.kind == "down" else "fatal_error"}
+        if isinstance(body, RawBody):
+            content = body.content.encode() if isinstance(body.content, str) else body.content
+            return web.Response(body=content, status=decision.status, headers={"Content-Type": body.content_type})
         if isinstance(body, (dict, list)):
             return web.json_response(body, status=decision.status)
         if isinstance(body, bytes):
