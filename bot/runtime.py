@@ -20,11 +20,12 @@ from bot.delivery.customer import SendToCustomer
 from bot.delivery.pacing import Pacer, rates_for
 from bot.delivery.worker import DeliveryWorker, JobHandler, WorkerSettings
 from bot.domain.i18n import customer_texts
-from bot.handlers import access, buttons, commands, inquiries, thread_replies
+from bot.handlers import access, buttons, commands, customer_forms, customer_merge, inquiries, thread_replies
 from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
 from bot.handlers.http import slack_events_handler
+from bot.handlers.profiles import Profiles
 from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
 from bot.slack.files import SlackFileInfo, SlackFiles
 from bot.slack.names import SlackNames
@@ -171,7 +172,10 @@ async def running(
         thread_replies.register(slack_app, service, SlackNames(slack))
         buttons.register(slack_app, service, whisper)
         commands.register(slack_app, customers, team_url, background)
-        customer_handlers.register(slack_app, customers, team_url, background)
+        profiles = Profiles(customers, team_url)
+        customer_handlers.register(slack_app, customers, profiles, background)
+        customer_forms.register(slack_app, customers, profiles, background)
+        customer_merge.register(slack_app, customers, background)
         inquiries.register(slack_app, triage, config.bot, team_url)
         triage_handlers.register(slack_app, triage, whisper)
 
