@@ -442,8 +442,8 @@ async def test_telegram_send_message_html_and_limits(tg: FakeTelegram) -> None:
             await bot.send_message(5001, "<b>bold", parse_mode="HTML")
         with pytest.raises(tg_error.BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(5001, "1 < 2 <br>", parse_mode="HTML")
-        with pytest.raises(tg_error.BadRequest, match=r"(?i)character '.' is reserved"):
-            await bot.send_message(5001, "*Done*.", parse_mode="MarkdownV2")
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)unsupported parse_mode 'MarkdownV2'"):
+            await bot.send_message(5001, "*Done*", parse_mode="MarkdownV2")  # the fake parses HTML only
         with pytest.raises(tg_error.BadRequest, match=r"(?i)message to be replied not found"):
             await bot.send_message(5001, "re", reply_to_message_id=999)
     assert len(tg.sent(5001)) == 4  # refused sends store nothing
@@ -457,7 +457,8 @@ def test_parse_entities_utf16_offsets() -> None:
         {"offset": 3, "length": 2, "type": "italic"},
         {"offset": 6, "length": 1, "type": "spoiler"},
     ]
-    assert parse_entities(r"*b* \. [x](https://e\.x)", "MarkdownV2")[0] == "b . x"
+    with pytest.raises(ValueError, match="unsupported parse_mode"):
+        parse_entities("*b*", "Markdown")
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter.retry_after type

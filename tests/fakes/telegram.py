@@ -8,8 +8,9 @@ maps to BadRequest / Forbidden / RetryAfter / Conflict / InvalidToken / NetworkE
 
 Text rules are enforced the way Telegram does: 4096 (text) / 1024 (caption) UTF-16 code units
 counted after entity parsing, tdlib-style HTML parsing with the same error texts, empty text
-refused. Updates are queued for getUpdates (long polling, offsets confirm and drop) or can be
-POSTed to a registered webhook.
+refused. The bot sends HTML or plain text only, so Markdown and MarkdownV2 are refused, not parsed.
+Updates are queued for getUpdates (long polling, offsets confirm and drop) or can be POSTed to a
+registered webhook.
 """
 
 from __future__ import annotations
@@ -290,171 +291,13 @@ def _close_entity(
     entities.append(entity)
 
 
-_MDV2_RESERVED = "_*[]()~`>#+-=|{}.!"
-_MDV2_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler", "code": "Code", "pre": "Pre", "text_link": "TextUrl",
-}  # fmt: skip
-
-
-def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """MarkdownV2 as Telegram reads it: every reserved character outside an entity needs a "\\"."""
-    out = _Out()
-    stack: list[tuple[str, int, int]] = []  # kind, start (utf-16), byte offset of the marker
-    entities: list[dict[str, Any]] = []
-    n = len(text)
-    i = 0
-
-    def offset(idx: int) -> int:
-        return len(text[:idx].encode())
-
-    def toggle(kind: str, at: int) -> None:
-        if stack and stack[-1][0] == kind:
-            _, start, _ = stack.pop()
-            if out.length > start:
-                entities.append({"offset": start, "length": out.length - start, "type": kind})
-        else:
-            stack.append((kind, out.length, offset(at)))
-
-    while i < n:
-        c = text[i]
-        in_code = bool(stack) and stack[-1][0] in ("code", "pre")
-        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) < 127:
-            out.add(text[i + 1])
-            i += 2
-            continue
-        if in_code:
-            kind = stack[-1][0]
-            if kind == "pre" and text.startswith("```", i):
-                toggle("pre", i)
-                i += 3
-            elif kind == "code" and c == "`":
-                toggle("code", i)
-                i += 1
-            else:
-                out.add(c)
-                i += 1
-            continue
-        if c not in _MDV2_RESERVED:
-            out.add(c)
-            i += 1
-            continue
-        if c == "*":
-            toggle("bold", i)
-        elif c == "_":
-            if text.startswith("__", i):
-                toggle("underline", i)
-                i += 1
-            else:
-                toggle("italic", i)
-        elif c == "~":
-            toggle("strikethrough", i)
-        elif c == "|" and text.startswith("||", i):
-            toggle("spoiler", i)
-            i += 1
-        elif c == "`":
-            if text.startswith("```", i):
-                end_line = text.find("\n", i + 3)
-                stack.append(("pre", out.length, offset(i)))
-                i = end_line + 1 if end_line != -1 else n
-                continue
-            toggle("code", i)
-        elif c == "[":
-            stack.append(("text_link", out.length, offset(i)))
-        elif c == "]" and stack and stack[-1][0] == "text_link":
-            if not text.startswith("(", i + 1):
-                raise ParseError(f"Can't find end of TextUrl entity at byte offset {stack[-1][2]}")
-            end = i + 2
-            url: list[str] = []
-            while end < n and text[end] != ")":
-                if text[end] == "\\" and end + 1 < n:
-                    end += 1
-                url.append(text[end])
-                end += 1
-            if end >= n:
-                raise ParseError(f"Can't find end of a URL at byte offset {offset(i + 1)}")
-            _, start, _ = stack.pop()
-            if out.length > start:
-                entities.append(
-                    {"offset": start, "length": out.length - start, "type": "text_link", "url": "".join(url)}
-                )
-            i = end + 1
-            continue
-        elif c == ">" and (i == 0 or text[i - 1] == "\n"):
-            pass  # blockquote marker at line start
-        else:
-            raise ParseError(f"Character '{c}' is reserved and must be escaped with the preceding '\\'")
-        i += 1
-    if stack:
-        kind, _, at = stack[-1]
-        raise ParseError(f"Can't find end of {_MDV2_NAMES[kind]} entity at byte offset {at}")
-    return out.text(), sorted(entities, key=lambda e: e["offset"])
-
-
-def _parse_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """Legacy Markdown: *bold* _italic_ `code` ```pre``` [text](url); unclosed markers fail."""
-    out = _Out()
-    entities: list[dict[str, Any]] = []
-    n = len(text)
-    i = 0
-    markers = {"*": "bold", "_": "italic", "`": "code"}
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in "*_`[":
-            out.add(text[i + 1])
-            i += 2
-            continue
-        if c in markers or c == "[":
-            at = len(text[:i].encode())
-            if c == "`" and text.startswith("```", i):
-                end = text.find("```", i + 3)
-                if end == -1:
-                    raise ParseError(f"Can't find end of the entity starting at byte offset {at}")
-                body = text[i + 3 : end]
-                start = out.length
-                out.add(body)
-                entities.append({"offset": start, "length": out.length - start, "type": "pre"})
-                i = end + 3
-                continue
-            if c == "[":
-                close = text.find("](", i)
-                end = text.find(")", close + 2) if close != -1 else -1
-                if close == -1 or end == -1:
-                    raise ParseError(f"Can't find end of the entity starting at byte offset {at}")
-                start = out.length
-                out.add(text[i + 1 : close])
-                if out.length > start:
-                    entities.append(
-                        {"offset": start, "length": out.length - start, "type": "text_link",
-                         "url": text[close + 2 : end]}
-                    )  # fmt: skip
-                i = end + 1
-                continue
-            end = text.find(c, i + 1)
-            if end == -1:
-                raise ParseError(f"Can't find end of the entity starting at byte offset {at}")
-            start = out.length
-            out.add(text[i + 1 : end])
-            if out.length > start:
-                entities.append({"offset": start, "length": out.length - start, "type": markers[c]})
-            i = end + 1
-            continue
-        out.add(c)
-        i += 1
-    return out.text(), entities
-
-
 def parse_entities(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
     """Visible text and entities for a text/caption as Telegram would show it; raises ParseError."""
     mode = (parse_mode or "").lower()
     if mode == "html":
         return _parse_html(text)
-    if mode == "markdownv2":
-        return _parse_markdown_v2(text)
-    if mode == "markdown":
-        return _parse_markdown(text)
     if mode:
-        raise ValueError(f"unsupported parse_mode {parse_mode!r}")
+        raise ValueError(f"unsupported parse_mode {parse_mode!r}: the bot sends HTML or plain text only")
     return text, []
 
 
@@ -581,7 +424,7 @@ class FakeTelegram(FakeServer):
         return list(self._sent.get(_chat_key(chat_id), []))
 
     def sent_texts(self, chat_id: int | str) -> list[str]:
-        """The text messages of one chat as the customer sees them (after HTML/Markdown parsing)."""
+        """The text messages of one chat as the customer sees them (after HTML parsing)."""
         return [m["visible_text"] for m in self.sent(chat_id) if m["kind"] == "text"]
 
     def update(self, update_id: int) -> dict[str, Any]:
@@ -1099,8 +942,8 @@ class FakeTelegram(FakeServer):
     def _render(text: str, parse_mode: str | None, entities: Any) -> tuple[str, list[dict[str, Any]]]:
         if entities:
             return text, list(entities) if isinstance(entities, list) else []
-        if parse_mode and parse_mode.lower() not in ("html", "markdown", "markdownv2"):
-            raise _bad("unsupported parse_mode")
+        if parse_mode and parse_mode.lower() != "html":  # the bot never sends Markdown: refused, never passed through
+            raise _bad(f"unsupported parse_mode {parse_mode!r} (this fake parses HTML only)")
         try:
             return parse_entities(text, parse_mode)
         except ParseError as exc:
