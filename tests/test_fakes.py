@@ -344,6 +344,15 @@ async def test_telegram_get_me_and_wrong_token(tg: FakeTelegram) -> None:
         await make_bot(tg, token="123456:WRONG").initialize()
 
 
+@pytest.mark.parametrize("method", ["sendChatAction", "sendVoice", "sendMediaGroup"])
+async def test_telegram_methods_the_bot_never_calls_are_not_served(tg: FakeTelegram, method: str) -> None:
+    """The fake serves only what the bot calls; anything else is a loud 404, never a silent success."""
+    async with make_bot(tg) as bot:
+        with pytest.warns(UserWarning), pytest.raises(tg_error.EndPointNotFound):
+            await bot.do_api_request(method, api_kwargs={"chat_id": 5001})
+    assert [c.status for c in tg.calls_to(method)] == [404]
+
+
 async def test_telegram_get_updates_offsets_confirm_and_drop(tg: FakeTelegram) -> None:
     u1 = tg.push_text(5001, "안녕하세요")
     u2 = tg.push_text(5001, "/start")
@@ -515,9 +524,7 @@ async def test_telegram_files_download_and_upload(tg: FakeTelegram) -> None:
         await bot.send_photo(5001, b"\xff\xd8photo", caption="c" * 1024)
         with pytest.raises(tg_error.BadRequest, match=r"(?i)message caption is too long"):
             await bot.send_photo(5001, b"\xff\xd8photo", caption="c" * 1025)
-        assert await bot.send_chat_action(5001, "typing") is True
     assert [r["kind"] for r in tg.sent(5001)] == ["document", "photo"]
-    assert tg.chat_actions[0]["action"] == "typing"
 
 
 async def test_telegram_webhook_mode(tg: FakeTelegram) -> None:

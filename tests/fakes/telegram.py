@@ -40,18 +40,8 @@ MAX_CAPTION = 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
 MAX_UPLOAD = 50 * 1024 * 1024
 
-SEND_METHODS = frozenset(
-    m.lower()
-    for m in (
-        "sendMessage", "sendPhoto", "sendDocument", "sendVoice", "sendAudio", "sendVideo", "sendSticker",
-        "sendAnimation", "sendVideoNote", "sendMediaGroup", "sendLocation", "sendContact", "sendPoll",
-        "copyMessage", "forwardMessage", "sendChatAction",
-    )
-)  # fmt: skip
-"""Methods that deliver something to a chat: what a block by the user refuses."""
-
-FLOOD_METHODS = SEND_METHODS - {"sendchataction"}
-"""Methods counted by Telegram's flood limits (global_limit / per_chat_limit default to these)."""
+SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
+"""The methods the bot delivers with: what a block by the user refuses and Telegram's flood limits count."""
 
 _DEFAULT_ALLOWED = frozenset(
     {
@@ -67,26 +57,20 @@ _DEFAULT_ALLOWED = frozenset(
 _JSON_PARAMS = frozenset(
     {
         "entities", "caption_entities", "reply_parameters", "reply_markup", "allowed_updates",
-        "link_preview_options", "media", "commands", "reaction", "scope",
+        "link_preview_options",
     }
 )  # fmt: skip
 
-_CHAT_ACTIONS = frozenset(
-    {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
-    }
-)  # fmt: skip
-
-_MEDIA = {
-    # kind: (folder, default extension, default mime type)
+_FILE_KINDS = {
+    # kind: (folder, default extension, default mime type); the bot sends photos and documents, customers also
+    # voice notes and stickers
     "photo": ("photos", ".jpg", "image/jpeg"),
     "document": ("documents", "", "application/octet-stream"),
     "voice": ("voice", ".oga", "audio/ogg"),
-    "audio": ("music", ".mp3", "audio/mpeg"),
-    "video": ("videos", ".mp4", "video/mp4"),
     "sticker": ("stickers", ".webp", "image/webp"),
 }
+_SENT_MEDIA = ("photo", "document")
+"""What the bot sends besides text (sendPhoto, sendDocument)."""
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -349,7 +333,6 @@ class FakeTelegram(FakeServer):
         """Every message the bot sent, across chats, in order."""
         self.edits: list[dict[str, Any]] = []
         self.deleted: list[tuple[int | str, int]] = []
-        self.chat_actions: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}
         """file_id -> {file_id, file_unique_id, file_path, content, file_size, kind, ...}."""
         self.webhook: dict[str, Any] | None = None
@@ -384,7 +367,6 @@ class FakeTelegram(FakeServer):
             "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
             "deletemessage": self._delete_message,
-            "sendchataction": self._send_chat_action,
             "getfile": self._get_file,
             "setmycommands": self._true,
             "deletemycommands": self._true,
@@ -394,7 +376,7 @@ class FakeTelegram(FakeServer):
             "close": self._true,
             "logout": self._true,
         }
-        for kind in _MEDIA:
+        for kind in _SENT_MEDIA:
             self._handlers[f"send{kind}"] = self._media_handler(kind)
 
     async def __aenter__(self) -> FakeTelegram:
@@ -456,13 +438,13 @@ class FakeTelegram(FakeServer):
         *,
         burst: int | None = None,
         retry_after: int | None = 1,
-        methods: Iterable[str] | None = FLOOD_METHODS,
+        methods: Iterable[str] | None = SEND_METHODS,
     ) -> None:
         """Telegram's overall flood limit: shared by every message-sending method by default."""
         super().global_limit(per_second, burst=burst, retry_after=retry_after, methods=methods)
 
     def per_chat_limit(
-        self, per_second: float, burst: int = 1, retry_after: int | None = 1, methods: Iterable[str] = FLOOD_METHODS
+        self, per_second: float, burst: int = 1, retry_after: int | None = 1, methods: Iterable[str] = SEND_METHODS
     ) -> None:
         """Telegram's per-chat flood limit: one token bucket per chat_id over the sending methods."""
         self.per_key_limit(methods, "chat_id", per_second, burst=burst, retry_after=retry_after)
@@ -871,7 +853,7 @@ class FakeTelegram(FakeServer):
         self, kind: str, content: bytes | None, *, file_name: str | None, mime_type: str | None
     ) -> dict[str, Any]:
         n = next(self._file_seq)
-        folder, ext, default_mime = _MEDIA.get(kind, ("documents", "", "application/octet-stream"))
+        folder, ext, default_mime = _FILE_KINDS.get(kind, ("documents", "", "application/octet-stream"))
         if file_name and "." in file_name:
             ext = "." + file_name.rsplit(".", 1)[-1]
         record = {
@@ -1178,14 +1160,6 @@ class FakeTelegram(FakeServer):
                 record["deleted"] = True
         return True
 
-    async def _send_chat_action(self, params: dict[str, Any]) -> bool:
-        chat_id = self._required_chat(params)
-        action = params.get("action")
-        if action not in _CHAT_ACTIONS:
-            raise _bad("wrong parameter action in request")
-        self.chat_actions.append({"chat_id": chat_id, "action": action, "at": time.monotonic()})
-        return True
-
     async def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
         record = self.files.get(str(params.get("file_id") or ""))
         if record is None:
@@ -1208,21 +1182,15 @@ class FakeTelegram(FakeServer):
     async def _send_media(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._required_chat(params)
         value = params.get(kind)
-        if isinstance(value, str) and value.startswith("attach://"):
-            value = params.get(value[len("attach://") :])
         if isinstance(value, UploadedFile):
             if not value.content:
                 raise _bad("file must be non-empty")
             if len(value.content) > MAX_UPLOAD:
                 raise _ApiError(413, "Request Entity Too Large")
-            file_name = value.filename if kind in ("document", "audio", "video") else None
+            file_name = value.filename if kind == "document" else None
             record = self._register_file(kind, value.content, file_name=file_name, mime_type=value.content_type)
             filename, content, mime_type = value.filename, value.content, value.content_type
-        elif isinstance(value, str) and value.startswith(("http://", "https://")):
-            name = value.rsplit("/", 1)[-1] or None
-            record = self._register_file(kind, None, file_name=name, mime_type=None)
-            filename, content, mime_type = name, None, record["mime_type"]
-        elif isinstance(value, str) and value:
+        elif isinstance(value, str) and value:  # a file_id (a URL, which the bot never sends, is no file_id here)
             record = self.files.get(value)
             if record is None:
                 raise _bad("wrong file identifier/HTTP URL specified")
@@ -1239,20 +1207,10 @@ class FakeTelegram(FakeServer):
                 raise _bad("message caption is too long")
         message = self._outgoing(chat_id, params)
         ref = self._file_ref(record)
-        duration = _int(params.get("duration"), 1)
         if kind == "photo":
             message["photo"] = [{**ref, "width": 1280, "height": 960}]
-        elif kind == "document":
+        else:
             message["document"] = {"file_name": filename, "mime_type": mime_type, **ref}
-        elif kind == "voice":
-            message["voice"] = {"duration": duration, "mime_type": "audio/ogg", **ref}
-        elif kind == "audio":
-            message["audio"] = {"duration": duration, "file_name": filename, "mime_type": mime_type, **ref}
-        elif kind == "video":
-            message["video"] = {"duration": duration, "width": 1280, "height": 720, "mime_type": mime_type, **ref}
-        elif kind == "sticker":
-            message["sticker"] = {"width": 512, "height": 512, "is_animated": False, "is_video": False,
-                                  "type": "regular", **ref}  # fmt: skip
         if visible_caption:
             message["caption"] = visible_caption
             if entities:
