@@ -344,7 +344,9 @@ async def test_telegram_get_me_and_wrong_token(tg: FakeTelegram) -> None:
         await make_bot(tg, token="123456:WRONG").initialize()
 
 
-@pytest.mark.parametrize("method", ["sendChatAction", "sendVoice", "sendMediaGroup"])
+@pytest.mark.parametrize(
+    "method", ["sendChatAction", "sendVoice", "editMessageText", "deleteMessage", "getWebhookInfo", "setMyCommands"]
+)
 async def test_telegram_methods_the_bot_never_calls_are_not_served(tg: FakeTelegram, method: str) -> None:
     """The fake serves only what the bot calls; anything else is a loud 404, never a silent success."""
     async with make_bot(tg) as bot:
@@ -553,7 +555,7 @@ async def test_telegram_webhook_mode(tg: FakeTelegram) -> None:
             with pytest.raises(tg_error.Conflict):
                 await bot.get_updates()
             uid = tg.push_text(5001, "via webhook")
-            assert (await bot.get_webhook_info()).pending_update_count == 1
+            assert tg.pending_update_ids == [uid]
             assert await tg.deliver_pending() == [200]
             assert received[0][0] == "s3cret_-token" and received[0][1]["update_id"] == uid
             update = telegram.Update.de_json(received[0][1], bot)

@@ -329,15 +329,10 @@ class FakeTelegram(FakeServer):
         }
         self.chats: dict[int | str, dict[str, Any]] = {}
         """Chat objects seen in pushed updates (private chats carry the user's names)."""
-        self.all_sent: list[dict[str, Any]] = []
-        """Every message the bot sent, across chats, in order."""
-        self.edits: list[dict[str, Any]] = []
-        self.deleted: list[tuple[int | str, int]] = []
         self.files: dict[str, dict[str, Any]] = {}
         """file_id -> {file_id, file_unique_id, file_path, content, file_size, kind, ...}."""
         self.webhook: dict[str, Any] | None = None
         self.webhook_proxy: str | None = None
-        self.webhook_deliveries: list[dict[str, Any]] = []
         self.confirmed_offset: int | None = None
         """The last offset a getUpdates call passed (everything below it was dropped)."""
         self.delivered_update_ids: list[int] = []
@@ -363,18 +358,10 @@ class FakeTelegram(FakeServer):
             "getupdates": self._get_updates,
             "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
-            "getwebhookinfo": self._get_webhook_info,
             "sendmessage": self._send_message,
-            "editmessagetext": self._edit_message_text,
-            "deletemessage": self._delete_message,
             "getfile": self._get_file,
-            "setmycommands": self._true,
-            "deletemycommands": self._true,
             "answercallbackquery": self._answer_callback_query,
             "editmessagereplymarkup": self._edit_message_reply_markup,
-            "setmessagereaction": self._true,
-            "close": self._true,
-            "logout": self._true,
         }
         for kind in _SENT_MEDIA:
             self._handlers[f"send{kind}"] = self._media_handler(kind)
@@ -653,27 +640,19 @@ class FakeTelegram(FakeServer):
         if self.webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
         status = 0
-        error = ""
         url = self.webhook["url"]
         if self.webhook_proxy is not None:  # the public https URL reaches the bot through a reverse proxy
             parts = urlsplit(url)
             url = self.webhook_proxy.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-        try:
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):  # status 0: the connection failed
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
                 session.post(url, data=json.dumps(update), headers=headers) as response,
             ):
                 await response.read()
                 status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        uid = update.get("update_id")
-        self.webhook_deliveries.append({"update_id": uid, "status": status, "error": error})
         if 200 <= status < 300:
-            self._pending = [u for u in self._pending if u["update_id"] != uid]
-        else:
-            self.webhook["last_error_date"] = int(time.time())
-            self.webhook["last_error_message"] = error or f"Wrong response from the webhook: {status}"
+            self._pending = [u for u in self._pending if u["update_id"] != update.get("update_id")]
         return status
 
     async def deliver_pending(self) -> list[int]:
@@ -910,7 +889,6 @@ class FakeTelegram(FakeServer):
             }
         )
         self._sent.setdefault(chat_id, []).append(record)
-        self.all_sent.append(record)
         return message
 
     @staticmethod
@@ -932,9 +910,6 @@ class FakeTelegram(FakeServer):
             raise _bad(f"can't parse entities: {exc}") from None
 
     # -- methods -------------------------------------------------------------------------------
-
-    async def _true(self, params: dict[str, Any]) -> bool:
-        return True
 
     async def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -1008,12 +983,7 @@ class FakeTelegram(FakeServer):
         allowed = params.get("allowed_updates")
         if isinstance(allowed, list):
             self.allowed_updates = list(allowed) or None
-        self.webhook = {
-            "url": url,
-            "secret_token": secret,
-            "allowed_updates": allowed if isinstance(allowed, list) else None,
-            "max_connections": _int(params.get("max_connections"), 40),
-        }
+        self.webhook = {"url": url, "secret_token": secret}
         self._notify()
         return True
 
@@ -1022,21 +992,6 @@ class FakeTelegram(FakeServer):
             self._pending.clear()
         self.webhook = None
         return True
-
-    async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self.webhook["url"] if self.webhook else "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
-        }
-        if self.webhook:
-            info["max_connections"] = self.webhook["max_connections"]
-            if self.webhook.get("allowed_updates"):
-                info["allowed_updates"] = self.webhook["allowed_updates"]
-            if "last_error_date" in self.webhook:
-                info["last_error_date"] = self.webhook["last_error_date"]
-                info["last_error_message"] = self.webhook["last_error_message"]
-        return info
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._required_chat(params)
@@ -1064,40 +1019,6 @@ class FakeTelegram(FakeServer):
             "params": params,
         }
         return self._store(chat_id, message, record)
-
-    async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = self._required_chat(params)
-        message_id = _int(params.get("message_id"))
-        record = next((r for r in self._sent.get(chat_id, []) if r["message_id"] == message_id), None)
-        if record is None or record.get("deleted"):
-            raise _bad("message to edit not found")
-        if record["kind"] != "text":
-            raise _bad("there is no text in the message to edit")
-        text = str(params.get("text") or "")
-        if not text:
-            raise _bad("message text is empty")
-        parse_mode = params.get("parse_mode") or None
-        visible, entities = self._render(text, parse_mode, params.get("entities"))
-        if not visible.strip():
-            raise _bad("message text is empty")
-        if utf16_len(visible) > MAX_TEXT:
-            raise _bad("message is too long")
-        if visible == record["visible_text"] and entities == record["entities"]:
-            raise _bad(
-                "message is not modified: specified new message content and reply markup are exactly the same "
-                "as a current content and reply markup of the message"
-            )
-        record.setdefault("versions", [record["visible_text"]]).append(visible)
-        record.update({"text": text, "parse_mode": parse_mode, "visible_text": visible, "entities": entities})
-        message = record["message"]
-        message["text"] = visible
-        message["edit_date"] = int(time.time())
-        if entities:
-            message["entities"] = entities
-        else:
-            message.pop("entities", None)
-        self.edits.append({"chat_id": chat_id, "message_id": message_id, "text": text, "visible_text": visible})
-        return message
 
     @staticmethod
     def _inline_markup(markup: Any) -> dict[str, Any] | None:
@@ -1130,7 +1051,7 @@ class FakeTelegram(FakeServer):
         chat_id = self._required_chat(params)
         message_id = _int(params.get("message_id"))
         record = next((r for r in self._sent.get(chat_id, []) if r["message_id"] == message_id), None)
-        if record is None or record.get("deleted"):
+        if record is None:
             raise _bad("message to edit not found")
         markup = self._inline_markup(params.get("reply_markup"))
         message = record["message"]
@@ -1146,19 +1067,6 @@ class FakeTelegram(FakeServer):
         message["edit_date"] = int(time.time())
         self.markup_edits.append({"chat_id": chat_id, "message_id": message_id, "reply_markup": markup})
         return message
-
-    async def _delete_message(self, params: dict[str, Any]) -> bool:
-        chat_id = self._required_chat(params)
-        message_id = _int(params.get("message_id"))
-        if message_id is None or self._find_message(chat_id, message_id) is None:
-            raise _bad("message to delete not found")
-        if (chat_id, message_id) in self.deleted:
-            raise _bad("message to delete not found")
-        self.deleted.append((chat_id, message_id))
-        for record in self._sent.get(chat_id, []):
-            if record["message_id"] == message_id:
-                record["deleted"] = True
-        return True
 
     async def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
         record = self.files.get(str(params.get("file_id") or ""))
