@@ -344,6 +344,17 @@ async def test_telegram_get_me_and_wrong_token(tg: FakeTelegram) -> None:
         await make_bot(tg, token="123456:WRONG").initialize()
 
 
+@pytest.mark.parametrize(
+    "method", ["sendChatAction", "sendVoice", "editMessageText", "deleteMessage", "getWebhookInfo", "setMyCommands"]
+)
+async def test_telegram_methods_the_bot_never_calls_are_not_served(tg: FakeTelegram, method: str) -> None:
+    """The fake serves only what the bot calls; anything else is a loud 404, never a silent success."""
+    async with make_bot(tg) as bot:
+        with pytest.warns(UserWarning), pytest.raises(tg_error.EndPointNotFound):
+            await bot.do_api_request(method, api_kwargs={"chat_id": 5001})
+    assert [c.status for c in tg.calls_to(method)] == [404]
+
+
 async def test_telegram_get_updates_offsets_confirm_and_drop(tg: FakeTelegram) -> None:
     u1 = tg.push_text(5001, "안녕하세요")
     u2 = tg.push_text(5001, "/start")
@@ -442,8 +453,8 @@ async def test_telegram_send_message_html_and_limits(tg: FakeTelegram) -> None:
             await bot.send_message(5001, "<b>bold", parse_mode="HTML")
         with pytest.raises(tg_error.BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(5001, "1 < 2 <br>", parse_mode="HTML")
-        with pytest.raises(tg_error.BadRequest, match=r"(?i)character '.' is reserved"):
-            await bot.send_message(5001, "*Done*.", parse_mode="MarkdownV2")
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)unsupported parse_mode 'MarkdownV2'"):
+            await bot.send_message(5001, "*Done*", parse_mode="MarkdownV2")  # the fake parses HTML only
         with pytest.raises(tg_error.BadRequest, match=r"(?i)message to be replied not found"):
             await bot.send_message(5001, "re", reply_to_message_id=999)
     assert len(tg.sent(5001)) == 4  # refused sends store nothing
@@ -457,7 +468,8 @@ def test_parse_entities_utf16_offsets() -> None:
         {"offset": 3, "length": 2, "type": "italic"},
         {"offset": 6, "length": 1, "type": "spoiler"},
     ]
-    assert parse_entities(r"*b* \. [x](https://e\.x)", "MarkdownV2")[0] == "b . x"
+    with pytest.raises(ValueError, match="unsupported parse_mode"):
+        parse_entities("*b*", "Markdown")
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter.retry_after type
@@ -514,9 +526,7 @@ async def test_telegram_files_download_and_upload(tg: FakeTelegram) -> None:
         await bot.send_photo(5001, b"\xff\xd8photo", caption="c" * 1024)
         with pytest.raises(tg_error.BadRequest, match=r"(?i)message caption is too long"):
             await bot.send_photo(5001, b"\xff\xd8photo", caption="c" * 1025)
-        assert await bot.send_chat_action(5001, "typing") is True
     assert [r["kind"] for r in tg.sent(5001)] == ["document", "photo"]
-    assert tg.chat_actions[0]["action"] == "typing"
 
 
 async def test_telegram_webhook_mode(tg: FakeTelegram) -> None:
@@ -545,7 +555,7 @@ async def test_telegram_webhook_mode(tg: FakeTelegram) -> None:
             with pytest.raises(tg_error.Conflict):
                 await bot.get_updates()
             uid = tg.push_text(5001, "via webhook")
-            assert (await bot.get_webhook_info()).pending_update_count == 1
+            assert tg.pending_update_ids == [uid]
             assert await tg.deliver_pending() == [200]
             assert received[0][0] == "s3cret_-token" and received[0][1]["update_id"] == uid
             update = telegram.Update.de_json(received[0][1], bot)
