@@ -243,7 +243,7 @@ def bot_env(
         }
     )
     if webhook:
-        env["TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram/webhook"
+        env["TELEGRAM_WEBHOOK_URL"] = "https://bot.bench.test/telegram/webhook"  # the load goes straight to the port
         env["TELEGRAM_WEBHOOK_SECRET"] = WEBHOOK_SECRET
     env.update(extra)
     return env
@@ -476,16 +476,47 @@ def params_text(params: dict[str, Any]) -> str:
 # The bot's use cases in this process (for benchmarks of the storage layer without HTTP)
 
 
-async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[Any, Any]:
-    """(Conversations, engine) built the way bot.runtime builds them, on a migrated database; no worker runs."""
+class InProcess:
+    """The bot's intake and search as ``bot.runtime`` builds them, in this process: ``receive`` stores one customer
+    message through the inbox (group commit included), ``history`` answers what ``/history`` shows."""
+
+    def __init__(self, intake: Any, customers: Any) -> None:
+        self.intake = intake
+        self.customers = customers
+
+    async def receive(self, message: Any) -> Any:
+        return await self.intake.receive(message)
+
+    async def history(self, query: str, limit: int = 20) -> list[Any]:
+        page = await self.customers.search(query, "bench", page_size=limit)
+        return list(page.hits)
+
+
+async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[InProcess, Any]:
+    """(the intake and search, engine) built the way bot.runtime builds them, on a migrated database, with the
+    routing hooks on; no worker runs."""
+    from datetime import UTC, datetime
+
     from bot.config import parse_bot_config
     from bot.domain.i18n import customer_texts
     from bot.store.database import Database
     from bot.store.engine import create_engine, migrate
-    from bot.usecases.conversations import Conversations
+    from bot.usecases.crm import Customers
+    from bot.usecases.intake import Intake
+    from bot.usecases.picks import PICK_PREFIX
+    from bot.usecases.receiving import Receiving
+    from bot.usecases.triage import Triage
 
     config = parse_bot_config(yaml.safe_load(bot_yaml.read_text()))  # noqa: ASYNC240
     engine = create_engine(database_url)
     await migrate(engine)
+    db = Database(engine)
     texts = customer_texts(config.language, greeting=config.greeting, auto_reply=config.auto_reply)
-    return Conversations(Database(engine), config, texts), engine
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    triage = Triage(db, config, texts, clock=clock, button_data={"telegram": 64})
+    receiving = Receiving(config, texts, clock=clock, hooks=triage)
+    intake = Intake(db, receiving, {PICK_PREFIX: triage.pick_in}, alert_channel=config.inbox_channel, clock=clock)
+    return InProcess(intake, Customers(db, config, clock=clock)), engine

@@ -2,7 +2,7 @@
 
 Headline: through the Telegram webhook route of a real ``python -m bot`` process (webhook mode, default pacing, its
 delivery worker running), 32 concurrent senders, each request answered only after the message and its delivery job
-are committed, so every 200 is one archived message. Two decompositions in the same run: ``Conversations.receive``
+are committed, so every 200 is one archived message. Two decompositions in the same run: ``the inbox (Intake.receive)``
 called in-process (no HTTP, no worker), and the baseline: the same engine (same pragmas, one transaction per
 message) inserting one row into a bare table, which is the ceiling of a store-first design on this database.
 """
@@ -220,7 +220,7 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
         for label, fresh in databases:
             log(f"inbound {label}: webhook route of python -m bot")
             hook = await _webhook(await fresh(), f"inbound-{label.lower()}" if profile else None)
-            log(f"inbound {label}: Conversations.receive in-process")
+            log(f"inbound {label}: the inbox (Intake.receive) in-process")
             receive = await _in_process(await fresh())
             log(f"inbound {label}: baseline, one-row commits")
             base = await _raw_commits(await fresh())
@@ -243,7 +243,7 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
             )
             checks.append(
                 check(
-                    f"{label}: archived/s through Conversations.receive (in-process, no HTTP, no worker)",
+                    f"{label}: archived/s through the inbox (Intake.receive) (in-process, no HTTP, no worker)",
                     receive["per_second"],
                     "msg/s",
                     baseline=base["per_second"],
@@ -271,7 +271,7 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
             f"running): {CONCURRENCY} concurrent senders in a closed loop; first the {CHATS} customers' opening "
             f"messages, then {WARMUP:g} s warm-up, then {WINDOW:g} s measured, messages to existing conversations. "
             "Archived = rows added to `messages` during the window, divided by the window. The same load in-process "
-            "through `Conversations.receive` (no HTTP, no worker), and the baseline: the bot's own engine "
+            "through `the inbox (Intake.receive)` (no HTTP, no worker), and the baseline: the bot's own engine "
             "(same SQLite pragmas, BEGIN IMMEDIATE, same PostgreSQL pool) committing one row per transaction into a "
             "bare table with the same concurrency."
         ),
@@ -284,7 +284,7 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
                     "webhook route",
                     "webhook, first messages (open a conversation)",
                     "outbox backlog after the window",
-                    "Conversations.receive",
+                    "the inbox (Intake.receive)",
                     "receive, first messages",
                     "baseline: one-row commits",
                     "webhook ÷ baseline",

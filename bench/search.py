@@ -2,7 +2,7 @@
 
 The archive is bulk-loaded into the bot's migrated schema (bench/seed.py): 50,000 customers, two conversations
 each (the older closed), 1,000,000 messages of mixed Korean and English support phrases. Each query goes through
-``Conversations.history`` in this process (the call the ``/history`` command makes; Slack's dispatch and the
+``Customers.search`` in this process (the call the ``/history`` command makes; Slack's dispatch and the
 reply's blocks are not included). Queries mix common and rare words, Korean of one to three characters, a
 customer's name, @username and Telegram id, and a word found nowhere (which must look at everything an index
 does not rule out). Baseline in the same run: the newest 20 messages with the same joins and no condition.
@@ -185,7 +185,7 @@ def _self_pid() -> int:
 
 def _profile_text(label: str) -> str:
     return (
-        f"The benchmark process itself running `Conversations.history` over 1,000,000 messages on {label} "
+        f"The benchmark process itself running `Customers.search` over 1,000,000 messages on {label} "
         "(the search timed rounds)."
     )
 
@@ -239,7 +239,7 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
         "how": (
             f"{SHAPE.customers:,} customers, {SHAPE.customers * SHAPE.conversations_per_customer:,} conversations, "
             f"{SHAPE.messages:,} messages bulk-loaded into the bot's migrated schema (sqlite3 executemany / asyncpg "
-            "COPY, then ANALYZE). Each of the queries below through `Conversations.history(query, limit=20)` in the "
+            "COPY, then ANALYZE). Each of the queries below through `Customers.search(query, page_size=20)` in the "
             f"benchmark process: one warm-up pass, then up to {ROUNDS} timed rounds within {BUDGET_S:g} s per "
             "database; "
             "p50/p95 over every timed call. Baseline: the newest 20 messages with the same joins and no condition."
