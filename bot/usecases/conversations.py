@@ -26,7 +26,7 @@ from bot.domain.models import (
     Status,
 )
 from bot.domain.routing import categorize
-from bot.store.database import Database, Transaction
+from bot.store.database import Database, Transaction, contention, retried
 from bot.store.search import Hit
 from bot.usecases.crm import Customers
 
@@ -188,12 +188,9 @@ class Conversations:
             # is stable, so one customer's messages keep the order they arrived in. Cursors must stay in order.
             if not any(w.incoming.cursor for w in group):
                 group.sort(key=lambda w: _order_key(w.incoming))
-            outcomes: list[Receipt | BaseException] = []
+            outcomes: list[Receipt | BaseException]
             try:
-                async with self.db.transaction() as tx:
-                    known = await tx.archive.existing_source_keys([w.incoming.source_key for w in group])
-                    for waiting in group:
-                        outcomes.append(await self._store_one(tx, waiting.incoming, known))
+                outcomes = await self._store_group([w.incoming for w in group])
             except Exception as exc:  # the commit itself failed: nothing of the group is stored
                 outcomes = [exc] * len(group)
             for waiting, outcome in zip(group, outcomes, strict=True):
@@ -204,6 +201,14 @@ class Conversations:
                 else:
                     waiting.future.set_result(outcome)
 
+    @retried
+    async def _store_group(self, items: Sequence[Incoming]) -> list[Receipt | BaseException]:
+        """The group's one transaction; its callers' futures are answered only after it returns."""
+        async with self.db.transaction() as tx:
+            known = await tx.archive.existing_source_keys([i.source_key for i in items])
+            return [await self._store_one(tx, item, known) for item in items]
+
+    @retried
     async def receive_all(self, items: Sequence[Incoming]) -> int:
         """Store a run of updates in order in one transaction; returns how many were stored.
 
@@ -238,6 +243,8 @@ class Conversations:
                     await tx.archive.put_setting(*item.cursor)
             return receipt
         except Exception as exc:
+            if contention(exc):  # the whole transaction was refused: it runs again, this item with the rest
+                raise
             return exc
 
     async def _receive(self, tx: Transaction, message: InboundMessage, known: set[str] | None = None) -> Receipt:
@@ -286,6 +293,7 @@ class Conversations:
             await self.hooks.acknowledged(tx, conversation_id, message, now)
         return Receipt(conversation_id=conversation_id, opened=opened, duplicate=False)
 
+    @retried
     async def greet(self, message: InboundMessage) -> bool:
         """Answer a customer's ``/start`` with the greeting, once per update; opens no conversation."""
         async with self.db.transaction() as tx:
@@ -359,6 +367,7 @@ class Conversations:
 
     # --- staff side ------------------------------------------------------------------------------------------
 
+    @retried
     async def staff_message(
         self,
         *,
@@ -420,6 +429,7 @@ class Conversations:
             await self.hooks.staff_replied(tx, conversation, user, now)
             return StaffOutcome(tracked=True, claimed=claimed)
 
+    @retried
     async def claim(self, conversation_id: int, user: str) -> ClaimOutcome:
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation(conversation_id)
@@ -441,6 +451,7 @@ class Conversations:
         await self._queue_header_update(tx, conversation)
         return True
 
+    @retried
     async def unclaim(self, conversation_id: int, user: str) -> ClaimOutcome:
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation(conversation_id)
@@ -453,10 +464,12 @@ class Conversations:
             await self._queue_header_update(tx, conversation)
             return ClaimOutcome(ok=True, holder=None, changed=True)
 
+    @retried
     async def close(self, conversation_id: int, user: str) -> bool:
         """Close an open conversation; False when it was not open (a repeated click)."""
         return await self._transition(conversation_id, user, Status.OPEN, Status.CLOSED, EventKind.CLOSED)
 
+    @retried
     async def reopen(self, conversation_id: int, user: str) -> str:
         """Reopen a closed conversation; returns "reopened", "already_open" or "newer_open" (the customer has
         already started a new conversation, which must stay the only open one)."""
@@ -490,6 +503,7 @@ class Conversations:
         async with self.db.reading() as tx:
             return await tx.archive.get_setting(key)
 
+    @retried
     async def save_setting(self, key: str, value: str) -> None:
         async with self.db.transaction() as tx:
             await tx.archive.put_setting(key, value)

@@ -21,7 +21,7 @@ from bot.domain.i18n import CustomerTexts
 from bot.domain.models import Conversation, Direction, EventKind, InboundMessage, Status
 from bot.domain.routing import match_rules, mention, mentions
 from bot.slack.text import escape
-from bot.store.database import Database, Transaction
+from bot.store.database import Database, Transaction, retried
 from bot.store.timers import FIRST, SECOND, Inquiry, InquiryState, Timer
 from bot.usecases.conversations import (
     POST_NOTICE,
@@ -193,6 +193,7 @@ class Triage(ConversationHooks):
 
     # --- use cases -------------------------------------------------------------------------------------------
 
+    @retried
     async def pick(
         self,
         *,
@@ -235,6 +236,7 @@ class Triage(ConversationHooks):
             return PickOutcome("kept", thanks, conversation.category)
         return PickOutcome("chosen", thanks, key)
 
+    @retried
     async def change_category(self, conversation_id: int, key: str, user: str) -> ChangeOutcome:
         """Staff picked a category on the thread's first message: the new owners are told, the thread may move."""
         if key not in self.config.categories:
@@ -252,6 +254,7 @@ class Triage(ConversationHooks):
             await self._recategorise(tx, conversation, key, source=SOURCE_STAFF, actor=user, now=self.clock())
         return ChangeOutcome("changed", moved=moved)
 
+    @retried
     async def reassign(self, conversation_id: int, to_user: str, by_user: str) -> bool:
         """Hand the inquiry to a person: they become the holder and are mentioned in the thread."""
         async with self.db.transaction() as tx:
