@@ -15,12 +15,14 @@ import pytest
 from sqlalchemy import text
 
 from bot.domain.models import InboundMessage, Sender
+from bot.slack.routing_blocks import CATEGORY_SELECT
 from bot.store.archive import Archive
 from bot.store.database import ATTEMPTS
 from bot.usecases.conversations import SEND_TO_CUSTOMER
-from tests.conftest import STAFF, Bot, all_text, wait_until
+from tests.conftest import STAFF, STAFF2, Bot, all_text, wait_until
 from tests.contention_helpers import Pause, Refusal, Retries, archived, count, pause_after, someone_waits
 from tests.fakes.slack_requests import message_event
+from tests.test_inquiries import choose
 
 CHAT = 7301
 STAFF3 = "U0NEW"
@@ -187,3 +189,86 @@ async def test_a_delivery_whose_bookkeeping_is_refused_is_recorded_once_and_not_
 
 async def _at_least(bot: Bot, query: str, n: int) -> bool:
     return await count(bot, query) >= n
+
+
+# --- no deadlock by design -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["customer", "staff"])
+async def test_a_staff_reply_and_a_customer_message_at_the_same_moment_do_not_deadlock(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, first: str
+) -> None:
+    """``customer``: the customer's message holds its identity (locked so a merge cannot move it) while the reply
+    updates the conversation twice (touch, claim: the second update checks the conversation's foreign keys, the
+    identity among them). ``staff``: the reply holds the conversation row; the message waits for it, then the
+    reply's claim checks the identity the waiting message holds."""
+    db = bot.rt.db
+    postgres = db.dialect == "postgresql"
+    thread, conversation_id = await open_thread(bot)
+    pause = Pause()
+    if first == "customer":
+        monkeypatch.setattr(Archive, "upsert_identity", pause_after(Archive.upsert_identity, pause))
+    else:
+        monkeypatch.setattr(Archive, "touch", pause_after(Archive.touch, pause))
+
+    async def reply() -> int:
+        return (await bot.slack_event(reply_event(thread, "it ships today"))).status
+
+    with Retries("Conversations.receive_all") as receive_retries, Retries("Conversations.staff_message") as retries:
+        try:
+            if first == "customer":
+                bot.telegram.push_text(CHAT, "any news?")
+                await asyncio.wait_for(pause.reached.wait(), 10)  # the message's transaction holds the identity
+                replying = asyncio.create_task(reply())
+                if postgres:  # SQLite has one writer at a time: there the reply simply waits for the commit
+                    await wait_until(
+                        lambda: replying.done() or someone_waits(db), what="the reply to finish or to wait"
+                    )
+                    assert replying.done(), "the reply waits for the lock the customer's message holds"
+            else:
+                replying = asyncio.create_task(reply())
+                await asyncio.wait_for(pause.reached.wait(), 10)  # the reply's transaction holds the conversation
+                bot.telegram.push_text(CHAT, "any news?")
+                if postgres:
+                    await wait_until(lambda: someone_waits(db), what="the customer's message to wait for the reply")
+        finally:
+            pause.release.set()
+        assert await replying == 200
+        await bot.thread_text(thread, "any news?")
+        await wait_until(lambda: "it ships today" in bot.telegram.sent_texts(CHAT), what="the reply on Telegram")
+        await bot.idle()
+    assert (receive_retries.seen, retries.seen) == ([], [])  # neither was refused: nothing to run again
+    assert (await archived(bot, "any news?"), await archived(bot, "it ships today")) == (1, 1)
+    assert bot.telegram.sent_texts(CHAT).count("it ships today") == 1
+    conversation = await bot.rt.service.conversation(conversation_id)
+    assert conversation is not None and conversation.holder == STAFF
+    assert "\n".join(all_text(m) for m in bot.slack.thread(*thread)).count("any news?") == 1
+
+
+async def test_a_category_change_and_a_reply_at_the_same_moment_do_not_deadlock(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply holds the conversation row and will next update the inquiry's state. The category change takes the
+    conversation row before the state (as every path does), so it waits rather than hold what the reply needs."""
+    db = bot.rt.db
+    thread, conversation_id = await open_thread(bot)
+    pause = Pause()
+    monkeypatch.setattr(Archive, "touch", pause_after(Archive.touch, pause))
+    with Retries("Triage.change_category") as changes, Retries("Conversations.staff_message") as replies:
+        replying = asyncio.create_task(bot.slack_event(reply_event(thread, "it ships today")))
+        try:
+            await asyncio.wait_for(pause.reached.wait(), 10)
+            option = ("Bug report", "bugs")
+            changing = asyncio.create_task(choose(bot, CATEGORY_SELECT, conversation_id, option=option, user=STAFF2))
+            if db.dialect == "postgresql":
+                await wait_until(lambda: someone_waits(db), what="the category change to wait for the reply")
+        finally:
+            pause.release.set()
+        assert (await replying).status == 200
+        await changing
+        await bot.thread_text(thread, "set the category to")
+        await bot.idle()
+    assert (changes.seen, replies.seen) == ([], [])  # neither was refused: nothing to run again
+    conversation = await bot.rt.service.conversation(conversation_id)
+    assert conversation is not None and (conversation.category, conversation.holder) == ("bugs", STAFF)
+    assert bot.telegram.sent_texts(CHAT).count("it ships today") == 1

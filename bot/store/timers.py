@@ -107,6 +107,11 @@ class TimerStore:
         self, conversation_id: int, category: str | None, *, source: str, set_by: str, unless_source: str | None
     ) -> bool:
         """Change the category; ``unless_source`` keeps a choice of that source (a customer never overrides staff)."""
+        # The conversation row first, as every use case that changes both rows takes them (receive, reply, close):
+        # taken the other way round, a category change and a reply at the same moment would deadlock.
+        await self.conn.execute(
+            select(conversations.c.id).where(conversations.c.id == conversation_id).with_for_update(key_share=True)
+        )
         condition = inquiry_state.c.conversation_id == conversation_id
         if unless_source is not None:
             condition = and_(condition, inquiry_state.c.category_source != unless_source)
