@@ -15,14 +15,15 @@ import pytest
 from sqlalchemy import text
 
 from bot.domain.models import InboundMessage, Sender
-from bot.slack.routing_blocks import CATEGORY_SELECT
+from bot.slack.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT
 from bot.store.archive import Archive
 from bot.store.database import ATTEMPTS
+from bot.store.timers import TimerStore
 from bot.usecases.conversations import SEND_TO_CUSTOMER
 from tests.conftest import STAFF, STAFF2, Bot, all_text, wait_until
 from tests.contention_helpers import Pause, Refusal, Retries, archived, count, pause_after, someone_waits
 from tests.fakes.slack_requests import message_event
-from tests.test_inquiries import choose
+from tests.test_inquiries import choose, events, header_of, menus
 
 CHAT = 7301
 STAFF3 = "U0NEW"
@@ -272,3 +273,43 @@ async def test_a_category_change_and_a_reply_at_the_same_moment_do_not_deadlock(
     conversation = await bot.rt.service.conversation(conversation_id)
     assert conversation is not None and (conversation.category, conversation.holder) == ("bugs", STAFF)
     assert bot.telegram.sent_texts(CHAT).count("it ships today") == 1
+
+
+# --- reassigning at the same moment ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("targets", [(STAFF2, STAFF2), (STAFF2, STAFF3)], ids=["same-person", "different-people"])
+async def test_two_people_handing_an_inquiry_on_at_once_change_it_once_per_actual_change(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, targets: tuple[str, str]
+) -> None:
+    """Both saw STAFF holding it. Each change is archived and announced once, and starts from the holder it
+    replaces: never two events that both claim to replace STAFF."""
+    thread, conversation_id = await open_thread(bot, claimed_by=STAFF)
+    postgres = bot.rt.db.dialect == "postgresql"
+    if postgres:  # both read the holder before either writes (SQLite lets one writer in at a time, so it cannot)
+        both_read = asyncio.Barrier(2)
+        real_set_holder = TimerStore.set_holder
+
+        async def after_both_read(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.wait_for(both_read.wait(), 10)
+            return await real_set_holder(*args, **kwargs)
+
+        monkeypatch.setattr(TimerStore, "set_holder", after_both_read)
+    await asyncio.gather(
+        choose(bot, REASSIGN_SELECT, conversation_id, selected_user=targets[0], user=STAFF),
+        choose(bot, REASSIGN_SELECT, conversation_id, selected_user=targets[1], user=STAFF3),
+    )
+    await bot.idle()
+    changes = [
+        (e.detail["previous"], e.detail["holder"]) for e in await events(bot, conversation_id) if e.kind == "reassigned"
+    ]
+    assert [previous for previous, _ in changes] == [STAFF, *(holder for _, holder in changes[:-1])]
+    if targets[0] == targets[1] or postgres:  # on PostgreSQL both read STAFF: the second finds it handed on
+        assert len(changes) == 1
+    else:  # one after the other: the second hands it on from whom the first handed it to
+        assert len(changes) == 2
+    conversation = await bot.rt.service.conversation(conversation_id)
+    assert conversation is not None and conversation.holder == changes[-1][1]
+    handed = [all_text(m) for m in bot.slack.thread(*thread) if "handed this inquiry" in all_text(m)]
+    assert len(handed) == len(changes)
+    assert menus(header_of(bot, *thread))["users_select"]["initial_user"] == conversation.holder

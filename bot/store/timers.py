@@ -172,13 +172,15 @@ class TimerStore:
             )
         )
 
-    async def set_holder(self, conversation_id: int, user: str) -> str | None:
-        """Hand the inquiry to ``user`` whoever held it; returns the previous holder."""
-        previous = (
-            await self.conn.execute(select(conversations.c.holder).where(conversations.c.id == conversation_id))
-        ).scalar_one_or_none()
-        await self.conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(holder=user))
-        return previous
+    async def set_holder(self, conversation_id: int, user: str, *, expected: str | None) -> bool:
+        """Hand the inquiry to ``user`` only if ``expected`` still holds it (None: nobody), like a claim: of two
+        people handing it on at once from the same holder, one changes it and the other finds it changed."""
+        result = await self.conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.holder.is_not_distinct_from(expected))
+            .values(holder=user)
+        )
+        return result.rowcount == 1
 
     # --- timers ----------------------------------------------------------------------------------------------
 

@@ -262,7 +262,9 @@ class Triage(ConversationHooks):
             if conversation is None or conversation.holder == to_user:
                 return False
             now = self.clock()
-            previous = await tx.timers.set_holder(conversation_id, to_user)
+            previous = conversation.holder
+            if not await tx.timers.set_holder(conversation_id, to_user, expected=previous):
+                return False  # someone else changed the holder since it was read: theirs stands
             await tx.archive.add_event(
                 conversation_id, EventKind.REASSIGNED, by_user, now, holder=to_user, previous=previous
             )
