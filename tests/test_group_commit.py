@@ -30,7 +30,8 @@ async def archived_texts(bot: Bot) -> list[str]:
 
 
 def fail_once_for(bot: Bot, marker: str) -> list[str]:
-    """Make archiving the message whose text is ``marker`` fail the first time, as a locked database would."""
+    """Make archiving the message whose text is ``marker`` fail the first time, as a failing disk would (an error that
+    is not contention: contention runs the whole transaction again, see tests/test_contention.py)."""
     receiving = bot.rt.intake.receiving
     real_receive = receiving.message
     failed: list[str] = []
@@ -39,7 +40,7 @@ def fail_once_for(bot: Bot, marker: str) -> list[str]:
         if message.text == marker and not failed:
             failed.append(marker)
             await real_receive(tx, message, *args, **kwargs)  # its rows are written, then undone with it
-            raise OperationalError("INSERT", {}, Exception("database is locked"))
+            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
         return await real_receive(tx, message, *args, **kwargs)
 
     receiving.message = flaky  # type: ignore[method-assign]

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from bot.delivery.pacing import Pacer, pace_with, paced
 from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
-from bot.store.database import Database, Transaction
+from bot.store.database import Database, Transaction, retried
 from bot.store.outbox import Job
 
 log = logging.getLogger(__name__)
@@ -62,11 +62,16 @@ class Progress:
         await paced()
 
     async def advance(self, sent_id: str | None = None) -> None:
-        self.payload["parts_done"] = self.done + 1
+        payload = {**self.payload, "parts_done": self.done + 1}
         if sent_id is not None:
-            self.payload["sent_ids"] = [*self.ids, sent_id]
+            payload["sent_ids"] = [*self.ids, sent_id]
+        await self._save(payload)
+        self.payload = payload  # only once stored: a save run again after contention counts the part once
+
+    @retried
+    async def _save(self, payload: dict[str, Any]) -> None:
         async with self.db.transaction() as tx:
-            await tx.outbox.save_progress(self.job.id, self.payload)
+            await tx.outbox.save_progress(self.job.id, payload)
 
 
 class JobHandler(Protocol):
@@ -258,6 +263,7 @@ class DeliveryWorker:
         ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2**attempts)
         return ceiling * random.uniform(0.5, 1.0)
 
+    @retried
     async def _finish(self, batch: list[Job], delivered: Delivered) -> None:
         done = list(delivered.job_ids) if delivered.job_ids is not None else [j.id for j in batch]
         rest = [j.id for j in batch if j.id not in done]
@@ -268,10 +274,12 @@ class DeliveryWorker:
             if rest:
                 await tx.outbox.retry_later(rest, not_before=time.time(), error="", count=False)
 
+    @retried
     async def _put_back(self, ids: list[int], *, delay: float, error: str, count: bool) -> None:
         async with self.db.transaction() as tx:
             await tx.outbox.retry_later(ids, not_before=time.time() + delay, error=error, count=count)
 
+    @retried
     async def _give_up(self, handler: JobHandler, batch: list[Job], reason: str) -> None:
         async with self.db.transaction() as tx:
             await handler.failed(tx, batch, reason)

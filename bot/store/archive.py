@@ -83,8 +83,11 @@ class Archive:
                 )
                 .where(identities.c.channel == channel, identities.c.external_id == sender.external_id)
                 # Locked until commit: a merge moving this identity to another customer waits for us, or we for it,
-                # so a message never opens a conversation under a customer that was just merged away.
-                .with_for_update()
+                # so a message never opens a conversation under a customer that was just merged away. FOR NO KEY
+                # UPDATE, not FOR UPDATE: it conflicts with the merge's UPDATE but not with the FOR KEY SHARE that
+                # foreign-key checks take on this row (a staff reply's second update of the conversation checks
+                # conversations.identity_id), so a reply and a message of the same customer never deadlock.
+                .with_for_update(key_share=True)
             )
         ).first()
         if row is not None:

@@ -1,11 +1,20 @@
-"""One place that opens transactions, so every use case commits its archive rows and its outbox jobs together."""
+"""One place that opens transactions, so every use case commits its archive rows and its outbox jobs together,
+and one way to run a use case again when the database refused its transaction only because another was in the way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import functools
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.archive import Archive
@@ -16,6 +25,64 @@ from bot.store.origins import OriginStore
 from bot.store.outbox import Outbox
 from bot.store.search import Search
 from bot.store.timers import TimerStore
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4  # runs of a use case at most: the first and three more after contention
+_PG_CONTENTION = {"40P01": "deadlock", "40001": "serialization failure"}
+_SQLITE_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (the low byte of extended codes such as SQLITE_BUSY_SNAPSHOT)
+_running_again: ContextVar[bool] = ContextVar("threadbridge_running_again", default=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def contention(exc: BaseException) -> str | None:
+    """What kind of contention refused a transaction (a deadlock, a serialization failure, a locked SQLite file),
+    or None when the error says something about the work itself and running it again would fail the same way."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state in _PG_CONTENTION:
+        return _PG_CONTENTION[state]
+    code = getattr(orig, "sqlite_errorcode", None)
+    if (isinstance(code, int) and code & 0xFF in _SQLITE_BUSY) or "database is locked" in str(orig):
+        return "database is locked"
+    return None
+
+
+def retried(work: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Run a use case again, a bounded number of times, when contention refused its transaction.
+
+    Safe because the refused transaction rolled back whole: nothing it archived or queued is left, and its
+    after-commit callbacks never ran. So ``work`` must do everything in its transactions (no API call, no future
+    resolved, no task started before its last commit). A retried use case called by another runs once: the outer
+    one runs the whole again. After the last attempt the error propagates.
+    """
+
+    @functools.wraps(work)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        if _running_again.get():
+            return await work(*args, **kwargs)
+        token = _running_again.set(True)
+        attempt = 1
+        try:
+            while True:
+                try:
+                    return await work(*args, **kwargs)
+                except DBAPIError as exc:
+                    kind = contention(exc)
+                    if kind is None or attempt >= ATTEMPTS:
+                        raise
+                    attempt += 1
+                    name = work.__qualname__
+                    log.warning("%s: %s, running it again (attempt %d of %d)", name, kind, attempt, ATTEMPTS)
+                    await asyncio.sleep(random.uniform(0.005, 0.025) * attempt)  # the two sides do not meet again
+        finally:
+            _running_again.reset(token)
+
+    return run
 
 
 class Transaction:

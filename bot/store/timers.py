@@ -107,6 +107,11 @@ class TimerStore:
         self, conversation_id: int, category: str | None, *, source: str, set_by: str, unless_source: str | None
     ) -> bool:
         """Change the category; ``unless_source`` keeps a choice of that source (a customer never overrides staff)."""
+        # The conversation row first, as every use case that changes both rows takes them (receive, reply, close):
+        # taken the other way round, a category change and a reply at the same moment would deadlock.
+        await self.conn.execute(
+            select(conversations.c.id).where(conversations.c.id == conversation_id).with_for_update(key_share=True)
+        )
         condition = inquiry_state.c.conversation_id == conversation_id
         if unless_source is not None:
             condition = and_(condition, inquiry_state.c.category_source != unless_source)
@@ -167,13 +172,15 @@ class TimerStore:
             )
         )
 
-    async def set_holder(self, conversation_id: int, user: str) -> str | None:
-        """Hand the inquiry to ``user`` whoever held it; returns the previous holder."""
-        previous = (
-            await self.conn.execute(select(conversations.c.holder).where(conversations.c.id == conversation_id))
-        ).scalar_one_or_none()
-        await self.conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(holder=user))
-        return previous
+    async def set_holder(self, conversation_id: int, user: str, *, expected: str | None) -> bool:
+        """Hand the inquiry to ``user`` only if ``expected`` still holds it (None: nobody), like a claim: of two
+        people handing it on at once from the same holder, one changes it and the other finds it changed."""
+        result = await self.conn.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.holder.is_not_distinct_from(expected))
+            .values(holder=user)
+        )
+        return result.rowcount == 1
 
     # --- timers ----------------------------------------------------------------------------------------------
 

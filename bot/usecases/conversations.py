@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.config import BotConfig
 from bot.domain.models import Attachment, Conversation, Delivery, Direction, EventKind, Status
 from bot.domain.richtext import Run, plain_text
-from bot.store.database import Database, Transaction
+from bot.store.database import Database, Transaction, retried
 from bot.usecases import jobs
 from bot.usecases.hooks import ConversationHooks
 
@@ -58,6 +58,7 @@ class Conversations:
 
     # --- staff side ------------------------------------------------------------------------------------------
 
+    @retried
     async def staff_message(
         self,
         *,
@@ -114,6 +115,7 @@ class Conversations:
             await self.hooks.staff_replied(tx, conversation, user, now)
             return StaffOutcome(tracked=True, claimed=claimed)
 
+    @retried
     async def claim(self, conversation_id: int, user: str) -> ClaimOutcome:
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation(conversation_id)
@@ -135,6 +137,7 @@ class Conversations:
         await jobs.refresh_header(tx, conversation)
         return True
 
+    @retried
     async def unclaim(self, conversation_id: int, user: str) -> ClaimOutcome:
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation(conversation_id)
@@ -147,10 +150,12 @@ class Conversations:
             await jobs.refresh_header(tx, conversation)
             return ClaimOutcome(ok=True, holder=None, changed=True)
 
+    @retried
     async def close(self, conversation_id: int, user: str) -> bool:
         """Close an open conversation; False when it was not open (a repeated click)."""
         return await self._transition(conversation_id, user, Status.OPEN, Status.CLOSED, EventKind.CLOSED)
 
+    @retried
     async def reopen(self, conversation_id: int, user: str) -> str:
         """Reopen a closed conversation; returns "reopened", "already_open" or "newer_open" (the customer has
         already started a new conversation, which must stay the only open one)."""

@@ -16,7 +16,7 @@ from bot.config import DEFAULT_STAGES, BotConfig
 from bot.domain.ids import parse_id
 from bot.domain.models import EventKind, Status
 from bot.store.customers import CustomerRow
-from bot.store.database import Database, Transaction
+from bot.store.database import Database, Transaction, retried
 from bot.store.search_results import Filters, Hit
 from bot.usecases import jobs
 from bot.usecases.crm_query import MAX_QUERY_CHARS, PAGE_SIZE, Cursor, merge_by_time, parse_day, parse_query
@@ -56,6 +56,7 @@ class Customers:
 
     # --- finding ---------------------------------------------------------------------------------------------
 
+    @retried
     async def find(self, query: str, viewer: str) -> list[CustomerCard]:
         """Customers for ``/customer``: ``12`` or ``#12`` (an id, or else a channel id), ``@username``, or a name;
         recorded as a lookup of ``viewer``."""
@@ -126,6 +127,7 @@ class Customers:
 
     # --- looking ---------------------------------------------------------------------------------------------
 
+    @retried
     async def profile(self, customer_id: int, viewer: str, *, via: str) -> Profile:
         """Everything the team knows of a customer; recorded as a profile view of ``viewer``."""
         async with self.db.transaction() as tx:
@@ -146,6 +148,7 @@ class Customers:
             await tx.customers.audit(viewer, "profile", str(survivor), self.clock(), via=via)
             return profile
 
+    @retried
     async def earlier(self, conversation_id: int, viewer: str, *, limit: int = 5) -> Earlier:
         """The conversations the customer had before this one, newest first; recorded as a profile view."""
         async with self.db.transaction() as tx:
@@ -161,6 +164,7 @@ class Customers:
             )
             return Earlier(customer_id=customer_id, total=total, conversations=rows, first_messages=firsts)
 
+    @retried
     async def search(
         self, query: str, viewer: str, *, cursor: Cursor | None = None, page_size: int = PAGE_SIZE
     ) -> SearchPage:
@@ -252,6 +256,7 @@ class Customers:
 
     # --- changing --------------------------------------------------------------------------------------------
 
+    @retried
     async def set_stage(self, customer_id: int, stage: str, actor: str) -> bool:
         """Move the customer along the pipeline; False when it already was at that stage."""
         if stage not in self.stages:
@@ -268,6 +273,7 @@ class Customers:
             await tx.customers.add_activity(survivor, "stage", actor, now, detail={"from": current, "to": stage})
             return True
 
+    @retried
     async def set_tags(self, customer_id: int, tags: str | Sequence[str], actor: str) -> tuple[list[str], list[str]]:
         """Replace the customer's tags; returns (added, removed)."""
         wanted = normalize_tags(tags)
@@ -280,6 +286,7 @@ class Customers:
                 await tx.customers.add_activity(survivor, "tags", actor, now, detail=detail)
             return added, removed
 
+    @retried
     async def add_note(self, customer_id: int, text: str, actor: str, *, conversation_id: int | None = None) -> int:
         text = text.strip()
         if not text:
@@ -292,6 +299,7 @@ class Customers:
                 survivor, "note", actor, self.clock(), text=text, conversation_id=conversation_id
             )
 
+    @retried
     async def log_contact(
         self, customer_id: int, method: str, outcome: str, actor: str, *, conversation_id: int | None = None
     ) -> int:
@@ -332,6 +340,7 @@ class Customers:
             raise CrmError(f"“{query}” matches {len(found)} customers; name one by its id (#12) or @username.")
         return found[0]
 
+    @retried
     async def merge(self, keep: int, other: int, actor: str) -> MergeOutcome:
         """Move every identity, conversation, note and tag of ``other`` to ``keep``; archived as an event, a
         timeline entry and an audit row."""
@@ -349,6 +358,7 @@ class Customers:
             await tx.customers.audit(actor, "merge", str(keep), now, **detail)
             return MergeOutcome(keep=before_keep, other=before_other, counts=counts)
 
+    @retried
     async def erase(self, customer_id: int, actor: str) -> ErasureReport:
         """Remove the customer's personal data and message texts for good; counts and timings stay, and an audit
         row and an event say that it happened (not what was erased)."""
@@ -373,6 +383,7 @@ class Customers:
             await tx.customers.audit(actor, "erase", str(survivor), now, **detail)
         return ErasureReport(customer_id=survivor, counts=counts, seconds=seconds)
 
+    @retried
     async def refused(self, actor: str, what: str) -> None:
         """Record that someone who is not staff tried to look (they were shown nothing)."""
         async with self.db.transaction() as tx:

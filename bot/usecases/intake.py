@@ -29,7 +29,7 @@ from bot.connectors.base import ButtonTap, Item, Outcome, Received, Unreadable
 from bot.domain import notices
 from bot.domain.cleaning import clean
 from bot.domain.models import InboundMessage
-from bot.store.database import Database, Transaction
+from bot.store.database import Database, Transaction, contention, retried
 from bot.usecases import jobs
 from bot.usecases.receiving import Receiving
 
@@ -121,13 +121,9 @@ class Intake:
             # is stable, so one customer's messages keep the order they arrived in. Cursors must stay in order.
             if not any(b.cursor for b in group):
                 group.sort(key=_Batch.order_key)
-            outcomes: list[list[Outcome] | BaseException] = []
+            outcomes: list[list[Outcome] | BaseException]
             try:
-                async with self.db.transaction() as tx:
-                    keys = [i.message.source_key for b in group for i in b.items if isinstance(i, Received)]
-                    known = await tx.archive.existing_source_keys(keys)
-                    for batch in group:
-                        outcomes.append(await self._store_batch(tx, batch, known))
+                outcomes = await self._store_group(group)
             except Exception as exc:  # the commit itself failed: nothing of the group is stored
                 outcomes = [exc] * len(group)
             for batch, outcome in zip(group, outcomes, strict=True):
@@ -138,6 +134,14 @@ class Intake:
                 else:
                     batch.future.set_result(outcome)
 
+    @retried
+    async def _store_group(self, group: Sequence[_Batch]) -> list[list[Outcome] | BaseException]:
+        """The group's one transaction; its callers are answered only after it returns (contention runs it again)."""
+        async with self.db.transaction() as tx:
+            keys = [i.message.source_key for b in group for i in b.items if isinstance(i, Received)]
+            known = await tx.archive.existing_source_keys(keys)
+            return [await self._store_batch(tx, batch, known) for batch in group]
+
     async def _store_batch(self, tx: Transaction, batch: _Batch, known: set[str]) -> list[Outcome] | BaseException:
         """A caller's items and cursor in one savepoint: all of them, or (the database failing) none."""
         try:
@@ -147,6 +151,8 @@ class Intake:
                     await tx.archive.put_setting(cursor_key(batch.channel), batch.cursor)
             return outcomes
         except Exception as exc:
+            if contention(exc):  # the whole transaction was refused: it runs again, this batch with the rest
+                raise
             log.warning("could not store %d update(s) of %s; they come again: %s", len(batch.items), batch.channel, exc)
             return exc
 

@@ -20,7 +20,7 @@ from bot.domain.hours import add_business_time, business_seconds, is_open
 from bot.domain.i18n import CustomerTexts
 from bot.domain.models import Conversation, Direction, EventKind, InboundMessage, Status
 from bot.domain.routing import match_rules
-from bot.store.database import Database, Transaction
+from bot.store.database import Database, Transaction, retried
 from bot.store.timers import FIRST, SECOND, Inquiry, InquiryState, Timer
 from bot.usecases import jobs
 from bot.usecases.hooks import ConversationHooks
@@ -163,6 +163,7 @@ class Triage(ConversationHooks):
             return Outcome(conversation_id, status="kept", notice=thanks)
         return Outcome(conversation_id, status="chosen", notice=thanks)
 
+    @retried
     async def change_category(self, conversation_id: int, key: str, user: str) -> ChangeOutcome:
         """Staff picked a category on the thread's first message: the new owners are told, the thread may move."""
         if key not in self.config.categories:
@@ -180,6 +181,7 @@ class Triage(ConversationHooks):
             await self._recategorise(tx, conversation, key, source=SOURCE_STAFF, actor=user, now=self.clock())
         return ChangeOutcome("changed", moved=moved)
 
+    @retried
     async def reassign(self, conversation_id: int, to_user: str, by_user: str) -> bool:
         """Hand the inquiry to a person: they become the holder and are mentioned in the thread."""
         async with self.db.transaction() as tx:
@@ -187,7 +189,9 @@ class Triage(ConversationHooks):
             if conversation is None or conversation.holder == to_user:
                 return False
             now = self.clock()
-            previous = await tx.timers.set_holder(conversation_id, to_user)
+            previous = conversation.holder
+            if not await tx.timers.set_holder(conversation_id, to_user, expected=previous):
+                return False  # someone else changed the holder since it was read: theirs stands
             await tx.archive.add_event(
                 conversation_id, EventKind.REASSIGNED, by_user, now, holder=to_user, previous=previous
             )
