@@ -591,6 +591,11 @@ class FakeTelegram(FakeServer):
         """Updates queued and not yet confirmed by an offset."""
         return [u["update_id"] for u in self._pending]
 
+    @property
+    def polls_started(self) -> int:
+        """How many getUpdates calls have reached the fake (a test waits on it rather than sleeping)."""
+        return self._poll_generation
+
     # -- public: fault helpers -----------------------------------------------------------------
 
     def blocked(self, chat_id: int | str) -> None:
