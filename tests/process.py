@@ -48,7 +48,7 @@ def bot_env(
     """The environment of a bot process pointed at the fakes; the YAML goes into a file as in production."""
     config_file = tmp_path / "bot.yaml"
     config_file.write_text(yaml.safe_dump(bot_yaml, allow_unicode=True), encoding="utf-8")
-    return child_env(**fake_env(slack, telegram, database_url), BOT_CONFIG=str(config_file), **extra)
+    return child_env(**{**fake_env(slack, telegram, database_url), "BOT_CONFIG": str(config_file), **extra})
 
 
 _running: list[BotProcess] = []
