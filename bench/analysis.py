@@ -69,8 +69,8 @@ CLOSE_IT: dict[str, str] = {
         "of one per statement.\n"
         "2. Store a group without savepoints first and fall back to one savepoint per message only when something "
         "fails.\n"
-        "3. Let the routing hook (`bot/triage.py`) reuse the conversation `_receive` already loaded, and write the "
-        "identity as one INSERT ... ON CONFLICT ... RETURNING.\n"
+        "3. Let the routing hook (`bot/usecases/triage.py`) reuse the conversation `_receive` already loaded, and "
+        "write the identity as one INSERT ... ON CONFLICT ... RETURNING.\n"
         "4. The webhook route is slower than `receive` alone: every commit wakes the delivery worker, which runs its "
         "claim query at once. Coalesce wake-ups (one claim per few milliseconds at most)."
     ),

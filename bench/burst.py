@@ -1,12 +1,12 @@
 """5. Burst drain (issue 3): 1,000 customer messages over 50 new conversations into one channel at 1 post/s.
 
-``python -m bot`` with its defaults (SQLite, Telegram polling, pacing 1 post/s per channel with a burst of 3) against
-a fake Slack that enforces 1 chat.postMessage per second per channel with no burst (a token bucket of 1; a request
-over it gets 429 with an honest Retry-After). The whole burst is queued in the fake Telegram at once, 20 messages
-per customer, interleaved across customers. The clock runs from the burst to the fake Slack receiving the last
-message. The floor this limit implies is stated two ways: one post per message, and the fewest posts the bot's
-batching could need (every conversation's thread opener plus its messages packed into posts as
-``bot.slack_blocks.customer_posts`` packs them, at most ``WorkerSettings.max_batch`` messages per post).
+``python -m bot`` with its defaults (SQLite, Telegram polling, pacing 1 post/s per channel with no burst and 10%
+headroom) against a fake Slack that enforces 1 chat.postMessage per second per channel with no burst (a token bucket
+of 1; a request over it gets 429 with an honest Retry-After). The whole burst is queued in the fake Telegram at once,
+20 messages per customer, interleaved across customers. The clock runs from the burst to the fake Slack receiving
+the last message. The floor this limit implies is stated two ways: one post per message, and the fewest posts the
+bot's batching could need (every conversation's thread opener plus its messages packed into posts as
+``bot.slack.blocks.customer_posts`` packs them, at most ``WorkerSettings.max_batch`` messages per post).
 """
 
 from __future__ import annotations
@@ -194,10 +194,10 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
     return {
         "title": TITLE,
         "how": (
-            "`python -m bot` with its defaults (SQLite, Telegram polling, pacing 1 post/s per channel with bursts "
-            f"of 3). The fake Slack enforces {LIMIT_PER_SECOND:g} chat.postMessage per second per channel with a "
-            f"bucket of {FAKE_BURST} (the strictest reading of Slack's limit; a post over it gets 429 and an honest "
-            f"Retry-After). {MESSAGES:,} messages from {CONVERSATIONS} new customers, {per_conversation} each, "
+            "`python -m bot` with its defaults (SQLite, Telegram polling, pacing 1 post/s per channel with no burst "
+            f"and 10% headroom). The fake Slack enforces {LIMIT_PER_SECOND:g} chat.postMessage per second per channel "
+            f"with a bucket of {FAKE_BURST} (the strictest reading of Slack's limit; a post over it gets 429 and an "
+            f"honest Retry-After). {MESSAGES:,} messages from {CONVERSATIONS} new customers, {per_conversation} each, "
             "interleaved, are queued "
             "in the fake Telegram at once; every conversation goes to the inbox channel. Clock: from the burst to the "
             "fake Slack receiving the post carrying the last message. Floors: (posts − bucket) ÷ rate; the fewest "

@@ -206,7 +206,7 @@ def seed_sqlite(path: str, shape: Shape, progress: Callable[[str], None] = lambd
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA synchronous=OFF")  # a benchmark archive, rebuilt if lost; the bot runs FULL
         conn.execute("PRAGMA foreign_keys=OFF")
         loaded = set(_rows(shape))
         fts = {

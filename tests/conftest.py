@@ -3,6 +3,9 @@
 SQLite by default; set TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run the same suite on
 PostgreSQL. The session then works in a scratch database of its own, created beside that one and dropped at the end
 (so two runs never clobber each other), and every test starts from an empty schema.
+
+The suite is hermetic (tests/hermetic.py): TEST_DATABASE_URL is the only variable of the caller's it reads, and no
+process a test starts outlives it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from bot.runtime import Runtime, running
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_requests import action_body, command_body, event_body, message_event, post_signed
 from tests.fakes.telegram import FakeTelegram
+from tests.hermetic import hermetic_session, no_process_left_behind  # noqa: F401  (autouse fixtures of every test)
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -67,7 +71,6 @@ def fast_pacer() -> Pacer:
 
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-
 
 def _admin(url: str, statement: str) -> None:
     """Run one statement outside any transaction, on a thread of its own (a test's event loop may be running)."""

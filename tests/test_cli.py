@@ -11,12 +11,13 @@ import aiohttp
 from tests.conftest import BOT_TOKEN, BOT_YAML, SIGNING_SECRET, TELEGRAM_TOKEN, free_port
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
-from tests.process import ROOT, BotProcess, bot_env
+from tests.process import BotProcess, bot_env
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` in ``cwd``, the test's own folder (a timeout kills it)."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
     )
 
 
@@ -24,7 +25,7 @@ async def test_check_config_accepts_a_good_config_without_connecting(
     tmp_path: Path, slack: FakeSlack, telegram: FakeTelegram
 ) -> None:
     env = bot_env(tmp_path, slack, telegram, f"sqlite:///{tmp_path}/db.sqlite", BOT_YAML)
-    result = run_cli(env, "check-config")
+    result = run_cli(env, "check-config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout and "billing" in result.stdout
     assert slack.calls == [] and telegram.calls == []
@@ -36,13 +37,13 @@ async def test_bad_configuration_stops_the_bot_with_one_line_naming_the_key(
     env = bot_env(tmp_path, slack, telegram, f"sqlite:///{tmp_path}/db.sqlite", BOT_YAML)
     missing = {k: v for k, v in env.items() if k != "SLACK_BOT_TOKEN"}
     for args in (("check-config",), ()):
-        result = run_cli(missing, *args)
+        result = run_cli(missing, *args, cwd=tmp_path)
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "SLACK_BOT_TOKEN" in lines[0]
 
     bad_yaml = {**BOT_YAML, "categories": {"billing": {"label": "x", "owners": []}}}
-    result = run_cli(bot_env(tmp_path, slack, telegram, f"sqlite:///{tmp_path}/db.sqlite", bad_yaml))
+    result = run_cli(bot_env(tmp_path, slack, telegram, f"sqlite:///{tmp_path}/db.sqlite", bad_yaml), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "categories.billing.owners" in result.stderr
     assert slack.calls == [] and telegram.calls == []

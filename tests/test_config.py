@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ ENV_NAMES = (
     "PORT",
     "BOT_CONFIG",
     "WORKER_ID",
+    "SLACK_POSTS_PER_SECOND",
+    "TELEGRAM_MESSAGES_PER_SECOND",
+    "LOG_LEVEL",
 )
 
 CHANNEL = "a Slack channel id (C… or G…)"
@@ -786,6 +790,11 @@ def test_example_yaml_loads() -> None:
     assert parse_bot_config(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))) == cfg
 
 
+def test_the_readme_documents_every_environment_variable() -> None:
+    table = {m.group(1) for m in re.finditer(r"^\| `([A-Z_]+)` \|", (ROOT / "README.md").read_text(), re.MULTILINE)}
+    assert set(ENV_NAMES) <= table
+
+
 def test_example_yaml_documents_every_environment_variable() -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     for name in ENV_NAMES:
@@ -822,6 +831,20 @@ def test_slack_manifest_is_complete() -> None:
     assert settings["socket_mode_enabled"] is False
     assert settings["org_deploy_enabled"] is False
     assert settings["token_rotation_enabled"] is False
+
+
+def test_the_socket_mode_comment_counts_the_url_lines_it_says_to_delete() -> None:
+    """Following the comment word for word turns the manifest into a Socket Mode one without a public URL."""
+    text = MANIFEST.read_text(encoding="utf-8")
+    said = re.search(r"delete the (\w+) `url` / `request_url` lines", text)
+    assert said is not None
+    numbers = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    url_lines = [line for line in text.splitlines() if re.match(r"\s*(url|request_url):", line)]
+    assert numbers.index(said.group(1)) + 1 == len(url_lines)
+    followed = "\n".join(line for line in text.splitlines() if line not in url_lines)
+    followed = followed.replace("socket_mode_enabled: false", "socket_mode_enabled: true")
+    socket_mode = yaml.safe_load(followed)
+    assert "YOUR-HOST" not in str(socket_mode) and socket_mode["settings"]["socket_mode_enabled"] is True
 
 
 # ----------------------------------------------------------------------------------------------------------

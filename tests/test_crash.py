@@ -60,6 +60,17 @@ def seen_in_slack(slack: FakeSlack, channel: str) -> dict[int, list[int]]:
     return seen
 
 
+async def queue_drained(database_url: str) -> bool:
+    """True once no delivery is pending or under way in either process: anything doubled has been sent by then."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            query = text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")
+            return (await conn.execute(query)).scalar_one() == 0
+    finally:
+        await engine.dispose()
+
+
 async def test_500_messages_survive_an_outage_a_rate_limit_and_sigkill(
     tmp_path: Path, database_url: str, slack: FakeSlack, telegram: FakeTelegram
 ) -> None:
@@ -170,7 +181,7 @@ async def test_two_processes_share_the_work_on_postgresql_with_nothing_lost_or_d
                 timeout=90,
                 what="every staff reply delivered",
             )
-        await asyncio.sleep(0.5)  # anything doubled would show up now
+        await wait_until(lambda: queue_drained(database_url), timeout=30, what="both queues drained")
     finally:
         for bot in bots:
             await bot.stop()

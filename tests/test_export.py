@@ -8,8 +8,8 @@ import asyncio
 import csv
 import io
 import json
-import os
 import sys
+import tempfile
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,7 @@ from bot.usecases.crm import Customers
 from tests.conftest import STAFF, Bot, all_text, wait_until
 from tests.customer_helpers import customer_of, customer_writes, person, shown
 from tests.fakes.slack_requests import message_changed_event
-from tests.process import ROOT
+from tests.process import child_env
 
 ANA_CHAT, BORIS_CHAT = 9101, 9102
 ANA = person(ANA_CHAT, "Ana", "Lopez", "ana_l")
@@ -33,20 +33,26 @@ BORIS = person(BORIS_CHAT, "박보리", None, "boris_p")
 
 
 async def cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    """``python -m bot …`` with DATABASE_URL as its only setting: no Slack or Telegram token exists for it."""
-    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url, "HOME": os.environ.get("HOME", "/")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    """``python -m bot …`` with DATABASE_URL as its only setting: no Slack or Telegram token exists for it. It runs
+    in a folder of its own (no `.env` there) and is killed if it has not finished in two minutes."""
+    with tempfile.TemporaryDirectory(prefix="threadbridge-cli-") as workdir:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *args,
+            cwd=workdir,
+            env=child_env(DATABASE_URL=database_url),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 120)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 

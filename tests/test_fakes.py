@@ -223,10 +223,10 @@ async def test_slack_api_errors_outage_and_refused_connections(slack: FakeSlack)
         assert exc.value.response.status_code == 503
     await client.auth_test()
 
-    slack.outage(duration=0.2)
+    slack.outage(duration=1.0)  # a second is ample for the call below to arrive, even on a loaded machine
     with pytest.raises(SlackApiError):
         await client.chat_postMessage(channel="C0INBOX", text="during outage")
-    await asyncio.sleep(0.25)
+    await slack.wait_for(lambda: not slack.is_down(), timeout=5, message="the outage over")
     await client.chat_postMessage(channel="C0INBOX", text="after outage")
     assert [m["text"] for m in slack.messages] == ["after outage"]
 
@@ -241,11 +241,11 @@ async def test_slack_api_errors_outage_and_refused_connections(slack: FakeSlack)
 
 async def test_slack_delay_times_out_client_but_still_posts(slack: FakeSlack) -> None:
     client = web_client(slack, timeout=0.3, retry_handlers=[])  # type: ignore[arg-type]
-    slack.delay("chat.postMessage", 0.6)
+    slack.delay("chat.postMessage", 1.5)  # the post lands only well after the client gave up
     with pytest.raises(asyncio.TimeoutError):
         await client.chat_postMessage(channel="C0INBOX", text="slow")
     assert slack.messages == []
-    await slack.wait_for(lambda: len(slack.messages) == 1, timeout=2)  # like Slack: the post still lands
+    await slack.wait_for(lambda: len(slack.messages) == 1, timeout=5)  # like Slack: the post still lands
 
 
 async def test_slack_response_url_and_wait_for_message(slack: FakeSlack) -> None:
@@ -419,8 +419,9 @@ async def test_telegram_long_poll_returns_on_push_and_conflicts(tg: FakeTelegram
         updates = await asyncio.wait_for(task, 2)
         assert [u.update_id for u in updates] == [uid] and time.monotonic() - started < 1.5
 
+        polls = tg.polls_started
         first = asyncio.create_task(bot.get_updates(offset=uid + 1, timeout=5))
-        await asyncio.sleep(0.1)
+        await tg.wait_for(lambda: tg.polls_started > polls, timeout=5, message="the first long poll waiting")
         assert await other.get_updates(offset=uid + 1, timeout=0) == ()
         with pytest.raises(tg_error.Conflict):
             await asyncio.wait_for(first, 2)

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import BOT_TOKEN, BOT_YAML, SIGNING_SECRET, TELEGRAM_TOKEN, BotFactory, free_port, wait_until
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
-from tests.process import ROOT, BotProcess, bot_env
+from tests.process import BotProcess, bot_env
 
 REFUSED_TOKEN = "987654321:AAEveryWordOfThisTokenIsSecret-9876543210"
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, TELEGRAM_TOKEN, REFUSED_TOKEN, REFUSED_TOKEN.split(":")[1])
@@ -111,8 +111,10 @@ async def test_socket_mode_with_slack_unreachable_starts_keeps_messages_and_stop
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` in the folder of the test's config file (never the repository: no .env is read)."""
+    cwd = Path(env["BOT_CONFIG"]).parent
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
     )
 
 

@@ -89,6 +89,11 @@ class TelegramState(FakeServer):
         return copy.deepcopy(self._history[update_id])
 
     @property
+    def polls_started(self) -> int:
+        """How many getUpdates calls have reached the fake (a test waits on it rather than sleeping)."""
+        return self._poll_generation
+
+    @property
     def pending_update_ids(self) -> list[int]:
         """Updates queued and not yet confirmed by an offset."""
         return [u["update_id"] for u in self._pending]
