@@ -17,20 +17,12 @@ _DATABASE_VERBS = ("export", "erase-customer")
 _NOISY = ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic", "slack_bolt.AsyncApp", "aiohttp.access")
 
 
-class _RedactingFormatter(logging.Formatter):
-    """Secrets never reach a log line, tracebacks included, whoever wrote the message."""
-
-    def __init__(self, config: Config) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        self.config = config
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.config)
-
-
 def _setup_logging(config: Config) -> None:
+    """LOG_FORMAT's lines (text or JSON), with every secret of the configuration redacted, tracebacks included."""
+    from bot.observability.logs import formatter
+
     handler = logging.StreamHandler()
-    handler.setFormatter(_RedactingFormatter(config))
+    handler.setFormatter(formatter(config.settings.log_format, lambda line: redact(line, config)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.settings.log_level)
@@ -61,8 +53,8 @@ async def _serve(config: Config) -> int:
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not task.done():
-        try:
-            await asyncio.wait_for(asyncio.shield(task), 10)
+        try:  # the drain has DRAIN_SECONDS for deliveries under way, and a few more to close everything
+            await asyncio.wait_for(asyncio.shield(task), config.settings.drain_seconds + 10)
         except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

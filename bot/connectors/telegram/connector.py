@@ -101,6 +101,14 @@ class TelegramConnector:
         self._inbox = inbox
         self._task = asyncio.create_task(self._run(), name="telegram")
 
+    async def stop_receiving(self) -> None:
+        """Stop polling (updates not yet stored stay with Telegram for the next process); sending goes on."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
