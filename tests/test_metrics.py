@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import aiohttp
+import pytest
 
 from bot.slack.blocks import CLAIM
 from tests.conftest import INBOX, Bot, BotFactory, free_port, wait_until
 from tests.metrics_helpers import names, scrape, value
-from tests.test_inquiries import CHAT, Clock, clock, routing_yaml  # noqa: F401 - the clock fixture
+from tests.test_inquiries import CHAT, SEOUL, Clock, routing_yaml
 
 OTHER = 7070
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 24, 10, 0, tzinfo=SEOUL).astimezone(UTC))  # a Tuesday morning
 
 
 def no_cache(bot: Bot) -> None:
@@ -111,7 +118,8 @@ async def test_the_queue_depth_and_the_oldest_job_s_age_per_target(bot: Bot) -> 
     bot.telegram.push_text(OTHER, "me too")
 
     async def queued() -> bool:
-        return value(await scrape(bot.http, bot.rt.url), "threadbridge_outbox_pending_jobs", target=f"slack:{INBOX}") >= 2
+        samples = await scrape(bot.http, bot.rt.url)
+        return value(samples, "threadbridge_outbox_pending_jobs", target=f"slack:{INBOX}") >= 2
 
     await wait_until(queued, what="two jobs queued for the inbox")
     await asyncio.sleep(1.1)
