@@ -74,6 +74,7 @@ async def _serve(config: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="threadbridge: customers in Slack threads")
     parser.add_argument("command", nargs="?", default="run", choices=["run", "check-config", *_DATABASE_VERBS])
+    parser.add_argument("--online", action="store_true", help="check-config: ask Slack and the channels, read-only")
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in _DATABASE_VERBS:  # these need only DATABASE_URL: no Slack or channel token
         from bot.cli import admin
@@ -85,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "check-config" and args.online:
+        from bot.cli.online import online_main
+
+        print(f"configuration OK; asking the platforms (read-only), {len(config.channels)} customer channel(s)")
+        return online_main(config)
     if args.command == "check-config":
         categories = ", ".join(config.bot.categories) or "none"
         channels = "; ".join(settings.describe() for settings in config.channels.values())
