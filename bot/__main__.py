@@ -1,5 +1,6 @@
 """``python -m bot`` runs the bot; ``python -m bot check-config`` only checks the configuration;
-``python -m bot export`` and ``python -m bot erase-customer ID`` work on the database alone (see bot.cli.admin)."""
+``python -m bot export``, ``erase-customer ID``, ``backup FILE`` and ``migrate-database --to URL`` work on the
+database alone (bot.cli)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 from bot.config import Config, ConfigError, redact
 from bot.deployment import load_deployment
 
-_DATABASE_VERBS = ("export", "erase-customer")
+_DATABASE_VERBS = ("export", "erase-customer", "backup", "migrate-database")
 _NOISY = ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic", "slack_bolt.AsyncApp", "aiohttp.access")
 
 
@@ -71,15 +72,27 @@ async def _serve(config: Config) -> int:
     return 0
 
 
+def _database_verb(verb: str, argv: list[str]) -> int:
+    from bot.cli import admin
+
+    if verb == "backup":
+        from bot.cli.backup import backup_main
+
+        return backup_main(argv)
+    if verb == "migrate-database":
+        from bot.cli.transfer import transfer_main
+
+        return transfer_main(argv)
+    return admin.export_main(argv) if verb == "export" else admin.erase_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="threadbridge: customers in Slack threads")
     parser.add_argument("command", nargs="?", default="run", choices=["run", "check-config", *_DATABASE_VERBS])
     parser.add_argument("--online", action="store_true", help="check-config: ask Slack and the channels, read-only")
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in _DATABASE_VERBS:  # these need only DATABASE_URL: no Slack or channel token
-        from bot.cli import admin
-
-        return admin.export_main(argv[1:]) if argv[0] == "export" else admin.erase_main(argv[1:])
+        return _database_verb(argv[0], argv[1:])
     args = parser.parse_args(argv)
     try:
         config = load_deployment()
