@@ -40,6 +40,7 @@ async def _serve(config: Config) -> int:
     """Run until SIGTERM or SIGINT, which also cuts a start short (a platform that does not answer never keeps the
     bot from stopping)."""
     from bot.runtime import CannotListen, running
+    from bot.store.engine import SchemaTooNew
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -67,6 +68,9 @@ async def _serve(config: Config) -> int:
         logging.getLogger("bot").warning("stopped before the start had finished")
     except CannotListen as exc:  # one line, not a traceback
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SchemaTooNew as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
         return 2
     logging.getLogger("bot").info("stopped")
     return 0

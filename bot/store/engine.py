@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -62,10 +64,22 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return cfg
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer version of the bot than this one: this version must not touch it."""
+
+
 def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-    command.upgrade(_alembic_config(connection), "heads")  # independent branches of migrations all apply
+    cfg = _alembic_config(connection)
+    known = {revision.revision for revision in ScriptDirectory.from_config(cfg).walk_revisions()}
+    unknown = [head for head in MigrationContext.configure(connection).get_current_heads() if head not in known]
+    if unknown:
+        raise SchemaTooNew(
+            f"the database schema ({', '.join(unknown)}) is newer than this version of the bot knows: run the newer "
+            "version (an older one cannot start on it), or restore the backup taken before the upgrade"
+        )
+    command.upgrade(cfg, "heads")  # independent branches of migrations all apply
 
 
 async def migrate(engine: AsyncEngine) -> None:
