@@ -143,14 +143,22 @@ async def test_two_processes_on_postgresql_one_stops_mid_delivery_and_the_other_
                 await thread_of(slack, OTHER)  # handed back at once: the 60 s lease did not have to expire
                 taken_over = time.monotonic() - started
                 assert await exited(stopping) == 0
-                async with engine.connect() as conn:
-                    owners = dict((await conn.execute(text(
-                        "SELECT kind, lease_owner FROM outbox WHERE status = 'done' AND kind IN "
-                        "('send_to_customer', 'open_thread') ORDER BY id"))).all())  # fmt: skip
+
+                async def done_by() -> list[tuple[str, str]]:
+                    async with engine.connect() as conn:
+                        rows = await conn.execute(text("SELECT kind, lease_owner, status FROM outbox WHERE kind IN "
+                                                       "('send_to_customer', 'open_thread') ORDER BY id"))  # fmt: skip
+                        return [(kind, owner) for kind, owner, status in rows.all() if status == "done"]
+
+                async def all_done() -> bool:
+                    return len(await done_by()) == 3
+
+                await wait_until(all_done, timeout=10, what="the three jobs recorded done")
+                owners = await done_by()
             finally:
                 await engine.dispose()
             assert taken_over < 10, taken_over
-            assert owners == {"open_thread": "staying", "send_to_customer": "stopping"}
+            assert owners == [("open_thread", "stopping"), ("send_to_customer", "stopping"), ("open_thread", "staying")]
             assert telegram.sent_texts(CHAT) == ["on its way"]
             assert await reply(http, staying, thread, "from the process that stayed") == 200
             await wait_until(lambda: len(telegram.sent_texts(CHAT)) == 2, timeout=20, what="the next reply")

@@ -50,7 +50,9 @@ async def test_an_older_version_refuses_a_newer_schema(database_url: str) -> Non
         await engine.dispose()
 
 
-async def test_the_bot_says_so_in_one_line_and_exits_2(tmp_path: Path, slack: FakeSlack, telegram: FakeTelegram) -> None:
+async def test_the_bot_says_so_in_one_line_and_exits_2(
+    tmp_path: Path, slack: FakeSlack, telegram: FakeTelegram
+) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
     await stamp_future(database)
     env = bot_env(tmp_path, slack, telegram, database, BOT_YAML)

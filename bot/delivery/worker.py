@@ -118,6 +118,7 @@ class DeliveryWorker:
         self.metrics = metrics or Metrics()
         self._wake = asyncio.Event()
         self._draining = asyncio.Event()
+        self._pacing: set[asyncio.Task[Any]] = set()  # jobs sleeping until their paced slot
         self._inflight: dict[asyncio.Task[None], list[Job]] = {}
         self._per_target: Counter[str] = Counter()
         self._stopping = False
@@ -143,6 +144,8 @@ class DeliveryWorker:
         over), so the next process, or another one on the same database, delivers it without waiting for a lease."""
         self._stopping = True
         self._draining.set()
+        for waiting in list(self._pacing):  # waiting for a slot: no API call is under way, they can go back now
+            waiting.cancel()
         self.wake()
         if self._main is not None:
             self._main.cancel()
@@ -172,11 +175,20 @@ class DeliveryWorker:
             log.exception("could not release the leases of jobs %s; they run again when the leases expire", ids)
 
     async def _until_drained(self, seconds: float) -> None:
-        """Sleep ``seconds``, unless the worker starts draining first: then the job stops before its API call."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._draining.wait(), seconds)
-        if self._draining.is_set():
-            raise Drained
+        """Sleep ``seconds`` (a plain sleep: the spacing of API calls is what pacing is about), unless the worker
+        starts draining first: ``stop`` cancels the sleep, and the job stops before its API call."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._pacing.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            if not self._draining.is_set():
+                raise
+            task.uncancel()
+            raise Drained from None
+        finally:
+            self._pacing.discard(task)
 
     async def _run(self) -> None:
         while not self._stopping:
