@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -98,3 +99,27 @@ async def test_jobs_waiting_for_their_turn_go_back_to_the_queue_at_once(
         await bot.idle()
         headers = [m for m in bot.slack.channel_messages(INBOX) if not m.get("thread_ts")]
         assert len(headers) == 2
+
+
+async def test_a_delivery_longer_than_the_grace_is_handed_back_when_the_grace_is_over(
+    bot_factory: BotFactory, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with stoppable(bot_factory, DRAIN_SECONDS="0.5") as (bot, stop, stopped):
+        bot.telegram.push_text(CHAT, "hello")
+        thread = await bot.thread_for(CHAT)
+        await bot.idle()
+        bot.telegram.delay("sendMessage", 30)
+        await bot.staff_reply(thread, "slow")
+        await wait_until(lambda: "sendMessage" in bot.telegram.delays_started, what="the reply in flight")
+        started = time.monotonic()
+        stop()
+        await stopped
+        assert time.monotonic() - started < 5  # the grace, not the platform, decides how long a stop takes
+    assert "stopped 1 deliveries still under way after" in caplog.text
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            kinds = dict((await conn.execute(select(outbox.c.kind, outbox.c.status))).all())
+    finally:
+        await engine.dispose()
+    assert kinds["send_to_customer"] == "pending"  # back in the queue: the next process sends it
