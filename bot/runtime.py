@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
-from bot.connectors.base import Connector, Health, Tuning
+from bot.connectors.base import Connector, Health, Route, Tuning
 from bot.delivery.customer import SendToCustomer
 from bot.delivery.pacing import Pacer, rates_for
 from bot.delivery.worker import DeliveryWorker, JobHandler, WorkerSettings
@@ -26,6 +26,9 @@ from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
 from bot.handlers.http import slack_events_handler
 from bot.handlers.profiles import Profiles
+from bot.observability.http import Gate, guard, livez_handler, metrics_handler
+from bot.observability.metrics import Metrics
+from bot.service import oldest_pending_seconds, serve_metrics, state_reader, stop_receiving
 from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
 from bot.slack.files import SlackFileInfo, SlackFiles
 from bot.slack.names import SlackNames
@@ -67,6 +70,8 @@ class Runtime:
     port: int = 0
     ready: bool = False
     slack_connection: SlackConnection | None = field(default=None)
+    metrics: Metrics = field(default_factory=Metrics)
+    gate: Gate = field(default_factory=Gate)
 
     @property
     def url(self) -> str:
@@ -115,6 +120,8 @@ async def running(
     engine = create_engine(settings.database_url)
     await migrate(engine)
     db = Database(engine)
+    metrics = Metrics(state_reader(db, clock))
+    gate = Gate(metrics)  # closed when the bot stops: no new work, 503 + Retry-After on every route
     connectors = _connectors(config, Tuning(api_timeout=api_timeout, poll_timeout=poll_timeout))
     texts = customer_texts(
         config.bot.language,
@@ -128,8 +135,10 @@ async def running(
     service = Conversations(db, config.bot, clock=clock, hooks=triage)
     receiving = Receiving(config.bot, texts, clock=clock, hooks=triage)
     taps = {PICK_PREFIX: triage.pick_in}  # what a customer's tap on one of the bot's buttons does
-    intake = Intake(db, receiving, taps, alert_channel=config.bot.inbox_channel, clock=clock)
-    timers = TimerLoop(db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval)
+    intake = Intake(db, receiving, taps, alert_channel=config.bot.inbox_channel, clock=clock, metrics=metrics)
+    timers = TimerLoop(
+        db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval, metrics=metrics
+    )
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(
         token=settings.slack_bot_token,
@@ -142,6 +151,7 @@ async def running(
         rates, families = rates_for(settings.slack_posts_per_second, {n: c.limits for n, c in connectors.items()})
         pacer = Pacer(rates, families)
     runner: web.AppRunner | None = None
+    metrics_runner: web.AppRunner | None = None
     started: list[Connector] = []
     worker: DeliveryWorker | None = None
     slack_connection: SlackConnection | None = None
@@ -158,6 +168,7 @@ async def running(
             settings=worker_settings,
             batchable=jobs.BATCHABLE,
             single_process=db.dialect == "sqlite",
+            metrics=metrics,
         )
         slack_app = AsyncApp(
             client=slack,
@@ -181,27 +192,34 @@ async def running(
 
         rt = Runtime(
             config=config, db=db, service=service, intake=intake, slack=slack, connectors=connectors, worker=worker,
-            triage=triage, timers=timers, slack_connection=slack_connection,
+            triage=triage, timers=timers, slack_connection=slack_connection, metrics=metrics, gate=gate,
         )  # fmt: skip
 
-        async def health() -> dict[str, str]:
+        async def health() -> dict[str, str | float]:
             try:
                 await asyncio.wait_for(db.ping(), 2)
                 database = "ok"
             except Exception:
                 database = "unavailable"
-            checks = {"database": database, "slack": slack_connection.health().describe()}
+            checks: dict[str, str | float] = {"database": database, "slack": slack_connection.health().describe()}
             for name, connector in connectors.items():
                 checks[name] = connector.health().describe()
-            checks["delivery"] = "ok" if rt.ready else Health("starting").describe()
+            checks["delivery"] = "draining" if gate.draining else "ok" if rt.ready else Health("starting").describe()
+            if database == "ok":
+                with contextlib.suppress(Exception):
+                    checks["oldest_pending_seconds"] = await asyncio.wait_for(oldest_pending_seconds(db), 2)
             return checks
 
         routes = [route for connector in connectors.values() for route in connector.routes()]
+        operations = [Route("GET", "/livez", livez_handler(db.ping))]
+        if settings.metrics_bind is None:
+            operations.append(Route("GET", "/metrics", metrics_handler(metrics, settings.metrics_token)))
         signing_secret = settings.slack_signing_secret
         web_app = build_web_app(
             health=health,
             slack_events=None if settings.socket_mode else slack_events_handler(slack_app, signing_secret),
-            routes=routes,
+            routes=[*routes, *operations],
+            middlewares=[guard(gate, metrics, [route.path for route in routes])],
         )
         runner = web.AppRunner(web_app, access_log=None)
         await runner.setup()
@@ -212,6 +230,12 @@ async def running(
         except OSError as exc:
             raise CannotListen(f"PORT: {wanted} cannot be used on {host} ({exc.strerror or exc})") from None
         rt.port = runner.addresses[0][1]
+        if settings.metrics_bind is not None:
+            try:
+                metrics_runner = await serve_metrics(metrics, settings.metrics_token, settings.metrics_bind)
+            except OSError as exc:
+                host, number = settings.metrics_bind
+                raise CannotListen(f"METRICS_BIND: {host}:{number} cannot be used ({exc.strerror or exc})") from None
         for name, connector in connectors.items():
             await connector.start(intake.inbox(name))
             started.append(connector)
@@ -225,9 +249,9 @@ async def running(
             yield rt
         finally:
             rt.ready = False
-            await whisper.drain()
-            await background.drain()
+            await _drain(rt, started, whisper, background)
     finally:
+        gate.close()
         if slack_connection is not None:
             await slack_connection.close()
         for connector in started:
@@ -237,5 +261,23 @@ async def running(
             await worker.stop()
         if runner is not None:
             await runner.cleanup()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await session.close()
         await db.dispose()
+
+
+async def _drain(rt: Runtime, started: list[Connector], *answering: buttons.Whisper | Background) -> None:
+    """A graceful stop: no new work (HTTP 503 + Retry-After, polling and Socket Mode stop, no timer fires), the
+    deliveries under way finish within DRAIN_SECONDS, and what did not run goes back to the queue for the next
+    process; the connectors and the database are closed after this, by ``running``."""
+    grace = rt.config.settings.drain_seconds
+    rt.gate.close()
+    log.info("stopping: no new work is taken; deliveries under way get %.0fs to finish", grace)
+    await stop_receiving(started)
+    if rt.slack_connection is not None:
+        await rt.slack_connection.close()
+    await rt.timers.stop()
+    await rt.worker.stop(grace=grace)
+    for part in answering:
+        await part.drain()

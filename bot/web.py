@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -11,7 +12,7 @@ from bot.connectors.base import Handler, Route
 
 log = logging.getLogger(__name__)
 
-HealthCheck = Callable[[], Awaitable[dict[str, str]]]
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]  # text values are checks ("ok" or why not); numbers facts
 
 
 def build_web_app(
@@ -19,12 +20,13 @@ def build_web_app(
     health: HealthCheck,
     slack_events: Handler | None,
     routes: Sequence[Route] = (),
+    middlewares: Sequence[Any] = (),
 ) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=list(middlewares))
 
     async def healthz(_: web.Request) -> web.Response:
         checks = await health()
-        ok = all(v == "ok" for v in checks.values())
+        ok = all(v == "ok" for v in checks.values() if isinstance(v, str))
         return web.json_response({"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503)
 
     app.router.add_get("/healthz", healthz)

@@ -464,7 +464,10 @@ async def test_healthz_reports_ready(bot: Bot) -> None:
     async with bot.http.get(f"{bot.rt.url}/healthz") as response:
         assert response.status == 200
         body = await response.json()
-    assert body == {"status": "ok", "database": "ok", "slack": "ok", "telegram": "ok", "delivery": "ok"}
+    assert body == {
+        "status": "ok", "database": "ok", "slack": "ok", "telegram": "ok", "delivery": "ok",
+        "oldest_pending_seconds": 0.0,
+    }  # fmt: skip
 
 
 async def test_unsigned_or_forged_slack_requests_are_refused(bot: Bot) -> None:

@@ -345,7 +345,7 @@ async def test_telegram_get_me_and_wrong_token(tg: FakeTelegram) -> None:
 
 
 @pytest.mark.parametrize(
-    "method", ["sendChatAction", "sendVoice", "editMessageText", "deleteMessage", "getWebhookInfo", "setMyCommands"]
+    "method", ["sendChatAction", "sendVoice", "editMessageText", "deleteMessage", "setMyCommands"]
 )
 async def test_telegram_methods_the_bot_never_calls_are_not_served(tg: FakeTelegram, method: str) -> None:
     """The fake serves only what the bot calls; anything else is a loud 404, never a silent success."""

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from bot.config.errors import ConfigError
 from bot.config.model import Settings
+from bot.config.operations import drain_seconds, log_format, metrics_bind, metrics_token
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/threadbridge.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -119,6 +120,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         worker_id=get("WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}",
         slack_posts_per_second=rate_setting("SLACK_POSTS_PER_SECOND", get("SLACK_POSTS_PER_SECOND")),
         log_level=log_level,
+        log_format=log_format(get("LOG_FORMAT")),
+        drain_seconds=drain_seconds(get("DRAIN_SECONDS")),
+        metrics_token=metrics_token(get("METRICS_TOKEN")),
+        metrics_bind=metrics_bind(get("METRICS_BIND"), port),
     )
 
 

@@ -54,6 +54,10 @@ class Settings:
     worker_id: str
     slack_posts_per_second: float = 1.0  # SLACK_POSTS_PER_SECOND: pace per Slack channel
     log_level: str = "INFO"  # LOG_LEVEL
+    log_format: str = "text"  # LOG_FORMAT: text or json (one object a line)
+    drain_seconds: float = 20.0  # DRAIN_SECONDS: how long a stop waits for deliveries under way
+    metrics_token: str | None = None  # METRICS_TOKEN: /metrics wants "Authorization: Bearer <token>"
+    metrics_bind: tuple[str, int] | None = None  # METRICS_BIND: serve /metrics there, not on PORT
 
     @property
     def socket_mode(self) -> bool:
@@ -63,6 +67,7 @@ class Settings:
     def secret_values(self) -> tuple[str, ...]:
         values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token or ""]
         values.append(url_password(self.database_url) or "")
+        values.append(self.metrics_token or "")
         return tuple(v for v in values if v)
 
     def __repr__(self) -> str:
@@ -80,6 +85,10 @@ class Settings:
             f"worker_id={self.worker_id!r}",
             f"slack_posts_per_second={self.slack_posts_per_second!r}",
             f"log_level={self.log_level!r}",
+            f"log_format={self.log_format!r}",
+            f"drain_seconds={self.drain_seconds!r}",
+            f"metrics_token={secret(self.metrics_token)}",
+            f"metrics_bind={self.metrics_bind!r}",
         ]
         # A secret can hide inside another value (a webhook url carrying the bot token, say): redact the lot.
         return redact(f"Settings({', '.join(parts)})", self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Protocol
@@ -51,10 +52,12 @@ def redact(text: str, *sources: HasSecrets | Iterable[str]) -> str:
 
 @lru_cache(maxsize=16)
 def _secret_forms(secrets: tuple[str, ...]) -> tuple[str, ...]:
-    """Each secret as written and as it appears inside URLs (":" as %3A, say), longest first; cached because
+    """Each secret as written, as it appears inside URLs (":" as %3A, say) and inside a JSON string (a JSON log
+    line escapes quotes, backslashes and, with ensure_ascii, anything not ASCII), longest first; cached because
     redact runs on every log record."""
     values: set[str] = set()
     for value in secrets:
         if value:
             values.update({value, quote(value, safe=""), quote(value), unquote(value)})
+            values.update({json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]})
     return tuple(sorted((v for v in values if v), key=len, reverse=True))

@@ -200,6 +200,32 @@ class Connector(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``check-config --online``: what was checked, whether it passed, and what to fix if not."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class Drains(Protocol):
+    """Optional: a connector that takes updates by itself (a poller) stops taking them, and goes on sending.
+
+    Called first when the bot stops, so nothing new comes in while the deliveries under way finish; ``stop()``
+    follows once they have. A webhook channel needs none: the web layer answers its routes 503 while draining.
+    """
+
+    async def stop_receiving(self) -> None: ...
+
+
+class Checks(Protocol):
+    """Optional: read-only questions to the platform for ``check-config --online`` (is the token valid, is the
+    webhook set where one is configured); one result per question, never a change on the platform."""
+
+    async def check(self) -> list[CheckResult]: ...
+
+
 class ChannelSettings(Protocol):
     """A channel's validated settings (from its YAML section and the environment), able to build its connector."""
 

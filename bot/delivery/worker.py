@@ -19,12 +19,19 @@ from typing import Any, Protocol
 
 from bot.delivery.pacing import Pacer, pace_with, paced
 from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
+from bot.observability.logs import log_context
+from bot.observability.metrics import Metrics, channel_of
 from bot.store.database import Database, Transaction, retried
 from bot.store.outbox import Job
 
 log = logging.getLogger(__name__)
 
 Record = Callable[[Transaction], Awaitable[None]]
+
+
+class Drained(BaseException):
+    """Raised at a job's next paced slot once the worker drains: no API call was made for it, so it goes back to
+    the queue as it is (a BaseException, so no handler's ``except Exception`` mistakes it for a failure)."""
 
 
 @dataclass
@@ -104,6 +111,7 @@ class DeliveryWorker:
         settings: WorkerSettings | None = None,
         batchable: Sequence[str] = (),
         single_process: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.handlers = handlers
@@ -112,7 +120,10 @@ class DeliveryWorker:
         self.settings = settings or WorkerSettings()
         self.batchable = tuple(batchable)
         self.single_process = single_process
+        self.metrics = metrics or Metrics()
         self._wake = asyncio.Event()
+        self._draining = asyncio.Event()
+        self._pacing: set[asyncio.Task[Any]] = set()  # jobs sleeping until their paced slot
         self._inflight: dict[asyncio.Task[None], list[Job]] = {}
         self._per_target: Counter[str] = Counter()
         self._stopping = False
@@ -133,18 +144,56 @@ class DeliveryWorker:
         self._heartbeat = asyncio.create_task(self._keep_leases(), name="delivery-leases")
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop taking jobs and let the ones under way finish (their leases would expire otherwise)."""
+        """Drain: take no more jobs, let the API calls under way finish within ``grace`` seconds, and put back in
+        the queue at once what did not run (jobs waiting for their slot; anything still running when the grace is
+        over), so the next process, or another one on the same database, delivers it without waiting for a lease."""
         self._stopping = True
+        self._draining.set()
+        for waiting in list(self._pacing):  # waiting for a slot: no API call is under way, they can go back now
+            waiting.cancel()
         self.wake()
-        for task in (self._main, self._heartbeat):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._main is not None:
+            self._main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._main
         if self._inflight:
-            _, pending = await asyncio.wait(list(self._inflight), timeout=grace)
-            for task in pending:
-                task.cancel()
+            running = dict(self._inflight)
+            _, pending = await asyncio.wait(list(running), timeout=grace)
+            if pending:
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                ids = [job.id for task in pending for job in running[task]]
+                log.warning("stopped %d deliveries still under way after %.0fs: jobs %s go back to the queue (the "
+                            "platform may have carried out their last call)", len(pending), grace, ids)  # fmt: skip
+                await self._release(ids)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+
+    async def _release(self, ids: list[int]) -> None:
+        try:
+            async with self.db.transaction() as tx:
+                await tx.outbox.release(ids, owner=self.owner)
+        except Exception:
+            log.exception("could not release the leases of jobs %s; they run again when the leases expire", ids)
+
+    async def _until_drained(self, seconds: float) -> None:
+        """Sleep ``seconds`` (a plain sleep: the spacing of API calls is what pacing is about), unless the worker
+        starts draining first: ``stop`` cancels the sleep, and the job stops before its API call."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._pacing.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            if not self._draining.is_set():
+                raise
+            task.uncancel()
+            raise Drained from None
+        finally:
+            self._pacing.discard(task)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -226,33 +275,44 @@ class DeliveryWorker:
         head = batch[0]
         ids = [job.id for job in batch]
         handler = self.handlers[head.kind]
+        log_context(job=head.id, conversation=head.conversation_id, channel=channel_of(head.target))
+        self.metrics.attempt(head.kind, head.target)
 
         async def pace() -> None:
+            if self._draining.is_set():
+                raise Drained
             wait = self.pacer.reserve(head.target)
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._until_drained(wait)
             blocked = self.pacer.blocked_for(head.target)  # a 429 may have come in while we waited
             if blocked > 0:
-                await asyncio.sleep(blocked)
+                await self._until_drained(blocked)
 
         pace_with(pace)  # this task's own context: every API call of the job waits for its own slot
         try:
             delivered = await handler.deliver(batch)
+        except Drained:
+            log.info("job %s (%s) goes back to the queue: stopping before its turn", head.id, head.kind)
+            await self._release(ids)
         except RateLimited as exc:
             self.pacer.block(head.target, exc.retry_after)
+            self.metrics.rate_limited(head.target, exc.retry_after)
             log.warning("job %s (%s) rate limited: %s", head.id, head.kind, exc)
             await self._put_back(ids, delay=exc.retry_after, error=str(exc), count=False)
         except TemporaryFailure as exc:
             delay = self._backoff(head.attempts)
+            self.metrics.failed(head.kind, head.target, "temporary")
             log.warning("job %s (%s) failed, retrying in %.1fs: %s", head.id, head.kind, delay, exc)
             await self._put_back(ids, delay=delay, error=str(exc), count=True)
         except PermanentFailure as exc:
+            self.metrics.failed(head.kind, head.target, "permanent")
             log.error("job %s (%s) cannot be delivered: %s", head.id, head.kind, exc.reason)
             await self._give_up(handler, batch, exc.reason)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             delay = self._backoff(head.attempts)
+            self.metrics.failed(head.kind, head.target, "crashed")
             log.exception("job %s (%s) crashed; retrying in %.1fs", head.id, head.kind, delay)
             await self._put_back(ids, delay=delay, error=f"{type(exc).__name__}: {exc}", count=True)
         else:
@@ -273,6 +333,7 @@ class DeliveryWorker:
             await tx.outbox.finish(done, now=datetime.now(UTC))
             if rest:
                 await tx.outbox.retry_later(rest, not_before=time.time(), error="", count=False)
+        self.metrics.delivered(batch[0].target, sum(1 for j in batch if j.id in done and j.message_id is not None))
 
     @retried
     async def _put_back(self, ids: list[int], *, delay: float, error: str, count: bool) -> None:

@@ -67,15 +67,27 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return cfg
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer version of the bot than this one: this version must not touch it."""
+
+
 def _upgrade(connection: Connection) -> str:
     """Apply what is missing; returns what happened, in words for the log."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-    before = MigrationContext.configure(connection).get_current_heads()  # after the lock: what is really there
     config = _alembic_config(connection)
+    script = ScriptDirectory.from_config(config)
+    before = MigrationContext.configure(connection).get_current_heads()  # after the lock: what is really there
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = [head for head in before if head not in known]
+    if unknown:
+        raise SchemaTooNew(
+            f"the database schema ({', '.join(unknown)}) is newer than this version of the bot knows: run the newer "
+            "version (an older one cannot start on it), or restore the backup taken before the upgrade"
+        )
     command.upgrade(config, "heads")  # independent branches of migrations all apply
     after = MigrationContext.configure(connection).get_current_heads()
-    return schema_change(ScriptDirectory.from_config(config), before, after)
+    return schema_change(script, before, after)
 
 
 def schema_change(script: ScriptDirectory, before: tuple[str, ...], after: tuple[str, ...]) -> str:

@@ -184,6 +184,16 @@ class Outbox:
         )
         return result.rowcount
 
+    async def release(self, job_ids: Sequence[int], *, owner: str) -> int:
+        """A stopping process hands back jobs it leased and did not (or could not) finish: runnable again at once,
+        by any process, without waiting for the lease to expire; their progress (parts sent) is kept."""
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(job_ids), outbox.c.lease_owner == owner, outbox.c.status == SENDING)
+            .values(status=PENDING, lease_until=None, lease_owner=None)
+        )
+        return result.rowcount
+
     async def finish(self, job_ids: Sequence[int], *, now: datetime) -> None:
         await self.conn.execute(
             update(outbox).where(outbox.c.id.in_(job_ids)).values(status=DONE, finished_at=now, lease_until=None)

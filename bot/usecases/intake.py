@@ -29,6 +29,8 @@ from bot.connectors.base import ButtonTap, Item, Outcome, Received, Unreadable
 from bot.domain import notices
 from bot.domain.cleaning import clean
 from bot.domain.models import InboundMessage
+from bot.observability.logs import log_context
+from bot.observability.metrics import Metrics
 from bot.store.database import Database, Transaction, contention, retried
 from bot.usecases import jobs
 from bot.usecases.receiving import Receiving
@@ -86,8 +88,10 @@ class Intake:
         *,
         alert_channel: str,
         clock: Callable[[], datetime],
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics or Metrics()
         self.receiving = receiving
         self.taps = dict(taps)  # by the prefix of the button's data: "cat:" -> the category pick
         self.alert_channel = alert_channel
@@ -107,7 +111,11 @@ class Intake:
         self._waiting.append(_Batch(channel, list(items), cursor, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting(), name="receive-group-commit")
-        return await asyncio.shield(future)  # a caller that gives up does not cancel the others' commit
+        log_context(channel=channel)
+        outcomes = await asyncio.shield(future)  # a caller that gives up does not cancel the others' commit
+        stored = [o for i, o in zip(items, outcomes, strict=False) if isinstance(i, Received) and _new_message(o)]
+        self.metrics.received(channel, len(stored))
+        return outcomes
 
     async def _write_waiting(self) -> None:
         while self._waiting:
@@ -157,6 +165,7 @@ class Intake:
             return exc
 
     async def _store_item(self, tx: Transaction, channel: str, item: Item, known: set[str]) -> Outcome:
+        log_context(channel=channel)
         if isinstance(item, Unreadable):
             return await self._quarantine(tx, channel, item)
         try:
@@ -195,6 +204,11 @@ class Intake:
             await jobs.alert(tx, self.alert_channel, notice)
             log.warning("kept an update from %s as dead letter #%d: %s", channel, number, item.error[:300])
         return Outcome(quarantined=number)
+
+
+def _new_message(outcome: Outcome) -> bool:
+    """A customer's message stored now (not a redelivery, a greeting or a quarantined update)."""
+    return outcome.conversation_id is not None and not outcome.duplicate and outcome.quarantined is None
 
 
 def _unreadable(channel: str, item: Received | ButtonTap, exc: BaseException) -> Unreadable:

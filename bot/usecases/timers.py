@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.observability.metrics import Metrics
 from bot.store.database import Database
 from bot.usecases.triage import Triage
 
@@ -29,12 +30,14 @@ class TimerLoop:
         owner: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_interval: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.triage = triage
         self.owner = owner
         self.clock = clock
         self.poll_interval = poll_interval
+        self.metrics = metrics or Metrics()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -59,13 +62,14 @@ class TimerLoop:
         while True:
             now = self.clock()
             claimed: int | None = None
+            level: str | None = None
             try:
                 async with self.db.transaction() as tx:
                     timer = await tx.timers.claim_due(now, self.owner, skip=failed)
                     if timer is None:
                         return fired
                     claimed = timer.id
-                    await self.triage.fire(tx, timer, now)
+                    level = await self.triage.fire(tx, timer, now)
             except Exception:
                 if claimed is None:
                     raise
@@ -73,6 +77,8 @@ class TimerLoop:
                 log.exception("escalation timer %s failed; it stays due", claimed)
                 failed.add(claimed)
                 continue
+            if level is not None:
+                self.metrics.sla_breach(level)
             fired += 1
 
     async def _run(self) -> None:

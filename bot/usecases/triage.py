@@ -248,12 +248,13 @@ class Triage(ConversationHooks):
 
     # --- timers ----------------------------------------------------------------------------------------------
 
-    async def fire(self, tx: Transaction, timer: Timer, now: datetime) -> None:
-        """Act on a timer this process has just claimed (in the claiming transaction, so it happens once)."""
+    async def fire(self, tx: Transaction, timer: Timer, now: datetime) -> str | None:
+        """Act on a timer this process has just claimed (in the claiming transaction, so it happens once); returns
+        the level escalated (first, second), None when nothing was due any more."""
         conversation = await tx.archive.conversation(timer.conversation_id)
         state = await tx.timers.state(timer.conversation_id)
         if conversation is None or conversation.status != Status.OPEN or (state and state.first_response_at):
-            return  # answered or closed since it was armed
+            return None  # answered or closed since it was armed
         conf = self.category(conversation.category)
         waited = (now - conversation.opened_at).total_seconds()
         target = conf.first_response_minutes if conf else None
@@ -265,13 +266,15 @@ class Triage(ConversationHooks):
             notice = notices.no_reply_yet(waited=waited, target=target, business_hours=business_hours, people=people)
             await jobs.post_notice(tx, conversation, notice)
             await tx.archive.add_event(conversation.id, EventKind.ESCALATED, "timer", now, level=FIRST)
-            return
+            return FIRST
         if timer.kind == SECOND and conf is not None and conf.escalation is not None:
             to = conf.escalation.to
             post = notices.escalation(waited=waited, target=target, business_hours=business_hours)
             await jobs.escalate(tx, conversation, to, post)
             await jobs.post_notice(tx, conversation, notices.escalated(to=to, waited=waited))
             await tx.archive.add_event(conversation.id, EventKind.ESCALATED, "timer", now, level=SECOND, to=to)
+            return SECOND
+        return None
 
     # --- helpers ---------------------------------------------------------------------------------------------
 

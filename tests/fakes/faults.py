@@ -161,6 +161,8 @@ class FaultRules:
         self._down = False
         self.rate_limited_count = 0
         """How many 429 answers the fake served (rules and token buckets together)."""
+        self.delays_started: list[str] = []
+        """Methods whose `delay` rule began sleeping, in order: a request is in flight, held by the fake."""
         self._stopping = asyncio.Event()
 
     # -- rule builders -------------------------------------------------------------------------
@@ -275,6 +277,7 @@ class FaultRules:
             if rule.kind == "delay" and rule.matches(method, params):
                 if rule.times is not None:
                     rule.times -= 1
+                self.delays_started.append(method)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), rule.seconds)
                 if self._stopping.is_set():

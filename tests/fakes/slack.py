@@ -27,6 +27,15 @@ __all__ = ["FakeSlack"]
 
 TEAM_ID = "T0TEAM"
 APP_ID = "A0APP"
+MANIFEST_SCOPES = (
+    "chat:write", "channels:history", "groups:history", "files:read", "files:write", "users:read", "commands",
+    "usergroups:read", "channels:read", "groups:read",
+)  # fmt: skip  # what config/slack-manifest.yml asks for
+_NEEDS: dict[str, tuple[str, ...]] = {  # the reading methods check their scope as Slack does (missing_scope)
+    "users.info": ("users:read",),
+    "usergroups.list": ("usergroups:read",),
+    "usergroups.users.list": ("usergroups:read",),
+}
 
 _KNOWN_BLOCK_TYPES = frozenset(
     {
@@ -144,6 +153,13 @@ class FakeSlack(FakeServer):
         """conversations.members answers: channel -> member ids (a channel not listed is channel_not_found)."""
         self.usergroups: dict[str, list[str]] = {}
         """usergroups.users.list answers: group id -> member ids."""
+        self.usergroup_info: dict[str, dict[str, Any]] = {}
+        """usergroups.list extras per group id: handle, name, date_delete (set: disabled)."""
+        self.channels: dict[str, dict[str, Any]] = {}
+        """conversations.info answers: channel id -> {name, is_private, is_archived, is_member (the bot)}; a channel
+        only in channel_members is public, unarchived, with the bot in it."""
+        self.scopes: list[str] = list(MANIFEST_SCOPES)
+        """The bot token's scopes: sent as X-OAuth-Scopes, and checked by the reading methods."""
         self._handlers = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -162,6 +178,8 @@ class FakeSlack(FakeServer):
             "views.update": self._views_update,
             "conversations.members": self._conversations_members,
             "usergroups.users.list": self._usergroup_users,
+            "usergroups.list": self._usergroups_list,
+            "conversations.info": self._conversations_info,
         }
 
     async def __aenter__(self) -> FakeSlack:
@@ -188,9 +206,20 @@ class FakeSlack(FakeServer):
         """Who is in a channel, as conversations.members will answer."""
         self.channel_members[channel] = list(members)
 
-    def add_usergroup(self, group_id: str, users: list[str]) -> None:
-        """A user group (S…) and its members, as usergroups.users.list will answer."""
+    def add_usergroup(
+        self, group_id: str, users: list[str], *, handle: str | None = None, disabled: bool = False
+    ) -> None:
+        """A user group (S…) and its members, as usergroups.users.list and usergroups.list will answer."""
         self.usergroups[group_id] = list(users)
+        self.usergroup_info[group_id] = {"handle": handle or group_id.lower(), "date_delete": 1700000000 if disabled
+                                         else 0}  # fmt: skip
+
+    def add_channel(
+        self, channel_id: str, name: str, *, private: bool = False, archived: bool = False, member: bool = True
+    ) -> None:
+        """A channel as conversations.info describes it to the bot (``member``: the bot is in it)."""
+        self.channels[channel_id] = {"name": name, "is_private": private, "is_archived": archived, "is_member": member}
+        self.channel_members.setdefault(channel_id, [])
 
     def response_url(self) -> str:
         """A response_url (as in slash commands / block actions) that records what Bolt sends."""
@@ -298,8 +327,10 @@ class FakeSlack(FakeServer):
             response = web.json_response({"ok": False, "error": "invalid_auth"})
         else:
             handler = self._handlers.get(method)
-            result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
-            headers = {"X-OAuth-Scopes": "chat:write,files:write,files:read,users:read,commands"}
+            result = self._scope_error(method, params)
+            if result is None:
+                result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
+            headers = {"X-OAuth-Scopes": ",".join(self.scopes)}
             response = web.json_response(result, headers=headers)
         self._record(method, params, at, response.status)
         return response
@@ -617,6 +648,39 @@ class FakeSlack(FakeServer):
             return error
         entry["view"] = {**view, "id": entry["id"], "hash": f"{time.time():.6f}"}
         return {"ok": True, "view": entry["view"]}
+
+    def _scope_error(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer to a token without the method's scope (one of ``needed``)."""
+        needed = _NEEDS.get(method)
+        if method == "conversations.info":
+            private = self.channels.get(str(params.get("channel")), {}).get("is_private", False)
+            needed = ("groups:read",) if private else ("channels:read",)
+        if needed is None or any(scope in self.scopes for scope in needed):
+            return None
+        return {"ok": False, "error": "missing_scope", "needed": ",".join(needed), "provided": ",".join(self.scopes)}
+
+    def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The channel as the bot sees it; a private channel the bot is not in does not exist for it."""
+        channel = str(params.get("channel") or "")
+        known = channel in self.channels or channel in self.channel_members
+        entry = self.channels.get(channel, {"name": channel.lower(), "is_private": False, "is_archived": False,
+                                            "is_member": True})  # fmt: skip
+        if not known or channel in self.missing_channels or (entry["is_private"] and not entry["is_member"]):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel, "is_channel": not entry["is_private"], "is_group": False,
+                                        "created": 1700000000, "context_team_id": TEAM_ID, **entry}}  # fmt: skip
+
+    def _usergroups_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Enabled groups; disabled ones too with include_disabled (their date_delete is set)."""
+        with_disabled = str(params.get("include_disabled", "")).lower() in ("1", "true")
+        groups = []
+        for group_id, users in self.usergroups.items():
+            info = self.usergroup_info.get(group_id, {"handle": group_id.lower(), "date_delete": 0})
+            if info["date_delete"] and not with_disabled:
+                continue
+            groups.append({"id": group_id, "team_id": TEAM_ID, "is_usergroup": True, "name": info["handle"],
+                           "handle": info["handle"], "date_delete": info["date_delete"], "user_count": len(users)})
+        return {"ok": True, "usergroups": groups}
 
     def _conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
         """Paged like Slack: `limit` (default 100) per page and an opaque `next_cursor` ("" on the last page)."""

@@ -22,7 +22,19 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.connectors.base import Health, Inbox, Limits, Outcome, Outgoing, OutgoingFile, Parts, Route, Tuning
+from bot.connectors.base import (
+    CheckResult,
+    Health,
+    Inbox,
+    Limits,
+    Outcome,
+    Outgoing,
+    OutgoingFile,
+    Parts,
+    Route,
+    Tuning,
+)
+from bot.connectors.telegram.checks import telegram_checks
 from bot.connectors.telegram.failures import telegram_failure
 from bot.connectors.telegram.html import TELEGRAM_TEXT_LIMIT, rich_to_html, split_utf16, visible_text
 from bot.connectors.telegram.inbound import DOWNLOAD_LIMIT
@@ -100,6 +112,18 @@ class TelegramConnector:
         """Connect in the background: a Telegram outage at start must not keep the bot (and Slack) down."""
         self._inbox = inbox
         self._task = asyncio.create_task(self._run(), name="telegram")
+
+    async def check(self) -> list[CheckResult]:
+        """Read-only: the token (getMe) and the webhook (getWebhookInfo), for ``check-config --online``."""
+        return await telegram_checks(self.bot, self.settings)
+
+    async def stop_receiving(self) -> None:
+        """Stop polling (updates not yet stored stay with Telegram for the next process); sending goes on."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
     async def stop(self) -> None:
         if self._task is not None:

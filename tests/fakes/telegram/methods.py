@@ -65,6 +65,7 @@ class BotApiMethods(TelegramState):
             "getupdates": self._get_updates,
             "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
             "sendmessage": self._send_message,
             "getfile": self._get_file,
             "answercallbackquery": self._answer_callback_query,
@@ -149,6 +150,18 @@ class BotApiMethods(TelegramState):
         self.webhook = {"url": url, "secret_token": secret}
         self._notify()
         return True
+
+    async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """What Telegram says of the webhook (check-config --online asks): its URL, what waits, the last error."""
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
+        for key in ("last_error_date", "last_error_message"):
+            if self.webhook and key in self.webhook:
+                info[key] = self.webhook[key]
+        return info
 
     async def _delete_webhook(self, params: dict[str, Any]) -> bool:
         if truthy(params.get("drop_pending_updates")):

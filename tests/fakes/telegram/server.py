@@ -8,7 +8,6 @@ as Telegram makes them: POSTed with the secret token header, retried by the test
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Iterable
@@ -105,15 +104,21 @@ class FakeTelegram(UpdateBuilders, BotApiMethods):
         if self.webhook_proxy is not None:  # the public https URL reaches the bot through a reverse proxy
             parts = urlsplit(url)
             url = self.webhook_proxy.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError):  # status 0: the connection failed
+        error = ""
+        try:
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
                 session.post(url, data=json.dumps(update), headers=headers) as response,
             ):
                 await response.read()
                 status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:  # status 0: the connection failed
+            error = f"{type(exc).__name__}: {exc}"
         if 200 <= status < 300:
             self._pending = [u for u in self._pending if u["update_id"] != update.get("update_id")]
+        else:  # what getWebhookInfo then reports, as Telegram does
+            self.webhook["last_error_date"] = int(time.time())
+            self.webhook["last_error_message"] = error or f"Wrong response from the webhook: {status}"
         return status
 
     async def deliver_pending(self) -> list[int]:
