@@ -252,7 +252,7 @@
     if (entry.k === "w") {
       var own = mine[entry.cid];
       if (own) {
-        own.node.className = "tb-msg tb-mine";
+        stored(own);
         return;
       }
       var view = bubble("mine", T.you, entry.text);
@@ -273,6 +273,12 @@
       }
     }
     scroll();
+  }
+
+  function stored(view) {
+    view.node.className = "tb-msg tb-mine";
+    if (view.meta) view.meta.remove();
+    view.meta = null;
   }
 
   function choices(rows) {
@@ -418,8 +424,7 @@
     outbox = outbox.filter(function (m) { return m.cid !== frame.cid; });
     store.set("outbox", outbox);
     if (inFlight === frame.cid) inFlight = null;
-    var own = mine[frame.cid];
-    if (own) own.node.className = "tb-msg tb-mine";
+    if (mine[frame.cid]) stored(mine[frame.cid]);
     if (frame.id) {
       shown["w:" + frame.id] = true;
       cursor.w = Math.max(cursor.w, frame.id);
@@ -453,7 +458,11 @@
     if (frame.cid) {
       outbox = outbox.filter(function (m) { return m.cid !== frame.cid; });
       store.set("outbox", outbox);
-      if (mine[frame.cid]) mine[frame.cid].node.className = "tb-msg tb-mine tb-failed";
+      var failed = mine[frame.cid];
+      if (failed) {
+        failed.node.className = "tb-msg tb-mine tb-failed";
+        if (failed.meta) failed.meta.textContent = T[frame.code] ? fill(T[frame.code], { limit: cfg.maxText }) : "";
+      }
       if (inFlight === frame.cid) inFlight = null;
       flush();
     }
@@ -494,7 +503,8 @@
     var cid = randomId();
     var view = bubble("mine", T.you, text);
     view.node.className = "tb-msg tb-mine tb-pending";
-    view.node.appendChild(el("span", "tb-meta", T.pending));
+    view.meta = el("span", "tb-meta", T.pending);
+    view.node.appendChild(view.meta);
     (shownFiles || []).forEach(function (f) { showFile(view.body, f); });
     mine[cid] = view;
     log.appendChild(view.node);
