@@ -155,9 +155,9 @@ class VisitorSocket:
         self.page = _text(page.get("url"), 1024) if isinstance(page, dict) else None
         identity, notice, token = self._identify(hello, language)
         welcome: dict[str, Any] = {"t": "welcome", "identity": identity, "notice": notice, "token": token,
-                                   "verified": bool(self.sender and self.sender.verified)}  # fmt: skip
+                                   "verified": bool(self.sender and self.sender.verified), "blocked": self.blocked}
         if self.address is None:
-            await self._send({**welcome, "blocked": self.blocked, "entries": [], "known": False, "open": None})
+            await self._send({**welcome, "entries": [], "known": False, "open": None})
             return True
         self.connector.joined(self)  # before reading: a part delivered from now on is pushed here
         after = hello.get("after") if isinstance(hello.get("after"), dict) else {}
