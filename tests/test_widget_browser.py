@@ -259,3 +259,20 @@ async def test_the_widget_is_usable_by_keyboard_alone(site: tuple[Bot, HostPage]
     await expect(chat.get_by_role("dialog")).to_be_hidden()
     await expect(launcher).to_be_focused()
     await expect(chat.locator(".tb-log")).to_have_attribute("aria-live", "polite")
+
+
+async def test_the_snippet_s_data_attributes_set_language_colour_and_corner(
+    site: tuple[Bot, HostPage], browser: Browser
+) -> None:
+    _, host = site
+    host.data = {"language": "ko", "colour": "#0a7d5a", "position": "left", "title": "스텔라랩 상담"}
+    page, console = await visit(browser, host)
+    chat = page.frame_locator(FRAME)
+    launcher = chat.get_by_role("button", name="채팅 열기")
+    await expect(launcher).to_have_css("background-color", "rgb(10, 125, 90)")
+    box = await page.locator(FRAME).bounding_box()
+    assert box is not None and box["x"] < 100  # the left corner
+    await launcher.click()
+    await expect(chat.get_by_role("dialog", name="스텔라랩 상담")).to_be_visible()
+    await expect(chat.get_by_role("textbox", name="메시지를 입력하세요…")).to_be_visible()
+    assert console.errors == [] and host.violations == []

@@ -5,6 +5,7 @@ widget with the one-line snippet. Its ``/config.js`` plays the team's server, wh
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
 from aiohttp import web
@@ -14,7 +15,8 @@ class HostPage:
     def __init__(self) -> None:
         self.bot_url = ""
         self.user: dict[str, str] | None = None  # what the page passes for its logged-in user, hash included
-        self.settings: dict[str, Any] = {}
+        self.settings: dict[str, Any] = {}  # window.threadbridge, from /config.js
+        self.data: dict[str, str] = {}  # data-* attributes of the snippet
         self.violations: list[dict[str, Any]] = []  # CSP reports the browser sent
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -32,12 +34,13 @@ class HostPage:
 
     async def _page(self, request: web.Request) -> web.Response:
         path = request.match_info.get("path", "")
+        attributes = "".join(f" data-{k}='{escape(v, quote=True)}'" for k, v in self.data.items())
         body = (
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>Acme · {path or 'home'}</title><link rel='stylesheet' href='/site.css'>"
             "<script src='/config.js'></script>"
-            f"<script src='{self.bot_url}/widget.js' async></script></head>"
+            f"<script src='{self.bot_url}/widget.js'{attributes} async></script></head>"
             f"<body><header>Acme shop</header><main><h1>{path or 'Welcome'}</h1>"
             "<p>Plans, prices and everything else you might ask us about.</p></main></body></html>"
         )
