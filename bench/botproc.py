@@ -14,18 +14,19 @@ import logging
 import signal
 import sys
 
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError
 from bot.delivery.pacing import Pacer
+from bot.deployment import load_deployment
 from bot.runtime import running
 
 
 async def _serve() -> None:
-    config = load_config()
+    config = load_deployment()  # the environment, the YAML file and its customer channels, as `python -m bot`
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(config, host="127.0.0.1", pacer=Pacer(rates={}, family_rates={})):
+    async with running(config, host="127.0.0.1", pacer=Pacer.unlimited()):
         await stop.wait()
 
 
