@@ -48,8 +48,9 @@ NAME = "widget"
 TITLE = "Widget connections"
 CONNECTIONS = 1000
 WRITERS = 200  # visitors who open a conversation (the rest stay connected and idle)
-RATE = 50  # messages per second, each direction
-WINDOW = 4.0  # seconds per direction
+RATE = 20  # messages per second, each direction: below one process's relay capacity (bench relay), so latency
+# measures the path, not a queue
+WINDOW = 8.0  # seconds per direction
 LATENCY_TARGET_MS = 25.0
 MEMORY_TARGET_KIB = 64.0
 ORIGIN = "https://shop.example.com"

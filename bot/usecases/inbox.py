@@ -59,6 +59,8 @@ class ChannelInbox:
             )  # fmt: skip
 
     async def files(self, keys: Sequence[str]) -> dict[str, StoredFile]:
+        if not keys:
+            return {}  # no transaction for a message without files (the common case)
         async with self.intake.db.reading() as tx:
             return await tx.channel_records.files(self.channel, keys)
 
