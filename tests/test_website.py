@@ -15,6 +15,7 @@ from bot.config import ConfigError
 from bot.connectors import registry
 from bot.connectors.base import Outgoing
 from bot.connectors.website import pages
+from bot.connectors.website.texts import WIDGET_TEXTS
 from bot.domain.activity import LEFT_CONTACT, VIEWED
 from bot.domain.errors import PermanentFailure
 from bot.slack.customer_blocks import MERGE
@@ -48,6 +49,16 @@ async def test_a_deployment_without_the_website_serves_none_of_it(bot: Bot) -> N
     for path in ("/widget.js", "/website/frame", "/website/ws", "/website/frame.js"):
         async with bot.http.get(bot.rt.url + path) as response:
             assert response.status == 404, path
+
+
+def test_every_text_of_the_widget_exists_in_korean_and_english() -> None:
+    assert set(WIDGET_TEXTS) == {"ko", "en"} and WIDGET_TEXTS["ko"].keys() == WIDGET_TEXTS["en"].keys()
+    for language, texts in WIDGET_TEXTS.items():
+        for key, text in texts.items():
+            assert text.strip(), (language, key)
+            assert re.findall(r"\{\w+\}", text) == re.findall(r"\{\w+\}", WIDGET_TEXTS["en"][key]), (language, key)
+    used = set(re.findall(r"T\.(\w+)", pages.asset("frame.js").decode()))
+    assert used <= WIDGET_TEXTS["en"].keys(), used - WIDGET_TEXTS["en"].keys()
 
 
 def test_the_settings_are_checked_and_the_secrets_come_from_the_environment() -> None:

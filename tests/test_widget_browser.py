@@ -5,6 +5,7 @@ network, uploads, signs in (or fails to), and uses a phone; the team reads and a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from playwright.async_api import Browser, FrameLocator, Page, async_playwright, 
 from bot.domain.models import Conversation
 from tests.conftest import Bot, BotFactory, all_text, wait_until
 from tests.fakes.host_page import HostPage
-from tests.website_helpers import signed_user, website, website_bot
+from tests.website_helpers import WEBSITE_ENV, signed_user, website, website_bot, website_yaml
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser of its own here (.ci/run)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -276,3 +277,30 @@ async def test_the_snippet_s_data_attributes_set_language_colour_and_corner(
     await expect(chat.get_by_role("dialog", name="스텔라랩 상담")).to_be_visible()
     await expect(chat.get_by_role("textbox", name="메시지를 입력하세요…")).to_be_visible()
     assert console.errors == [] and host.violations == []
+
+
+async def test_after_hours_the_widget_says_when_the_team_is_back_and_takes_an_email(
+    bot_factory: BotFactory, browser: Browser
+) -> None:
+    night = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 23:00 in Seoul, a Tuesday
+    hours = {"default": {"timezone": "Asia/Seoul", "weekly": {"mon-fri": "09:00-18:00"}}}
+    async with HostPage() as host:
+        yaml = {**website_yaml(allowed_origins=[host.origin]), "business_hours": hours}
+        async with bot_factory(bot_yaml=yaml, clock=lambda: night, **WEBSITE_ENV) as bot:
+            host.bot_url = bot.rt.url
+            page, console = await visit(browser, host)
+            chat = await open_chat(page)
+            await expect(chat.locator(".tb-status")).to_contain_text("We're away right now. We'll answer from")
+            await write(chat, "is anyone there?")
+            await expect(chat.get_by_text("Our team is away right now")).to_be_visible()  # the after-hours reply
+            email = chat.get_by_role("textbox", name="Email address")
+            await email.fill("not an address")
+            await chat.get_by_role("button", name="Leave it").click()
+            await expect(chat.get_by_text("That doesn't look like an email address.")).to_be_visible()
+            await email.fill("mina@example.com")
+            await chat.get_by_role("button", name="Leave it").click()
+            await expect(chat.get_by_text("Thanks! We'll answer at mina@example.com too.")).to_be_visible()
+            await expect(email).to_be_hidden()
+            thread = thread_of(await website_conversation(bot))
+            await bot.thread_text(thread, "left an address to be answered at: `mina@example.com`")
+            assert console.errors == [] and host.violations == []

@@ -115,6 +115,7 @@
   away.hidden = true;
   var awayText = el("p");
   var emailForm = el("form");
+  emailForm.noValidate = true;  // our own message, in the visitor's language, instead of the browser's bubble
   var emailLabel = el("label", "tb-sr", T.email_label);
   var emailInput = el("input");
   emailInput.type = "email";
