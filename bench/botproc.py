@@ -21,7 +21,7 @@ from bot.runtime import running
 
 
 async def _serve() -> None:
-    config = load_deployment()
+    config = load_deployment()  # the environment, the YAML file and its customer channels, as `python -m bot`
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

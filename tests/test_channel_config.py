@@ -70,13 +70,14 @@ def test_a_deployment_without_telegram_needs_no_telegram_token() -> None:
 @pytest.mark.parametrize(
     ("channels", "message"),
     [
-        ({"telegrm": {}}, "channels.telegrm: a customer channel this bot speaks (one of: telegram)"),
-        ({}, "channels: at least one customer channel (one of: telegram)"),
+        ({"telegrm": {}}, "channels.telegrm: a customer channel this bot speaks (one of: telegram, website)"),
+        ({}, "channels: at least one customer channel (one of: telegram, website)"),
         ({"telegram": "yes"}, "channels.telegram: a mapping of the channel's settings (or {} for the defaults)"),
         (
             {"telegram": {"token": "x"}},
             "channels.telegram.token: secrets come from the environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, "
-            "SLACK_APP_TOKEN, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, DATABASE_URL), not from the YAML file",
+            "SLACK_APP_TOKEN, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, WEBSITE_TOKEN_SECRET, "
+            "WEBSITE_IDENTITY_SECRET, DATABASE_URL), not from the YAML file",
         ),
         (
             {"telegram": {"webhook": HOOK}},

@@ -64,7 +64,8 @@ LABEL = "a non-empty text of at most 75 characters, or one per language (ko, en)
 DB_EXPECTED = "a sqlite:/// or postgres(ql):// URL (also sqlite+aiosqlite:// or postgresql+asyncpg://)"
 WEBHOOK_CHARSET = "1 to 256 characters of A-Z, a-z, 0-9, _ and -"
 ALL_SECRET_VARS = (
-    "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, DATABASE_URL"
+    "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET, "
+    "WEBSITE_TOKEN_SECRET, WEBSITE_IDENTITY_SECRET, DATABASE_URL"
 )
 
 

@@ -13,6 +13,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+import bot.store.channel_schema
 import bot.store.customer_schema
 import bot.store.routing_schema  # noqa: F401
 from bot.store.engine import MIGRATIONS, READONLY, create_engine, migrate

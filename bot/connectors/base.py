@@ -9,14 +9,14 @@ database.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Literal, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
-from bot.domain.models import Attachment, InboundMessage, Rate
+from bot.domain.models import Attachment, InboundMessage, Rate, Sender
 from bot.domain.richtext import Run
 
 TextUnit = Literal["utf16", "characters", "bytes"]
@@ -60,6 +60,7 @@ class Outgoing:
     author: str | None = None  # the staff member's display name, for channels that show an author natively
     files: tuple[OutgoingFile, ...] = ()
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+    message_id: int | None = None  # the archived message this delivers (None for a text the archive does not hold)
 
 
 class Parts(Protocol):
@@ -110,7 +111,25 @@ class Unreadable:
     who: str | None = None  # the sender's name or handle, likewise
 
 
-Item = Received | ButtonTap | Unreadable
+@dataclass(frozen=True)
+class Activity:
+    """Something a customer did on their channel besides writing (bot.domain.activity): viewed a page, left an
+    email address for the answer. Kept on their profile's timeline; views are summed up on their next thread's
+    first message, a contact left is told in their open thread.
+
+    ``only_known``: kept only if the customer has written before (status "unknown" otherwise), so a passer-by who
+    never writes leaves no customer behind; a channel sends what it held back together with the first message.
+    """
+
+    sender: Sender
+    kind: str  # bot.domain.activity.VIEWED or LEFT_CONTACT
+    label: str  # the short form a summary shows: "/pricing", an email address
+    key: str  # unique per activity of this customer: the same one twice is kept once
+    lines: tuple[str, ...] = ()  # more of what it was (the page's address, title, referrer): searchable, erasable
+    only_known: bool = False
+
+
+Item = Received | ButtonTap | Unreadable | Activity
 
 
 @dataclass(frozen=True)
@@ -121,13 +140,79 @@ class Outcome:
     conversation_id: int | None = None
     opened: bool = False
     duplicate: bool = False
+    message_id: int | None = None  # the archived message a ``Received`` became
     quarantined: int | None = None  # the dead letter's number, when the item was quarantined
     status: str = ""
     notice: str = ""
 
 
+# --- what a channel that shows customers their conversation itself reads back (a web page) ----------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    """A message the customer wrote, as archived (``client_id``: the channel's own id of it)."""
+
+    id: int
+    text: str
+    client_id: str
+    attachments: tuple[Attachment, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A part the channel delivered and recorded with ``Inbox.delivered`` (its ``payload`` as recorded)."""
+
+    id: int
+    message_id: int | None
+    part: int
+    payload: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A customer's conversations as they can re-read them: what they wrote and what they were sent, each in the
+    order it was stored, from the cursors given on. ``open``: their latest conversation is open (None: none yet);
+    ``known``: the channel has seen them write."""
+
+    written: tuple[Written, ...]
+    sent: tuple[Sent, ...]
+    open: bool | None
+    known: bool
+    more: bool = False  # more entries than the limit: ask again after the last ones
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file a channel keeps in the archive for a customer (uploaded by them, or sent to them)."""
+
+    key: str
+    address: str
+    name: str
+    mime_type: str | None
+    size: int
+    at: datetime
+    content: bytes | None = None  # only from ``Inbox.file``
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether the team is at work now (its default business hours), and when it is next."""
+
+    open: bool
+    opens_at: datetime | None  # None: open now, or not within a year
+    timezone: str | None
+
+
 class Inbox(Protocol):
-    """What the core offers a connector: one channel's way into the archive."""
+    """What the core offers a connector: one channel's way into the archive.
+
+    ``cursor`` and ``receive`` serve every channel. The rest serves a channel that shows customers their
+    conversation itself instead of leaving it to a messenger (a web page): it reads the conversation back, records
+    what it delivered, keeps files, and tells the team's hours. All of it is scoped to the inbox's channel.
+    """
 
     async def cursor(self) -> str | None:
         """The position the connector last committed with ``receive`` (None before the first)."""
@@ -139,6 +224,37 @@ class Inbox(Protocol):
         Raises when the database cannot take them now: nothing is stored, and the connector offers them again
         (a webhook answers 5xx, a poller asks for the same updates).
         """
+        ...
+
+    async def transcript(
+        self, address: str, *, after_written: int = 0, after_sent: int = 0, limit: int = 200
+    ) -> Transcript:
+        """What the customer at ``address`` wrote and was sent after the two cursors (ids of ``Written`` and
+        ``Sent``). Entries stored in the seconds before a cursor come again (commits may land out of id order on
+        PostgreSQL): the channel drops the ones it already shows."""
+        ...
+
+    async def delivered(self, address: str, *, message_id: int | None, part: int, payload: Mapping[str, Any]) -> int:
+        """Record one part delivered to ``address`` (the same message's part twice is recorded once); returns the
+        ``Sent`` id. Raises ``LookupError`` when the channel knows no such customer (never seen, or erased)."""
+        ...
+
+    async def keep_file(
+        self, address: str, *, key: str, name: str, mime_type: str | None, content: bytes
+    ) -> StoredFile:
+        """Keep a file for the customer at ``address`` under the channel's own ``key`` (kept once per key)."""
+        ...
+
+    async def files(self, keys: Sequence[str]) -> dict[str, StoredFile]:
+        """The files of these keys this channel keeps (without their content)."""
+        ...
+
+    async def file(self, key: str) -> StoredFile | None:
+        """One kept file with its content."""
+        ...
+
+    async def availability(self) -> Availability:
+        """Whether the team is at work now, by its default business hours."""
         ...
 
 

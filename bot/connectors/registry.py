@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 CHANNELS: dict[str, str] = {
     "telegram": "bot.connectors.telegram",
+    "website": "bot.connectors.website",
 }
 
 

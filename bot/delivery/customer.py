@@ -62,7 +62,10 @@ class SendToCustomer:
             files.append(await self.staff_file(attachment, connector.limits.file_size, connector.label))
         rich = tuple(from_json(payload["rich"])) if "rich" in payload else None
         buttons = tuple(tuple((b["text"], b["data"]) for b in row_) for row_ in payload.get("buttons", []))
-        return Outgoing(text=text, rich=rich, author=payload.get("author"), files=tuple(files), buttons=buttons)
+        return Outgoing(
+            text=text, rich=rich, author=payload.get("author"), files=tuple(files), buttons=buttons,
+            message_id=job.message_id,
+        )  # fmt: skip
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
         """Stop retrying and say so in the thread: a reply the customer never saw must not look sent."""

@@ -85,6 +85,8 @@ class Sender:
     display_name: str
     username: str | None = None
     language_code: str | None = None
+    verified: bool | None = None  # True: the team's own site vouched for this login; False: anonymous; None: n/a
+    email: str | None = None  # as the channel gave it, for a verified identity
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Conversation:
     address: str
     customer_name: str
     customer_username: str | None
+    customer_verified: bool | None = None  # how the channel vouches for the identity (Sender.verified)
+    customer_email: str | None = None
 
 
 # --- routing vocabulary: categories, their owners and the teams' hours --------------------------------------

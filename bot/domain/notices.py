@@ -20,10 +20,11 @@ NOT_DELIVERED = "not_delivered"  # reason
 QUARANTINED = "quarantined"  # channel, number, address, who, error — posted to the inbox channel
 STAFF_EDITED = "staff_edited"  # by, delivered, text — a reply edited in Slack; the customer keeps the original
 STAFF_DELETED = "staff_deleted"  # by, delivered, text — a reply deleted in Slack; the customer keeps it
+LEFT_CONTACT = "left_contact"  # contact — the customer left an address to be answered at (e.g. after hours)
 
 KINDS = frozenset(
     {NO_REPLY_YET, ESCALATED, ESCALATION, REASSIGNED, CATEGORY_SET, NOT_DELIVERED, QUARANTINED, STAFF_EDITED,
-     STAFF_DELETED}
+     STAFF_DELETED, LEFT_CONTACT}
 )  # fmt: skip
 
 
@@ -73,3 +74,7 @@ def not_delivered(reason: str) -> Notice:
 
 def quarantined(*, channel: str, number: int, address: str | None, who: str | None, error: str) -> Notice:
     return Notice(QUARANTINED, {"channel": channel, "number": number, "address": address, "who": who, "error": error})
+
+
+def left_contact(contact: str) -> Notice:
+    return Notice(LEFT_CONTACT, {"contact": contact})

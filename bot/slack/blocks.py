@@ -56,6 +56,16 @@ def customer_label(conversation: Conversation) -> str:
     return who(conversation.customer_name, conversation.customer_username)
 
 
+def identity_note(verified: bool | None, email: str | None) -> str:
+    """How the channel vouches for the customer: a login the team's own site signed, or nobody; "" when the
+    channel does not say (a messenger's own account)."""
+    if verified is None:
+        return ""
+    if not verified:
+        return " (not verified)"
+    return f" ({escape(email)}, verified)" if email else " (verified)"
+
+
 def category_label(key: str | None, categories: dict[str, Category] | Any) -> str:
     if key is None:
         return "Uncategorised"
@@ -83,15 +93,17 @@ def header(
     routing: RoutingView | None = None,
     customer: Sequence[dict[str, Any]] = (),
     origin: str | None = None,
+    activity: str = "",
 ) -> SlackPost:
     """The thread's first message: who, from where, what about, who holds it, and the buttons to change that.
 
     ``customer`` is the customer line (bot.customer_blocks.header_blocks): earlier conversations and the buttons
-    to the profile, notes and contact attempts. ``origin`` is where the customer came from (a deep link's payload),
-    as they sent it: escaped here.
+    to the profile, notes and contact attempts. ``origin`` is where the customer came from (a deep link's payload,
+    a web page), as they sent it, ``activity`` what they did before writing ("viewed /pricing 3×"): escaped here.
     """
     category = categories.get(conversation.category) if conversation.category else None
-    sender = f"{customer_label(conversation)} via {channel_name(conversation.channel)}"
+    identity = identity_note(conversation.customer_verified, conversation.customer_email)
+    sender = f"{customer_label(conversation)}{identity} via {channel_name(conversation.channel)}"
     status = "Open" if conversation.status == Status.OPEN else "Closed"
     holder = f"<@{conversation.holder}>" if conversation.holder else "nobody yet"
     facts = (
@@ -103,6 +115,9 @@ def header(
     ]
     if origin:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Came from:* {escape(origin)}"}]})
+    if activity:
+        line = f"*Before writing:* {escape(activity)}"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
     owners = " ".join(mention(o) for o in category.owners) if category else ""
     if owners:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"*Owners:* {owners}"}]})

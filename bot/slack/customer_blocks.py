@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.slack.blocks import channel_name, permalink, who
+from bot.domain.activity import LEFT_CONTACT, VIEWED, summarize_views
+from bot.slack.blocks import channel_name, identity_note, permalink, who
 from bot.slack.text import SECTION_LIMIT, escape
 from bot.usecases.crm import CustomerCard, Earlier, MergeOutcome, Profile
 
@@ -33,6 +34,7 @@ TAGS_VIEW = "crm_tags_view"
 
 SNIPPET_CHARS = 240
 TIMELINE_TEXT_CHARS = 300
+TIMELINE_LINES = 10  # lines of a profile's timeline (a run of page views reads as one)
 _ROLES = {
     "inbound": "customer",
     "outbound": "reply",
@@ -151,6 +153,29 @@ def _stage_select(customer_id: int, stages: Sequence[str], current: str) -> dict
     return select
 
 
+def _first_line(text: str | None) -> str:
+    line = (text or "").split("\n", 1)[0].strip()
+    return line if len(line) <= TIMELINE_TEXT_CHARS else line[: TIMELINE_TEXT_CHARS - 1] + "…"
+
+
+def _timeline_lines(entries: Sequence[Any]) -> list[str]:
+    """Newest first; consecutive views fold into one line ("viewed /pricing 3×, then /signup")."""
+    lines: list[str] = []
+    k = 0
+    while k < len(entries) and len(lines) < TIMELINE_LINES:
+        if entries[k].kind != VIEWED:
+            lines.append(_timeline_line(entries[k]))
+            k += 1
+            continue
+        run = [entries[k]]
+        while k + len(run) < len(entries) and entries[k + len(run)].kind == VIEWED:
+            run.append(entries[k + len(run)])
+        views = summarize_views([_first_line(e.text) for e in reversed(run)])
+        lines.append(f"• {when(run[0].created_at)} · customer · {escape(views or 'viewed pages')}")
+        k += len(run)
+    return lines
+
+
 def _timeline_line(entry: Any) -> str:
     detail: Mapping[str, Any] = entry.detail or {}
     by = f"<@{entry.actor}>" if re.fullmatch(r"[UW][A-Z0-9]+", entry.actor or "") else escape(entry.actor)
@@ -170,6 +195,8 @@ def _timeline_line(entry: Any) -> str:
         what = f"merged customer #{detail.get('from')} into this one"
     elif entry.kind == "erase":
         what = "personal data erased"
+    elif entry.kind == LEFT_CONTACT:
+        what = f"left an address to be answered at: {escape(_first_line(entry.text))}"
     else:
         what = escape(entry.kind)
     return f"• {when(entry.created_at)} · {by} · {what}"
@@ -192,6 +219,7 @@ def profile_blocks(profile: Profile, team_url: str) -> list[dict[str, Any]]:
         line = f"• {channel_name(i.channel)}: {escape(i.display_name)}"
         if i.username:
             line += f" (@{escape(i.username)})"
+        line += identity_note(getattr(i, "verified", None), getattr(i, "email", None))
         line += f" · id `{escape(i.external_id)}`"
         identity_lines.append(line)
     blocks.extend(_sections(identity_lines))
@@ -212,7 +240,7 @@ def profile_blocks(profile: Profile, team_url: str) -> list[dict[str, Any]]:
     blocks.extend(_sections(conversation_lines))
 
     timeline_lines = ["*Timeline* (notes, contact attempts, changes; newest first)"]
-    timeline_lines += [_timeline_line(e) for e in profile.timeline] or ["_nothing yet_"]
+    timeline_lines += _timeline_lines(profile.timeline) or ["_nothing yet_"]
     blocks.extend(_sections(timeline_lines))
 
     value = f"customer:{c.id}"

@@ -14,6 +14,7 @@ from bot.config import BotConfig
 from bot.connectors.base import Connector
 from bot.delivery.pacing import paced
 from bot.delivery.worker import Delivered, Progress
+from bot.domain.activity import summarize_views
 from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
 from bot.domain.models import Attachment, Conversation, EventKind
 from bot.slack import notices
@@ -102,6 +103,7 @@ class SlackDelivery:
             # the customer's earlier conversations (bot.store.customers)
             earlier = await tx.customers.count_conversations(conversation.customer_id, before_id=conversation.id)
             origin = await tx.origins.shown_on(conversation.id)  # where the customer came from (bot.store.origins)
+            views = await tx.origins.views_before(conversation.customer_id, conversation.opened_at)
         if previous is not None and previous.thread_ts:
             previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
         routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
@@ -113,6 +115,7 @@ class SlackDelivery:
             routing=routing,
             customer=customer,
             origin=origin,
+            activity=summarize_views(views),
         )
 
 

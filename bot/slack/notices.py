@@ -61,6 +61,9 @@ def render(
             f":wastebasket: This reply was deleted in Slack, but the customer {has} it: deletions do not reach "
             f"customers yet.\n{_quote(str(f.get('text', '')))}"
         ).rstrip()
+    if kind == notices.LEFT_CONTACT:
+        contact = escape(" ".join(str(f.get("contact", "")).replace("`", "'").split())[:256])
+        return f":envelope: The customer left an address to be answered at: `{contact}` (kept on their profile)."
     raise ValueError(f"no words for notice kind {kind!r}")
 
 

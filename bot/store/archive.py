@@ -37,6 +37,8 @@ _CONVERSATION_COLUMNS = (
     identities.c.external_id,
     identities.c.display_name,
     identities.c.username,
+    identities.c.verified,
+    identities.c.email,
 )
 
 
@@ -62,6 +64,8 @@ def _to_conversation(row: Row[Any]) -> Conversation:
         address=m[identities.c.external_id],
         customer_name=m[identities.c.display_name],
         customer_username=m[identities.c.username],
+        customer_verified=m[identities.c.verified],
+        customer_email=m[identities.c.email],
     )
 
 
@@ -80,6 +84,8 @@ class Archive:
                     identities.c.customer_id,
                     identities.c.display_name,
                     identities.c.username,
+                    identities.c.verified,
+                    identities.c.email,
                 )
                 .where(identities.c.channel == channel, identities.c.external_id == sender.external_id)
                 # Locked until commit: a merge moving this identity to another customer waits for us, or we for it,
@@ -91,12 +97,16 @@ class Archive:
             )
         ).first()
         if row is not None:
-            if (row.display_name, row.username) != (sender.display_name, sender.username):
+            known = (row.display_name, row.username, row.verified, row.email)
+            if known != (sender.display_name, sender.username, sender.verified, sender.email):
                 await self.conn.execute(
                     update(identities)
                     .where(identities.c.id == row.id)
-                    .values(display_name=sender.display_name, username=sender.username)
-                )
+                    .values(
+                        display_name=sender.display_name, username=sender.username, verified=sender.verified,
+                        email=sender.email,
+                    )
+                )  # fmt: skip
             return row.customer_id, row.id
         customer_id = (
             await self.conn.execute(
@@ -115,12 +125,21 @@ class Archive:
                     display_name=sender.display_name,
                     username=sender.username,
                     language_code=sender.language_code,
+                    verified=sender.verified,
+                    email=sender.email,
                     created_at=now,
                 )
                 .returning(identities.c.id)
             )
         ).scalar_one()
         return customer_id, identity_id
+
+    async def identity_known(self, channel: str, external_id: str) -> bool:
+        """Whether this channel has heard from this sender before."""
+        found = await self.conn.execute(
+            select(identities.c.id).where(identities.c.channel == channel, identities.c.external_id == external_id)
+        )
+        return found.first() is not None
 
     # --- conversations ---------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.archive import Archive
+from bot.store.channel_records import ChannelRecords
 from bot.store.customers import CustomerStore
 from bot.store.dead_letters import DeadLetters
 from bot.store.engine import READONLY
@@ -97,6 +98,7 @@ class Transaction:
         self.timers = TimerStore(conn)  # routing and timing state (bot.store.routing_schema)
         self.dead_letters = DeadLetters(conn)  # updates that could not be read or stored
         self.origins = OriginStore(conn)  # where customers came from (bot.store.origins)
+        self.channel_records = ChannelRecords(conn)  # transcripts and files of channels that show them
 
 
 class Database:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.domain.activity import VIEWED
+from bot.store.customer_schema import activities
 from bot.store.schema import identities, origins
+
+VIEWS_WINDOW = timedelta(days=1)  # the views a thread's first message sums up: those of the day before it opened
+VIEWS_SHOWN = 50
 
 
 class OriginStore:
@@ -44,6 +49,24 @@ class OriginStore:
                 .limit(1)
             )
         ).scalar_one_or_none()
+
+    async def views_before(self, customer_id: int, until: datetime) -> list[str]:
+        """The labels of what the customer viewed in the day before ``until``, oldest first (the latest
+        ``VIEWS_SHOWN``): what a thread's first message sums up."""
+        rows = (
+            await self.conn.execute(
+                select(activities.c.text)
+                .where(
+                    activities.c.customer_id == customer_id,
+                    activities.c.kind == VIEWED,
+                    activities.c.created_at <= until,
+                    activities.c.created_at > until - VIEWS_WINDOW,
+                )
+                .order_by(activities.c.id.desc())
+                .limit(VIEWS_SHOWN)
+            )
+        ).scalars()
+        return [text.split("\n", 1)[0] for text in reversed(list(rows)) if text]
 
     async def forget(self, customer_id: int) -> None:
         """Erase what a customer's origins said (a referral code may name them); the rows and times stay. Merged

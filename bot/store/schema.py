@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -78,6 +79,8 @@ identities = Table(
     Column("username", String(256)),
     Column("language_code", String(16)),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("verified", Boolean),  # the channel vouches for this login (a site's signed identity); None: not said
+    Column("email", String(256)),  # as a verified identity gave it
     UniqueConstraint("channel", "external_id"),
 )
 

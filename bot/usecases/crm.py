@@ -36,6 +36,8 @@ from bot.usecases.errors import CrmError
 
 log = logging.getLogger(__name__)
 
+TIMELINE_READ = 60  # entries read for a profile: runs of page views fold into one line, so more than are shown
+
 
 class Customers:
     def __init__(
@@ -142,7 +144,7 @@ class Customers:
                 conversations=await tx.customers.conversations_of(survivor, limit=10),
                 conversation_count=await tx.customers.count_conversations(survivor),
                 tags=await tx.customers.tags(survivor),
-                timeline=await tx.customers.timeline(survivor, limit=10),
+                timeline=await tx.customers.timeline(survivor, limit=TIMELINE_READ),
                 asked_for=customer_id,
             )
             await tx.customers.audit(viewer, "profile", str(survivor), self.clock(), via=via)
@@ -367,6 +369,7 @@ class Customers:
         async with self.db.transaction() as tx:
             survivor = await self._customer(tx, customer_id)
             now = self.clock()
+            await tx.channel_records.forget(survivor)  # before the identities lose their addresses
             counts = await tx.customers.erase(survivor, now)
             await tx.origins.forget(survivor)
             for conversation in await tx.customers.conversations_of(survivor, limit=1000):

@@ -25,7 +25,7 @@ from typing import Protocol
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.connectors.base import ButtonTap, Item, Outcome, Received, Unreadable
+from bot.connectors.base import Activity, ButtonTap, Item, Outcome, Received, Unreadable
 from bot.domain import notices
 from bot.domain.cleaning import clean
 from bot.domain.models import InboundMessage
@@ -33,6 +33,7 @@ from bot.observability.logs import log_context
 from bot.observability.metrics import Metrics
 from bot.store.database import Database, Transaction, contention, retried
 from bot.usecases import jobs
+from bot.usecases.inbox import ChannelInbox, cursor_key
 from bot.usecases.receiving import Receiving
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,9 @@ class _Batch:
         first = self.items[0] if self.items else None
         if isinstance(first, Received):
             return self.channel, first.message.sender.external_id
+        if isinstance(first, Activity):
+            return self.channel, first.sender.external_id
         return self.channel, ""
-
-
-def cursor_key(channel: str) -> str:
-    return f"cursor.{channel}"
 
 
 class Intake:
@@ -177,7 +176,11 @@ class Intake:
             log.error("an update from %s could not be stored; quarantining it", channel, exc_info=exc)
             return await self._quarantine(tx, channel, _unreadable(channel, item, exc))
 
-    async def _store(self, tx: Transaction, channel: str, item: Received | ButtonTap, known: set[str]) -> Outcome:
+    async def _store(
+        self, tx: Transaction, channel: str, item: Received | ButtonTap | Activity, known: set[str]
+    ) -> Outcome:
+        if isinstance(item, Activity):
+            return await self.receiving.activity(tx, channel, item)
         if isinstance(item, ButtonTap):
             handler = next((h for prefix, h in self.taps.items() if item.data.startswith(prefix)), None)
             if handler is None:
@@ -211,7 +214,7 @@ def _new_message(outcome: Outcome) -> bool:
     return outcome.conversation_id is not None and not outcome.duplicate and outcome.quarantined is None
 
 
-def _unreadable(channel: str, item: Received | ButtonTap, exc: BaseException) -> Unreadable:
+def _unreadable(channel: str, item: Received | ButtonTap | Activity, exc: BaseException) -> Unreadable:
     """What is kept of an item the database refused: the platform's update, else the item as the bot read it."""
     error = f"{type(exc).__name__}: {exc}"
     if isinstance(item, Received):
@@ -221,23 +224,10 @@ def _unreadable(channel: str, item: Received | ButtonTap, exc: BaseException) ->
             key=f"{channel}:stored:{message.source_key}", raw=raw, error=error, address=message.address,
             who=message.sender.display_name,
         )  # fmt: skip
+    if isinstance(item, Activity):
+        raw = json.dumps(asdict(item), default=str, ensure_ascii=False)
+        who = item.sender.display_name
+        return Unreadable(key=f"{channel}:activity:{item.key}", raw=raw, error=error, address=item.sender.external_id,
+                          who=who)  # fmt: skip
     raw = item.raw or json.dumps(asdict(item), ensure_ascii=False)
     return Unreadable(key=f"{channel}:pick:{item.key}", raw=raw, error=error, address=item.address)
-
-
-class ChannelInbox:
-    """The ``bot.connectors.base.Inbox`` of one channel."""
-
-    def __init__(self, intake: Intake, channel: str) -> None:
-        self.intake = intake
-        self.channel = channel
-
-    async def cursor(self) -> str | None:
-        async with self.intake.db.reading() as tx:
-            return await tx.archive.get_setting(cursor_key(self.channel))
-
-    async def receive(self, items: Sequence[Item], *, cursor: str | None = None) -> list[Outcome]:
-        if not items and cursor is None:
-            return []
-        return await self.intake.submit(self.channel, items, cursor)
-

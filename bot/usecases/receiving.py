@@ -9,7 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.config import BotConfig
-from bot.connectors.base import Outcome
+from bot.connectors.base import Activity, Outcome
+from bot.domain import notices
+from bot.domain.activity import LEFT_CONTACT
 from bot.domain.i18n import CustomerTexts
 from bot.domain.models import Direction, EventKind, InboundMessage
 from bot.domain.routing import categorize
@@ -63,7 +65,26 @@ class Receiving:
             await self._auto_reply(tx, conversation_id, message, self.texts.auto_reply, now)
         if opened:
             await self.hooks.acknowledged(tx, conversation_id, message, now)
-        return Outcome(conversation_id=conversation_id, opened=opened)
+        return Outcome(conversation_id=conversation_id, opened=opened, message_id=message_id)
+
+    async def activity(self, tx: Transaction, channel: str, item: Activity) -> Outcome:
+        """Keep what a customer did on their channel on their timeline; a contact they left is told in their open
+        thread. Someone who has never written is kept only when the channel says so (``only_known`` off)."""
+        sender = item.sender
+        if item.only_known and not await tx.archive.identity_known(channel, sender.external_id):
+            return Outcome(status="unknown")
+        now = self.clock()
+        if not await tx.archive.mark_seen(f"{channel}:{sender.external_id}:activity:{item.key}", now):
+            return Outcome(duplicate=True, status="duplicate")
+        customer_id, identity_id = await tx.archive.upsert_identity(channel, sender, now)
+        conversation = await tx.archive.open_conversation(identity_id)
+        await tx.customers.add_activity(
+            customer_id, item.kind, "customer", now, text="\n".join((item.label, *item.lines)),
+            conversation_id=conversation.id if conversation else None, detail={"channel": channel},
+        )  # fmt: skip
+        if item.kind == LEFT_CONTACT and conversation is not None:
+            await jobs.post_notice(tx, conversation, notices.left_contact(item.label))
+        return Outcome(conversation_id=conversation.id if conversation else None, status="kept")
 
     async def greet(self, tx: Transaction, message: InboundMessage) -> bool:
         """Answer a customer opening the chat with the greeting, once per update; opens no conversation, but keeps

@@ -14,6 +14,7 @@ class ChannelHarness(Protocol):
     bot: Bot  # the whole bot, running with this channel enabled
     channel: str
     has_cursor: bool  # the channel confirms what it consumed by a cursor the inbox keeps (a poller)
+    refusals: tuple[str, ...]  # how its platform can refuse a send: of "rate_limited", "temporary", "permanent"
 
     @property
     def connector(self) -> Connector: ...
@@ -36,6 +37,10 @@ class ChannelHarness(Protocol):
 
     def refuse_next_send(self, kind: str, address: str) -> None:
         """The platform refuses the next send to ``address``: "rate_limited", "temporary" or "permanent"."""
+        ...
+
+    async def settled(self, address: str) -> None:
+        """Wait until what was sent has reached the customer's side (a browser reads its socket on its own time)."""
         ...
 
     def received_texts(self, address: str) -> list[str]:

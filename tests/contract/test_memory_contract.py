@@ -27,6 +27,7 @@ class _Sent:
 class MemoryHarness:
     channel = "memory"
     has_cursor = False
+    refusals = ("rate_limited", "temporary", "permanent")
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -66,6 +67,9 @@ class MemoryHarness:
     def refuse_next_send(self, kind: str, address: str) -> None:
         error = {"rate_limited": RateLimited(2.0), "temporary": TemporaryFailure("down")}.get(kind)
         self.connector.failures.append(error or PermanentFailure("the visitor left"))
+
+    async def settled(self, address: str) -> None:
+        """What the platform accepted is what the customer has."""
 
     def received_texts(self, address: str) -> list[str]:
         return self.connector.texts(address)

@@ -19,6 +19,7 @@ _chats = itertools.count(700_001)
 class TelegramHarness:
     channel = "telegram"
     has_cursor = True
+    refusals = ("rate_limited", "temporary", "permanent")
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -49,6 +50,9 @@ class TelegramHarness:
             self.fake.fail(SEND_METHODS, 502, where=where)
         else:
             self.fake.blocked(int(address))
+
+    async def settled(self, address: str) -> None:
+        """What the platform accepted is what the customer has."""
 
     def received_texts(self, address: str) -> list[str]:
         return self.fake.sent_texts(int(address))

@@ -81,6 +81,7 @@ class MemoryConnector:
         self.limits = limits
         self.inbox: Inbox | None = None
         self.delivered: list[Delivered] = []
+        self.outgoing: list[Outgoing] = []  # every send as the core asked for it
         self.failures: list[DeliveryError] = []  # raised by the next sends, first first
         self.files: dict[str, bytes] = {}
         self._ids = itertools.count(1)
@@ -130,6 +131,7 @@ class MemoryConnector:
     # --- the team -------------------------------------------------------------------------------------------------
 
     async def send(self, address: str, outgoing: Outgoing, parts: Parts) -> list[str]:
+        self.outgoing.append(outgoing)
         text = plain_text(outgoing.rich) if outgoing.rich is not None else outgoing.text
         spans = split_text(text, self.limits.text_length, strict=cluster_safe(text), strip=True)
         chunks = [text[a:b] for a, b in spans]
