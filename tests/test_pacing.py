@@ -69,3 +69,19 @@ def test_a_target_no_rate_was_declared_for_is_refused_not_sent_unpaced() -> None
 def test_headroom_spaces_calls_a_little_wider_than_the_limit() -> None:
     pacer = Pacer({"slack": Rate(1.0, 1)}, {}, clock=Clock())
     assert [round(pacer.reserve("slack:C1"), 3) for _ in range(3)] == [0.0, 1.111, 2.222]
+
+
+def test_a_call_held_up_past_its_slot_still_waits_one_interval_after_the_last_call_made() -> None:
+    """Slots are booked ahead; after a stall the next call must not go out right behind the late one."""
+    clock = Clock()
+    pacer = Pacer({"slack": Rate(1.0, 1)}, {}, clock=clock, headroom=1.0)
+    assert pacer.reserve("slack:C1") == 0.0 and pacer.reserve("slack:C1") == 1.0  # A now, B in one second
+    clock.now += 1.5  # the loop stalled: A goes out only now, after B's slot
+    assert pacer.spacing("slack:C1") == 0.0
+    pacer.called("slack:C1")
+    assert pacer.spacing("slack:C1") == 1.0  # B waits a full interval after A, not 0 s
+    clock.now += 1.0
+    assert pacer.spacing("slack:C1") == 0.0
+    telegram = Pacer({"telegram": Rate(1.0, 3)}, {}, clock=clock)
+    telegram.called("telegram:42")
+    assert telegram.spacing("telegram:42") == 0.0  # a channel with bursts keeps them

@@ -86,6 +86,7 @@ class Pacer:
         self.clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._blocked_until: dict[str, float] = {}
+        self._last_call: dict[str, float] = {}
 
     @classmethod
     def unlimited(cls, *, clock: Callable[[], float] = time.monotonic) -> Pacer:
@@ -116,6 +117,21 @@ class Pacer:
             if bucket is not None:
                 waits.append(bucket.reserve(now))
         return max(waits)
+
+    def spacing(self, target: str) -> float:
+        """For a target allowed no burst (a Slack channel): seconds still to wait so that one interval separates this
+        call from the last one actually made. Slots are booked ahead; a call held up past its slot (a stalled event
+        loop, a slow database read) would otherwise go out right behind the next one, which a strict platform
+        counts as a burst."""
+        rate = self.rates.get(self.family(target))
+        last = self._last_call.get(target)
+        if rate is None or rate.burst > 1 or last is None:
+            return 0.0
+        return max(0.0, last + 1.0 / (rate.per_second * self.headroom) - self.clock())
+
+    def called(self, target: str) -> None:
+        """A call to ``target`` goes out now (see ``spacing``)."""
+        self._last_call[target] = self.clock()
 
     def block(self, target: str, seconds: float) -> None:
         """The platform said 429: nothing more goes to this target until Retry-After has passed."""

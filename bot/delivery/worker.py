@@ -287,6 +287,10 @@ class DeliveryWorker:
             blocked = self.pacer.blocked_for(head.target)  # a 429 may have come in while we waited
             if blocked > 0:
                 await self._until_drained(blocked)
+            gap = self.pacer.spacing(head.target)  # held up past the slot: still one interval after the last call
+            if gap > 0:
+                await self._until_drained(gap)
+            self.pacer.called(head.target)
 
         pace_with(pace)  # this task's own context: every API call of the job waits for its own slot
         try:
