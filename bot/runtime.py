@@ -17,10 +17,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Config
 from bot.connectors.base import Connector, Health, Route, Tuning
 from bot.delivery.customer import SendToCustomer
+from bot.delivery.customer_changes import DeleteForCustomer, EditForCustomer
 from bot.delivery.pacing import Pacer, rates_for
 from bot.delivery.worker import DeliveryWorker, JobHandler, WorkerSettings
-from bot.domain.i18n import customer_texts
-from bot.handlers import access, buttons, commands, customer_forms, customer_merge, inquiries, thread_replies
+from bot.domain.i18n import TextBook
+from bot.handlers import (
+    access,
+    buttons,
+    commands,
+    controls,
+    customer_forms,
+    customer_merge,
+    inquiries,
+    reactions,
+    send_shortcut,
+    thread_replies,
+)  # fmt: skip
 from bot.handlers import customers as customer_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
@@ -31,6 +43,7 @@ from bot.observability.metrics import Metrics
 from bot.service import oldest_pending_seconds, serve_metrics, state_reader, stop_receiving
 from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
 from bot.slack.files import SlackFileInfo, SlackFiles
+from bot.slack.inbound_edits import UpdateInbound
 from bot.slack.names import SlackNames
 from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
 from bot.slack.staff import StaffDirectory
@@ -43,6 +56,7 @@ from bot.usecases.crm import Customers
 from bot.usecases.intake import Intake
 from bot.usecases.picks import PICK_PREFIX
 from bot.usecases.receiving import Receiving
+from bot.usecases.staff_edits import StaffEdits
 from bot.usecases.timers import TimerLoop
 from bot.usecases.triage import Triage
 from bot.web import build_web_app
@@ -92,6 +106,7 @@ def _slack_handlers(
     return {
         jobs.OPEN_THREAD: OpenThread(*args, team_url=team_url),
         jobs.POST_INBOUND: PostInbound(*args, team_url=team_url),
+        jobs.UPDATE_INBOUND: UpdateInbound(*args, team_url=team_url),
         jobs.UPDATE_HEADER: UpdateHeader(*args, team_url=team_url),
         jobs.POST_NOTICE: PostNotice(*args, team_url=team_url),
         jobs.POST_ALERT: PostAlert(*args, team_url=team_url),
@@ -99,6 +114,8 @@ def _slack_handlers(
         jobs.RETIRE_HEADER: RetireHeader(*args, team_url=team_url),
         jobs.POST_ESCALATION: PostEscalation(*args, team_url=team_url),
         jobs.SEND_TO_CUSTOMER: SendToCustomer(db, connectors, files.download),
+        jobs.EDIT_FOR_CUSTOMER: EditForCustomer(db, connectors),
+        jobs.DELETE_FOR_CUSTOMER: DeleteForCustomer(db, connectors),
     }
 
 
@@ -123,13 +140,7 @@ async def running(
     metrics = Metrics(state_reader(db, clock))
     gate = Gate(metrics)  # closed when the bot stops: no new work, 503 + Retry-After on every route
     connectors = _connectors(config, Tuning(api_timeout=api_timeout, poll_timeout=poll_timeout))
-    texts = customer_texts(
-        config.bot.language,
-        greeting=config.bot.greeting,
-        auto_reply=config.bot.auto_reply,
-        after_hours=config.bot.after_hours_reply,
-        choose_category=config.bot.choose_category,
-    )
+    texts = TextBook(config.bot.language, config.bot.texts)  # each customer reads their own language
     button_data = {name: c.limits.button_data if c.limits.buttons else 0 for name, c in connectors.items()}
     triage = Triage(db, config.bot, texts, clock=clock, button_data=button_data)  # routing and timing hooks
     service = Conversations(db, config.bot, clock=clock, hooks=triage)
@@ -180,7 +191,10 @@ async def running(
         customers = Customers(db, config.bot, clock=clock)
         staff = StaffDirectory(slack, config.bot.staff_channels, config.bot.staff_groups)
         access.register(slack_app, staff, customers, background)  # commands, buttons and forms: staff only
-        thread_replies.register(slack_app, service, SlackNames(slack))
+        limits = {name: c.limits for name, c in connectors.items()}
+        edits = StaffEdits(db, config.bot, limits, clock=clock)  # the customer's copy follows staff edits
+        names = SlackNames(slack)
+        thread_replies.register(slack_app, service, names, edits)
         buttons.register(slack_app, service, whisper)
         commands.register(slack_app, customers, team_url, background)
         profiles = Profiles(customers, team_url)
@@ -189,6 +203,9 @@ async def running(
         customer_merge.register(slack_app, customers, background)
         inquiries.register(slack_app, triage, config.bot, team_url)
         triage_handlers.register(slack_app, triage, whisper)
+        controls.register(slack_app, service, triage.holds, whisper)
+        reactions.register(slack_app, service, staff, customers, config.bot.reactions, whisper)
+        send_shortcut.register(slack_app, service, names, whisper)
 
         rt = Runtime(
             config=config, db=db, service=service, intake=intake, slack=slack, connectors=connectors, worker=worker,

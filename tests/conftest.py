@@ -51,6 +51,8 @@ BOT_YAML: dict[str, Any] = {
     "language": "en",
     "slack": {"inbox_channel": INBOX},
     "texts": {"auto_reply": False},
+    # Most tests check a reply's words exactly; tests/test_authorship.py checks how the customer reads who answered.
+    "replies": {"author": "none"},
     "categories": {
         "billing": {
             "label": "결제/환불",

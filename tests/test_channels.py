@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 async def two_channels(bot_factory: BotFactory) -> AsyncIterator[Bot]:
-    yaml = {**BOT_YAML, "ask_category": True}
+    yaml = {**BOT_YAML, "ask_category": True, "replies": {"author": "name"}}  # the memory channel shows authors
     async with bot_factory(bot_yaml=yaml, channels={"memory": MemorySettings()}) as bot:
         yield bot
 
@@ -46,7 +46,7 @@ async def test_a_second_channel_opens_threads_and_gets_replies_like_telegram(two
     await wait_until(lambda: any("Bold" in t for t in channel.texts("visitor-1")), what="the reply delivered")
     reply = [d for d in channel.delivered if d.address == "visitor-1" and "Bold" in str(d.body)][-1]
     assert reply.body == "Hi! Bold news: it ships today (https://example.com/t)"  # rich text, rendered its way
-    assert reply.author == "Jiwoo"  # who answered travels with the reply
+    assert reply.author == "Jiwoo"  # who answered travels with the reply, shown the channel's own way
     assert bot.telegram.sent_texts(4242)[-1] != reply.body  # nothing crossed channels
 
 

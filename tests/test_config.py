@@ -504,7 +504,7 @@ def test_bot_config_feeds_customer_texts() -> None:
 def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
         "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
-        "channels, texts, business_hours, categories, crm)"
+        "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -520,7 +520,7 @@ def test_empty_document_needs_slack(data: object) -> None:
         (
             minimal(slak={}),
             "slak: unknown key (expected one of: language, default_category, ask_category, slack, channels, texts, "
-            "business_hours, categories, crm)",
+            "business_hours, categories, crm, replies, resurface, after_close, reactions)",
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "inbox": "C0X"}},
@@ -824,10 +824,16 @@ def test_slack_manifest_is_complete() -> None:
         "usergroups:read",
         "channels:read",
         "groups:read",
+        "reactions:read",
     }
+    shortcuts = manifest["features"]["shortcuts"]
+    assert [(s["type"], s["callback_id"], s["name"]) for s in shortcuts] == [
+        ("message", "send_to_customer", "Send to customer")
+    ]
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["request_url"] == "https://YOUR-HOST/slack/events"
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"message.channels", "message.groups"}
+    events = {"message.channels", "message.groups", "reaction_added"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == events
     assert settings["interactivity"] == {"is_enabled": True, "request_url": "https://YOUR-HOST/slack/events"}
     assert settings["socket_mode_enabled"] is False
     assert settings["org_deploy_enabled"] is False

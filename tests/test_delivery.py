@@ -209,6 +209,20 @@ async def test_a_deleted_slack_channel_stops_retrying_and_is_archived(bot: Bot) 
     assert failures == 3 and statuses == ["failed", "failed"]
 
 
+async def test_a_notice_slack_refuses_for_good_is_given_up_not_retried(bot: Bot) -> None:
+    bot.telegram.push_text(CHAT, "hello")
+    await bot.thread_for(CHAT)
+    await bot.idle()
+    bot.slack.missing_channel(INBOX)  # the thread's channel was deleted
+    assert await bot.rt.triage.reassign(await bot.conversation_id_for(CHAT), "U0NEW", STAFF)  # a notice for it
+    await bot.idle()
+    async with bot.rt.db.transaction() as tx:
+        notices = (
+            await tx.conn.exec_driver_sql("SELECT status FROM outbox WHERE kind = 'post_notice'")
+        ).scalars().all()
+    assert notices == ["failed"]
+
+
 async def test_a_backlog_is_combined_into_fewer_posts_each_message_archived_alone(bot: Bot) -> None:
     bot.telegram.push_text(CHAT, "m-0")
     thread = await bot.thread_for(CHAT)

@@ -257,13 +257,14 @@ async def test_erase_customer_removes_personal_data_keeps_counts_and_leaves_no_t
     assert (await bot.slack_event(edit)).status == 200
     await bot.idle()
     before = await _rows(bot)
-    assert "강남구로" in json.dumps([e["detail"] for e in before["event"]], ensure_ascii=False)
+    edited_version = next(m for m in before["message"] if m["edit_of"] == reply["id"])  # every version is archived
+    assert "강남구로" in edited_version["text"]
     ana_messages = [m for m in before["message"] if m["conversation_id"] in _conversations_of(before, ana)]
-    assert len(ana_messages) == 3
+    assert len(ana_messages) == 4
 
     code, out, err = await cli(database_url, "erase-customer", str(ana))
     assert code == 0, err
-    assert f"erased customer #{ana}: 1 identities, 1 conversations, 3 message texts, 4 timeline entries" in out
+    assert f"erased customer #{ana}: 1 identities, 1 conversations, 4 message texts, 4 timeline entries" in out
     assert "2 tags" in out and "counts and timings are kept" in out
 
     after = await _rows(bot)
@@ -282,8 +283,10 @@ async def test_erase_customer_removes_personal_data_keeps_counts_and_leaves_no_t
     assert all(a["text"] == "" for a in after["activity"] if a["customer_id"] == ana and a["kind"] != "erase")
     assert "보리의 결제 문의" in {m["text"] for m in after["message"]}  # nobody else is touched
     (edited,) = [e for e in after["event"] if e["kind"] == "staff_edited"]  # who and when stay, the words go
-    assert edited["actor"] == STAFF and edited["detail"]["text"] == "" and edited["detail"]["raw_text"] is None
+    assert edited["actor"] == STAFF and not edited["detail"].get("text")
     assert "강남구" not in json.dumps([e["detail"] for e in after["event"]], ensure_ascii=False)
+    assert "강남구" not in json.dumps(after["message"], ensure_ascii=False, default=str)
+    assert not [p for p in after.get("message_part", []) if p["message_id"] in {m["id"] for m in ana_messages}]
 
     async with bot.rt.db.transaction() as tx:
         audit = (await tx.conn.execute(select(audit_log).where(audit_log.c.action == "erase"))).one()
@@ -291,7 +294,7 @@ async def test_erase_customer_removes_personal_data_keeps_counts_and_leaves_no_t
         state = (await tx.conn.execute(select(customer_state).where(customer_state.c.customer_id == ana))).one()
         leftovers = (await tx.conn.execute(select(outbox).where(outbox.c.lane == f"telegram:chat:{ANA_CHAT}"))).all()
         keys = (await tx.conn.execute(select(seen_keys).where(seen_keys.c.key.like(f"telegram:{ANA_CHAT}:%")))).all()
-    assert audit.actor.startswith("cli:") and audit.target == str(ana) and audit.detail["messages"] == 3
+    assert audit.actor.startswith("cli:") and audit.target == str(ana) and audit.detail["messages"] == 4
     assert event.detail["customer"] == ana and state.erased_at is not None
     assert leftovers == [] and keys == []
     conversation = await bot.rt.service.conversation(next(iter(_conversations_of(after, ana))))

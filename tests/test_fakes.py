@@ -344,9 +344,7 @@ async def test_telegram_get_me_and_wrong_token(tg: FakeTelegram) -> None:
         await make_bot(tg, token="123456:WRONG").initialize()
 
 
-@pytest.mark.parametrize(
-    "method", ["sendChatAction", "sendVoice", "editMessageText", "deleteMessage", "setMyCommands"]
-)
+@pytest.mark.parametrize("method", ["sendChatAction", "sendVoice", "setMyCommands"])
 async def test_telegram_methods_the_bot_never_calls_are_not_served(tg: FakeTelegram, method: str) -> None:
     """The fake serves only what the bot calls; anything else is a loud 404, never a silent success."""
     async with make_bot(tg) as bot:
@@ -460,6 +458,29 @@ async def test_telegram_send_message_html_and_limits(tg: FakeTelegram) -> None:
             await bot.send_message(5001, "re", reply_to_message_id=999)
     assert len(tg.sent(5001)) == 4  # refused sends store nothing
     assert [c.status for c in tg.calls_to("sendMessage")][-1] == 400
+
+
+async def test_telegram_edits_and_deletions_as_the_bot_api_refuses_them(tg: FakeTelegram) -> None:
+    async with make_bot(tg) as bot:
+        sent = await bot.send_message(5001, "first words")
+        edited = await bot.edit_message_text("second words", chat_id=5001, message_id=sent.message_id)
+        assert edited.text == "second words" and edited.edit_date is not None
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)message is not modified"):
+            await bot.edit_message_text("second words", chat_id=5001, message_id=sent.message_id)
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)message to edit not found"):
+            await bot.edit_message_text("x", chat_id=5001, message_id=999)
+        old = await bot.send_message(5001, "from the day before yesterday")
+        tg.backdate(5001, old.message_id, 48 * 3600 + 60)
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)message can't be edited"):
+            await bot.edit_message_text("too late", chat_id=5001, message_id=old.message_id)
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)message can't be deleted for everyone"):
+            await bot.delete_message(5001, old.message_id)
+        assert await bot.delete_message(5001, sent.message_id)
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)message to delete not found"):
+            await bot.delete_message(5001, sent.message_id)
+        with pytest.raises(tg_error.BadRequest, match=r"(?i)message to edit not found"):
+            await bot.edit_message_text("after deletion", chat_id=5001, message_id=sent.message_id)
+    assert tg.sent(5001)[0]["visible_text"] == "second words" and tg.sent(5001)[0]["deleted"]
 
 
 def test_parse_entities_utf16_offsets() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from bot.store.database import Database
 from bot.store.engine import create_engine
 from bot.usecases.picks import pick_data
 from bot.usecases.timers import TimerLoop
+from tests.clock import Clock
 from tests.conftest import INBOX, SIGNING_SECRET, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
 from tests.fakes.slack_requests import post_signed, select_action_body
 
@@ -34,6 +35,7 @@ ROUTING_YAML: dict[str, Any] = {
     "ask_category": True,
     "slack": {"inbox_channel": INBOX},
     "texts": {"auto_reply": False},
+    "replies": {"author": "none"},  # the replies' words are checked exactly
     "categories": {
         "billing": {
             "label": {"ko": "결제/환불", "en": "Billing"},
@@ -53,17 +55,12 @@ ROUTING_YAML: dict[str, Any] = {
 }
 
 
-class Clock:
-    """The bot's idea of now: tests move it; nothing sleeps for a timer."""
 
-    def __init__(self, start: datetime) -> None:
-        self.now = start
 
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+def english(chat: int) -> dict[str, Any]:
+    """A Telegram customer whose app speaks English (the fake's default customer's speaks Korean)."""
+    return {"id": chat, "is_bot": False, "first_name": "Min", "last_name": "Kim", "username": "minkim",
+            "language_code": "en"}  # fmt: skip
 
 
 def routing_yaml(**changes: Any) -> dict[str, Any]:
@@ -144,7 +141,7 @@ async def test_the_customer_picks_a_category_without_their_message_waiting_for_i
     bot_factory: BotFactory, clock: Clock
 ) -> None:
     async with bot_factory(bot_yaml=ROUTING_YAML, clock=clock) as bot:
-        bot.telegram.push_text(CHAT, "Hello, a question about my account")
+        bot.telegram.push_text(CHAT, "Hello, a question about my account", user=english(CHAT))
         original = await bot.thread_for(CHAT)
         assert original[0] == INBOX  # no rule matched: the inbox, uncategorised
         await bot.thread_text(original, "Hello, a question about my account")  # posted before any choice
@@ -195,7 +192,7 @@ async def test_the_customer_picks_a_category_without_their_message_waiting_for_i
         assert category_events[-1].detail == {"category": "billing", "previous": None, "source": "customer"}
 
         # The conversation lives on in the new thread; a reply in the old one still reaches the customer.
-        bot.telegram.push_text(CHAT, "and one more thing")
+        bot.telegram.push_text(CHAT, "and one more thing", user=english(CHAT))
         await bot.thread_text((BILLING, current.thread_ts), "and one more thing")
         await bot.staff_reply(original, "answered from the old thread")
         await bot.staff_reply((BILLING, current.thread_ts), "and from the new one")
@@ -207,7 +204,7 @@ async def test_a_customer_pick_never_overrides_staff_and_a_stale_keyboard_is_tol
     bot_factory: BotFactory, clock: Clock
 ) -> None:
     async with bot_factory(bot_yaml=ROUTING_YAML, clock=clock) as bot:
-        bot.telegram.push_text(CHAT, "hi")
+        bot.telegram.push_text(CHAT, "hi", user=english(CHAT))
         thread = await bot.thread_for(CHAT)
         message_id, rows = await prompt(bot, CHAT)
         conversation_id = (await conversation(bot, CHAT)).id
@@ -467,9 +464,9 @@ async def test_after_hours_the_customer_is_told_once_and_the_clock_waits_for_the
     clock = Clock(datetime(2026, 11, 27, 18, 30, tzinfo=SEOUL).astimezone(UTC))  # Friday evening
     async with bot_factory(bot_yaml=HOURS_YAML, clock=clock) as bot:
         assert bot.rt.timers is not None
-        bot.telegram.push_text(CHAT, "refund please")
+        bot.telegram.push_text(CHAT, "refund please", user=english(CHAT))
         thread = await bot.thread_for(CHAT)
-        bot.telegram.push_text(CHAT, "hello? anyone?")
+        bot.telegram.push_text(CHAT, "hello? anyone?", user=english(CHAT))
         await bot.thread_text(thread, "hello? anyone?")
         await bot.idle()
         after_hours = "Thanks for your message! Our team is away right now."
@@ -491,7 +488,7 @@ async def test_after_hours_the_customer_is_told_once_and_the_clock_waits_for_the
         assert "target: 10 min of business hours" in notices(bot, thread, "No reply yet")[0]
 
         # The customer writes again during hours: no second after-hours reply; a reply is measured in work time.
-        bot.telegram.push_text(CHAT, "still there?")
+        bot.telegram.push_text(CHAT, "still there?", user=english(CHAT))
         clock.advance(minutes=5)
         await bot.staff_reply(thread, "Yes, sorry for the wait!")
         await bot.idle()
@@ -506,11 +503,11 @@ async def test_a_team_at_work_around_the_clock_sends_no_after_hours_reply(bot_fa
     yaml["categories"]["bugs"]["hours"] = "oncall"
     clock = Clock(datetime(2026, 11, 28, 3, 0, tzinfo=SEOUL).astimezone(UTC))  # Saturday night
     async with bot_factory(bot_yaml=yaml, clock=clock) as bot:
-        bot.telegram.push_text(CHAT, "ERR-500 everywhere")
+        bot.telegram.push_text(CHAT, "ERR-500 everywhere", user=english(CHAT))
         await bot.thread_for(CHAT)
         await bot.idle()
         assert bot.telegram.sent_texts(CHAT) == ["Got it!"]
-        bot.telegram.push_text(OTHER_CHAT, "a refund, please")
+        bot.telegram.push_text(OTHER_CHAT, "a refund, please", user=english(OTHER_CHAT))
         await bot.thread_for(OTHER_CHAT)
         await bot.idle()
         assert bot.telegram.sent_texts(OTHER_CHAT)[0].startswith("Thanks for your message! Our team is away")

@@ -218,6 +218,8 @@ async def test_staff_files_reach_the_visitor_by_link_and_an_erased_visitor_gets_
         await v.sees(lambda: b"%PDF-1.7 the manual" in v.files.values(), "the file")
         entry = next(e for e in v.entries.values() if e.get("file"))
         assert entry["file"]["name"] == "manual.pdf" and entry["author"] == "Jiwoo" and entry["from"] == "staff"
+        # The widget shows the name beside the reply, so the words come without a "Jiwoo: " in front.
+        assert "here it is" in v.team_texts() and not any("Jiwoo" in text for text in v.team_texts())
         conversation = next(c for c in await bot.rt.service.open_inquiries() if c.address == address)
         await Customers(bot.rt.db, bot.rt.config.bot).erase(conversation.customer_id, "cli:test")
         with pytest.raises(PermanentFailure):

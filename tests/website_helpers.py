@@ -17,7 +17,8 @@ WEBSITE_ENV = {"WEBSITE_TOKEN_SECRET": TOKEN_SECRET, "WEBSITE_IDENTITY_SECRET": 
 
 def website_yaml(**settings: Any) -> dict[str, Any]:
     section = {"allowed_origins": [PAGE_ORIGIN], **settings}
-    return {**BOT_YAML, "channels": {"telegram": {}, "website": section}}
+    # The widget shows who answered beside each reply (Limits.authors): the team's default, named replies.
+    return {**BOT_YAML, "replies": {"author": "name"}, "channels": {"telegram": {}, "website": section}}
 
 
 def website_bot(

@@ -25,7 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from bot.config import ConfigError, normalize_database_url
 from bot.domain.ids import parse_id
 from bot.store.customer_schema import activities, customer_state, customer_tags
-from bot.store.schema import conversations, customers, dead_letters, events, identities, messages, origins
+from bot.store.schema import (
+    conversations,
+    customers,
+    dead_letters,
+    events,
+    identities,
+    message_parts,
+    messages,
+    origins,
+)
 
 BATCH = 1000
 """Rows fetched per round trip: what an export holds in memory at once, whatever the archive's size."""
@@ -41,6 +50,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("activity", activities),
     ("dead_letter", dead_letters),
     ("origin", origins),
+    ("message_part", message_parts),
 )
 CSV_COLUMNS: tuple[str, ...] = ("type", *dict.fromkeys(c.name for _, t in TABLES for c in t.columns))
 """One CSV for every record type: ``type`` says which, the columns are the union of the tables' columns."""
@@ -110,6 +120,12 @@ def _statements(tables: set[str], *, since: datetime | None, customer: int | Non
                 stmt = stmt.where(origins.c.identity_id.in_(own_identities))
             if since is not None:
                 stmt = stmt.where(origins.c.created_at >= since)
+        elif kind == "message_part":  # the message ids on both sides, of the messages exported
+            if own_conversations is not None:
+                own_messages = select(messages.c.id).where(messages.c.conversation_id.in_(own_conversations))
+                stmt = stmt.where(message_parts.c.message_id.in_(own_messages))
+            if since is not None:
+                stmt = stmt.where(message_parts.c.created_at >= since)
         elif kind in ("message", "event"):
             if own_conversations is not None:
                 stmt = stmt.where(table.c.conversation_id.in_(own_conversations))

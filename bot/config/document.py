@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.behaviour import parse_after_close, parse_reactions, parse_replies, parse_resurface
 from bot.config.categories import parse_categories
 from bot.config.errors import ConfigError
 from bot.config.fields import CHANNEL, GROUP_ID, LABEL_LIMIT, channel_id, check_keys
@@ -20,6 +21,7 @@ from bot.domain.i18n import LANGUAGES
 
 _TOP_KEYS = (
     "language", "default_category", "ask_category", "slack", "channels", "texts", "business_hours", "categories", "crm",
+    "replies", "resurface", "after_close", "reactions",
 )  # fmt: skip
 _SLACK_KEYS = ("inbox_channel", "staff_channels", "staff_groups")
 _CRM_KEYS = ("stages",)
@@ -111,7 +113,11 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
     check_keys(slack, "slack.", _SLACK_KEYS)
     inbox_channel = channel_id(slack.get("inbox_channel"), "slack.inbox_channel")
 
-    greeting, auto_reply, after_hours, choose_category = parse_texts(data.get("texts"))
+    texts = parse_texts(data.get("texts"))
+
+    def text(name: str) -> str | None:  # the override in the default language, as the file said before
+        return texts[name].get(language) if name in texts else None
+
     business_hours = parse_business_hours(data.get("business_hours"))
     categories = parse_categories(data.get("categories"), language, business_hours)
 
@@ -144,16 +150,21 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
         language=language,
         categories=MappingProxyType(categories),
         default_category=default_category,
-        greeting=greeting,
-        auto_reply=auto_reply,
+        greeting=text("greeting"),
+        auto_reply=text("auto_reply"),
         staff_channels=tuple(dict.fromkeys(staff)),
         ask_category=ask_category,
         business_hours=MappingProxyType(business_hours),
-        after_hours_reply=after_hours,
-        choose_category=choose_category,
+        after_hours_reply=text("after_hours"),
+        choose_category=text("choose_category"),
         staff_groups=staff_groups,
         crm_stages=crm_stages,
         channels=channels,
+        texts=texts,
+        replies=parse_replies(data.get("replies")),
+        resurface=parse_resurface(data.get("resurface")),
+        after_close=parse_after_close(data.get("after_close")),
+        reactions=parse_reactions(data.get("reactions")),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from bot.config.behaviour import AfterClose, Reactions, Replies, Resurface
 from bot.config.secrets import mask_url_password, redact, url_password
 from bot.domain.models import BusinessHours, Category
 
@@ -19,7 +20,7 @@ class BotConfig:
     """The routing and wording from the YAML file: safe to commit, holds no secret."""
 
     inbox_channel: str
-    language: str
+    language: str  # the customers' language when theirs is not known or not spoken (bot.domain.i18n.pick_language)
     categories: Mapping[str, Category]
     default_category: str | None
     greeting: str | None
@@ -32,6 +33,11 @@ class BotConfig:
     staff_groups: tuple[str, ...] = ()  # slack.staff_groups: user groups whose members count as staff too
     crm_stages: tuple[str, ...] = DEFAULT_STAGES  # crm.stages: the sales pipeline a customer moves along
     channels: Mapping[str, Any] | None = None  # channels: each enabled customer channel's section; None: not named
+    texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))  # name -> lang -> text
+    replies: Replies = field(default_factory=Replies)
+    resurface: Resurface = field(default_factory=Resurface)
+    after_close: AfterClose = field(default_factory=AfterClose)
+    reactions: Reactions = field(default_factory=Reactions)
 
     def hours_for(self, category: str | None) -> BusinessHours | None:
         """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""

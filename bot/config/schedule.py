@@ -6,11 +6,12 @@ import itertools
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.errors import ConfigError
 from bot.config.fields import KEY, check_keys
-from bot.config.texts import optional_text
+from bot.config.texts import localized
 from bot.domain.models import BusinessHours
 
 _HOURS_KEYS = ("timezone", "weekly", "holidays", "auto_reply")
@@ -80,10 +81,13 @@ def _schedule(name: str, spec: object) -> BusinessHours:
         for i, value in enumerate(holidays_raw):
             holidays.add(_date(value, f"{path}.holidays[{i}]"))
 
-    auto_reply = optional_text(spec.get("auto_reply"), f"{path}.auto_reply")
+    raw_reply = spec.get("auto_reply")
+    replies = MappingProxyType(localized(raw_reply, f"{path}.auto_reply")) if raw_reply is not None else None
+    auto_reply = raw_reply if isinstance(raw_reply, str) else None
     return BusinessHours(
-        name=name, timezone=zone, weekly=tuple(weekly), holidays=frozenset(holidays), auto_reply=auto_reply
-    )
+        name=name, timezone=zone, weekly=tuple(weekly), holidays=frozenset(holidays), auto_reply=auto_reply,
+        auto_replies=replies or MappingProxyType({}),
+    )  # fmt: skip
 
 
 def _day_span(key: object, where: str) -> list[int]:

@@ -35,9 +35,10 @@ class Limits:
     button_data: int  # bytes a button carries back when tapped
     per_chat: Rate  # messages to one customer
     overall: Rate | None  # messages across all customers (None: no platform-wide limit)
-    edits: bool  # the bot can change a message it sent
-    deletes: bool  # the bot can delete a message it sent
+    edits: bool  # the bot can change a message it sent (``Connector.edit``)
+    deletes: bool  # the bot can delete a message it sent (``Connector.delete``)
     edit_window: timedelta | None  # how long after sending edits and deletes are possible (None: always)
+    authors: bool = False  # the channel shows who wrote a reply (``Outgoing.author``) beside it, natively
 
 
 # --- what the team sends ---------------------------------------------------------------------------------------
@@ -309,6 +310,24 @@ class Connector(Protocol):
 
         Raises bot.domain.errors.RateLimited / TemporaryFailure / PermanentFailure.
         """
+        ...
+
+    async def edit(self, address: str, message_ids: Sequence[str], outgoing: Outgoing, parts: Parts) -> list[str]:
+        """Change what the customer has to ``outgoing``'s text: ``message_ids`` are the text messages an earlier
+        ``send`` gave, in order. The text is split as ``send`` splits it and each part edited in place (a part left
+        as it was is no error); parts the new text needs beyond them are sent after them; parts it no longer needs
+        are deleted. Resumable like ``send``: ``parts.advance`` gets each text part's id (None for a deletion).
+        Returns the ids this attempt advanced. Files are not touched.
+
+        A channel whose ``limits.edits`` is False raises PermanentFailure; so does a platform that refuses because
+        the message is too old or gone. Otherwise raises like ``send``.
+        """
+        ...
+
+    async def delete(self, address: str, message_ids: Sequence[str], parts: Parts) -> None:
+        """Delete what the customer has (every id, text or file), pacing each call with ``parts.slot()`` and
+        advancing after each; a message already gone is no error. A channel whose ``limits.deletes`` is False
+        raises PermanentFailure, as does a platform refusing (too old). Otherwise raises like ``send``."""
         ...
 
     async def fetch(self, attachment: Attachment) -> bytes:

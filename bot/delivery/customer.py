@@ -6,20 +6,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.connectors.base import Connector, Outgoing, OutgoingFile
 from bot.delivery.worker import Delivered, Progress
 from bot.domain import notices
+from bot.domain.authorship import NONE, Signed, signed
 from bot.domain.errors import PermanentFailure
-from bot.domain.models import Attachment, EventKind
+from bot.domain.models import Attachment, Delivery, Direction, EventKind
 from bot.domain.richtext import from_json
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
+from bot.store.parts import FILE, TEXT
 from bot.usecases import jobs
 
 log = logging.getLogger(__name__)
 
 FetchStaffFile = Callable[[Attachment, int, str], Awaitable[OutgoingFile]]  # (file, size limit, channel)
+
+
+def rendered(text: str, payload: Mapping[str, Any], connector: Connector) -> Signed:
+    """A job's words as its channel gets them: the staff formatting, and who answered in the team's chosen way (a
+    job queued before the team could choose carries no ``sign``: the name travels as the author, as it did)."""
+    rich = tuple(from_json(payload["rich"])) if "rich" in payload else None
+    style = str(payload.get("sign") or NONE)
+    author = payload.get("author")
+    if "sign" not in payload:
+        return Signed(text, rich, author)
+    return signed(
+        text, rich, style=style, author=author, signature=payload.get("signature"), native=connector.limits.authors
+    )
 
 
 class SendToCustomer:
@@ -35,17 +51,27 @@ class SendToCustomer:
         connector = self.connectors.get(channel)
         if connector is None:
             raise PermanentFailure(f"the {channel} channel is not enabled any more")
+        if job.message_id is not None and await self._taken_back(job.message_id):
+            return Delivered()  # deleted, or edited into a note, while it waited: it is not sent
         outgoing = await self._outgoing(job, connector)
         progress = Progress(job, self.db)
         sent = await connector.send(address, outgoing, progress)
         all_ids = progress.ids or sent
         message_id = job.message_id
+        files = min(len(outgoing.files), len(all_ids))  # a connector sends the text first, then the files
+        kinds = [TEXT] * (len(all_ids) - files) + [FILE] * files
 
         async def record(tx: Transaction) -> None:
             if message_id is not None:
                 await tx.archive.mark_sent_to_customer(message_id, all_ids)
+                await tx.parts.record(message_id, channel, address, all_ids, kinds, datetime.now(UTC))
 
         return Delivered(record=record)
+
+    async def _taken_back(self, message_id: int) -> bool:
+        async with self.db.reading() as tx:
+            row = await tx.archive.message_row(message_id)
+        return row is not None and row.direction == Direction.OUTBOUND and row.delivery == Delivery.INTERNAL
 
     async def _outgoing(self, job: Job, connector: Connector) -> Outgoing:
         """The job as the customer will get it: the archived message's text (or the job's own), the formatting
@@ -55,15 +81,15 @@ class SendToCustomer:
         if job.message_id is not None:
             async with self.db.reading() as tx:
                 row = await tx.archive.message_row(job.message_id)
-        text = str(row.text if row is not None else payload.get("text", ""))
+        text = str(payload.get("text", row.text if row is not None else ""))  # a note sent on purpose: its words now
         files: list[OutgoingFile] = []
         for data in row.attachments if row is not None else []:
             attachment = Attachment.from_json(data)
             files.append(await self.staff_file(attachment, connector.limits.file_size, connector.label))
-        rich = tuple(from_json(payload["rich"])) if "rich" in payload else None
         buttons = tuple(tuple((b["text"], b["data"]) for b in row_) for row_ in payload.get("buttons", []))
+        shown = rendered(text, payload, connector)
         return Outgoing(
-            text=text, rich=rich, author=payload.get("author"), files=tuple(files), buttons=buttons,
+            text=shown.text, rich=shown.rich, author=shown.author, files=tuple(files), buttons=buttons,
             message_id=job.message_id,
         )  # fmt: skip
 

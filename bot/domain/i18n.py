@@ -1,14 +1,17 @@
 """Customer-facing text in Korean and English.
 
-Only what a customer reads on Telegram lives here; staff-facing Slack text stays in English in the handlers.
-The operator may override the greeting and the acknowledgement in the YAML file (`texts:`).
+Only what a customer reads lives here; staff-facing Slack text stays in English in the handlers. Each customer
+reads the language of their own (``pick_language``: chosen by staff, else what their channel says of them, else
+the team's default); the operator may override texts in the YAML file (`texts:`), for every language at once or
+one language at a time (``TextBook``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 
-__all__ = ["LANGUAGES", "CustomerTexts", "customer_texts"]
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "SIGNATURES", "CustomerTexts", "TextBook", "customer_texts", "pick_language"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ _TEXTS: dict[str, CustomerTexts] = {
 }
 
 LANGUAGES = tuple(_TEXTS)
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}  # what staff pick from, each in its own words
+
+SIGNATURES = {"ko": "— {name} 드림", "en": "— {name}"}
+"""The line a reply ends with when the team signs replies (``replies.author: signature``); ``{name}`` is who wrote."""
 
 
 def customer_texts(
@@ -106,3 +113,39 @@ def customer_texts(
     if choose_category is not None:
         texts = replace(texts, choose_category=choose_category)
     return texts
+
+
+def pick_language(chosen: str | None, reported: str | None, default: str) -> str:
+    """The language a customer reads: the one staff chose for them, else the one their channel reports (a
+    Telegram ``language_code``, a browser's ``Accept-Language``: "ko", "ko-KR", "en-US"), else ``default``."""
+    if chosen in _TEXTS:
+        return chosen
+    primary = (reported or "").strip().lower().replace("_", "-").split("-")[0]
+    return primary if primary in _TEXTS else default
+
+
+@dataclass(frozen=True)
+class TextBook:
+    """Every language's texts, with the operator's overrides: ``overrides`` maps a text's name (``greeting``) to
+    {language: text}; a language it leaves out keeps the built-in text."""
+
+    default: str
+    overrides: Mapping[str, Mapping[str, str]]
+
+    def __post_init__(self) -> None:
+        if self.default not in _TEXTS:
+            raise ValueError(f"unsupported language {self.default!r} (expected one of: {', '.join(LANGUAGES)})")
+        known = {f.name for f in fields(CustomerTexts)}
+        unknown = set(self.overrides) - known
+        if unknown:
+            raise ValueError(f"no customer text is called {', '.join(sorted(unknown))}")
+
+    def __call__(self, language: str | None = None) -> CustomerTexts:
+        """The texts in ``language`` (the default for None or a language the bot does not speak)."""
+        lang = language if language in _TEXTS else self.default
+        texts = _TEXTS[lang]
+        changes = {name: by_lang[lang] for name, by_lang in self.overrides.items() if lang in by_lang}
+        return replace(texts, **changes) if changes else texts
+
+    def pick(self, chosen: str | None, reported: str | None) -> CustomerTexts:
+        return self(pick_language(chosen, reported, self.default))

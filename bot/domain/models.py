@@ -41,8 +41,14 @@ class EventKind(StrEnum):
     MOVED = "moved"  # to another Slack channel, with the category
     ESCALATED = "escalated"
     AFTER_HOURS_REPLY = "after_hours_reply"
-    STAFF_EDITED = "staff_edited"  # a staff message was edited in Slack (the customer keeps the original)
-    STAFF_DELETED = "staff_deleted"  # a staff message was deleted in Slack (likewise)
+    STAFF_EDITED = "staff_edited"  # a staff message was edited in Slack (detail: the version's message id)
+    STAFF_DELETED = "staff_deleted"  # a staff message was deleted in Slack
+    CUSTOMER_COPY_DELETED = "customer_copy_deleted"  # the customer's copy of a reply was deleted (detail: why)
+    THANKED_AFTER_CLOSE = "thanked_after_close"  # a short thanks after Close, kept in the closed conversation
+    HOLD_SET = "hold_set"  # waiting on the customer, or on hold until a time (detail: hold, until)
+    HOLD_ENDED = "hold_ended"  # woken: by the customer writing, the time coming, staff, or Close (detail: reason)
+    NOTE_SENT = "note_sent"  # a note sent to the customer on purpose, with the "Send to customer" shortcut
+    LANGUAGE_SET = "language_set"  # staff chose the language the customer reads (detail: language, previous)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     edited: bool = False
     origin: str | None = None  # where the customer came from, when the channel says (see ``origin_text``)
+    sticker: str | None = None  # the emoji a sticker (or a lone reaction-like message) stands for, when it is one
 
 
 ORIGIN_LIMIT = 256
@@ -137,6 +144,9 @@ class Conversation:
     customer_username: str | None
     customer_verified: bool | None = None  # how the channel vouches for the identity (Sender.verified)
     customer_email: str | None = None
+    language_code: str | None = None  # what the customer's channel reports of them
+    language: str | None = None  # the language staff chose for them (None: from language_code)
+    last_message_at: datetime | None = None  # the thread's last message, from either side
 
 
 # --- routing vocabulary: categories, their owners and the teams' hours --------------------------------------
@@ -161,7 +171,12 @@ class BusinessHours:
     timezone: str
     weekly: tuple[tuple[tuple[int, int], ...], ...]
     holidays: frozenset[date] = frozenset()
-    auto_reply: str | None = None  # the after-hours reply for this team; None: texts.after_hours
+    auto_reply: str | None = None  # the after-hours reply for this team, one text for every language
+    auto_replies: Mapping[str, str] = field(default_factory=dict)  # the same per language; missing: texts.after_hours
+
+    def reply_in(self, language: str) -> str | None:
+        """This team's after-hours reply in ``language``; None: the customer texts' own."""
+        return self.auto_replies.get(language) or self.auto_reply
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,23 @@ REASSIGNED = "reassigned"  # by, to
 CATEGORY_SET = "category_set"  # by, category, previous, owners ([ids])
 NOT_DELIVERED = "not_delivered"  # reason
 QUARANTINED = "quarantined"  # channel, number, address, who, error — posted to the inbox channel
-STAFF_EDITED = "staff_edited"  # by, delivered, text — a reply edited in Slack; the customer keeps the original
-STAFF_DELETED = "staff_deleted"  # by, delivered, text — a reply deleted in Slack; the customer keeps it
+STAFF_EDITED = "staff_edited"  # by, delivered, text, why (+ channel, hours, detail) — the edit did not reach them
+STAFF_DELETED = "staff_deleted"  # by, delivered, text, outcome (deleted, withdrawn, kept), why — a reply deleted
+TURNED_NOTE = "turned_note"  # by, text, outcome (deleted, withdrawn, kept), why — a reply edited into a note
+NOTE_NOT_SENT = "note_not_sent"  # by, explicit — a note edited to read like a reply: an edit never sends it
 LEFT_CONTACT = "left_contact"  # contact — the customer left an address to be answered at (e.g. after hours)
+HOLD_ENDED = "hold_ended"  # reason (customer, time), hold (waiting, on_hold), people — an inquiry woke by itself
 
 KINDS = frozenset(
     {NO_REPLY_YET, ESCALATED, ESCALATION, REASSIGNED, CATEGORY_SET, NOT_DELIVERED, QUARANTINED, STAFF_EDITED,
-     STAFF_DELETED, LEFT_CONTACT}
+     STAFF_DELETED, TURNED_NOTE, NOTE_NOT_SENT, HOLD_ENDED, LEFT_CONTACT}
 )  # fmt: skip
+
+# Why a change did not reach the customer (the ``why`` fact)
+CANNOT = "channel"  # the channel cannot change (or delete) what it sent: ``channel``
+TOO_OLD = "window"  # past the channel's window: ``channel``, ``hours``
+REFUSED = "platform"  # the platform said no: ``detail``
+NO_TEXT = "no_text"  # the reply had only files, no words to change
 
 
 @dataclass(frozen=True)
@@ -78,3 +87,23 @@ def quarantined(*, channel: str, number: int, address: str | None, who: str | No
 
 def left_contact(contact: str) -> Notice:
     return Notice(LEFT_CONTACT, {"contact": contact})
+
+
+def staff_edited(*, by: str, delivered: bool, text: str, why: str, **detail: object) -> Notice:
+    return Notice(STAFF_EDITED, {"by": by, "delivered": delivered, "text": text, "why": why, **detail})
+
+
+def staff_deleted(*, by: str, text: str, outcome: str, why: str | None = None, **detail: object) -> Notice:
+    return Notice(STAFF_DELETED, {"by": by, "delivered": True, "text": text, "outcome": outcome, "why": why, **detail})
+
+
+def turned_note(*, by: str, text: str, outcome: str, why: str | None = None, **detail: object) -> Notice:
+    return Notice(TURNED_NOTE, {"by": by, "text": text, "outcome": outcome, "why": why, **detail})
+
+
+def note_not_sent(*, by: str, explicit: bool) -> Notice:
+    return Notice(NOTE_NOT_SENT, {"by": by, "explicit": explicit})
+
+
+def hold_ended(*, reason: str, hold: str | None, people: list[str]) -> Notice:
+    return Notice(HOLD_ENDED, {"reason": reason, "hold": hold, "people": people})

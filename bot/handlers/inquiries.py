@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.config import BotConfig
 from bot.slack.blocks import category_label, permalink
+from bot.slack.header_controls import status_note
 from bot.slack.mentions import duration
 from bot.slack.text import escape
 from bot.store.timers import Inquiry
@@ -60,7 +61,9 @@ def inquiry_line(inquiry: Inquiry, config: BotConfig, team_url: str, now: dateti
     name = escape(c.customer_name)
     title = f"<{permalink(team_url, c.slack_channel, c.thread_ts)}|{name}>" if c.thread_ts else name
     holder = f"held by <@{c.holder}>" if c.holder else "*unclaimed*"
-    if state is not None and state.waiting_since is not None:
+    if state is not None and state.hold is not None:
+        waited = status_note(state.hold, state.hold_until).removeprefix(" · ")
+    elif state is not None and state.waiting_since is not None:
         waited = f"waiting {duration((now - state.waiting_since).total_seconds())}"
     elif state is not None:
         waited = "answered, not waiting"

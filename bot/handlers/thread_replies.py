@@ -2,7 +2,7 @@
 
 Bolt runs this before answering Slack (``process_before_response``), so a reply is committed before Slack hears
 "received"; a retry of the same event finds the message archived and does nothing. Edits and deletions of a reply
-are archived and told in the thread (bot.usecases.staff_edits); they do not reach the customer yet.
+are archived and reach the customer where their channel can (bot.usecases.staff_edits).
 """
 
 from __future__ import annotations
@@ -78,11 +78,10 @@ def _by_a_person_in_a_thread(message: dict[str, Any], bot_user_id: str | None) -
     return bool(thread_ts) and bool(message.get("ts")) and thread_ts != message.get("ts")
 
 
-def register(app: AsyncApp, service: Conversations, names: SlackNames, edits: StaffEdits | None = None) -> None:
-    edits = edits or StaffEdits(service.db, clock=service.clock)
-
+def register(app: AsyncApp, service: Conversations, names: SlackNames, edits: StaffEdits) -> None:
     async def on_change(event: dict[str, Any], message: dict[str, Any]) -> None:
-        """A reply edited or deleted in Slack: archived, and the thread told the customer has the original."""
+        """A staff message edited or deleted in Slack: archived, and the customer's copy follows (bot.usecases
+        .staff_edits)."""
         channel = event["channel"]
         if event["subtype"] == "message_deleted":
             ts = event.get("deleted_ts") or message["ts"]
@@ -98,6 +97,8 @@ def register(app: AsyncApp, service: Conversations, names: SlackNames, edits: St
                 edit_ts=edited.get("ts"),
                 text=text,
                 plain_text=to_plain(text, user_names),
+                rich=tuple(parse_mrkdwn(text, user_names)),
+                user_name=user_names.get(user, user),
             )
             noticed = await edits.edited(change)
         if noticed:

@@ -94,17 +94,20 @@ def header(
     customer: Sequence[dict[str, Any]] = (),
     origin: str | None = None,
     activity: str = "",
+    status_note: str = "",
+    controls: dict[str, Any] | None = None,
 ) -> SlackPost:
     """The thread's first message: who, from where, what about, who holds it, and the buttons to change that.
 
     ``customer`` is the customer line (bot.customer_blocks.header_blocks): earlier conversations and the buttons
     to the profile, notes and contact attempts. ``origin`` is where the customer came from (a deep link's payload,
     a web page), as they sent it, ``activity`` what they did before writing ("viewed /pricing 3×"): escaped here.
+    ``status_note`` says how it waits, ``controls`` are the status and language menus (bot.slack.header_controls).
     """
     category = categories.get(conversation.category) if conversation.category else None
     identity = identity_note(conversation.customer_verified, conversation.customer_email)
     sender = f"{customer_label(conversation)}{identity} via {channel_name(conversation.channel)}"
-    status = "Open" if conversation.status == Status.OPEN else "Closed"
+    status = ("Open" + status_note) if conversation.status == Status.OPEN else "Closed"
     holder = f"<@{conversation.holder}>" if conversation.holder else "nobody yet"
     facts = (
         f"*Category:* {category_label(conversation.category, categories)}   *Status:* {status}   *Held by:* {holder}"
@@ -144,6 +147,8 @@ def header(
     menus = routing_actions(conversation, categories) if routing is not None else None
     if menus is not None:
         blocks.append(menus)
+    if controls is not None:
+        blocks.append(controls)
     blocks.extend(customer)
     label = category_label(conversation.category, categories)
     text = f"New inquiry from {escape(conversation.customer_name)} ({label})"
@@ -180,3 +185,9 @@ def _safe_cut(escaped: str) -> str:
 def notice(text: str) -> SlackPost:
     """A bot notice in a thread (a failed delivery, a state change); ``text`` is trusted mrkdwn."""
     return SlackPost(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+
+
+def with_line(post: SlackPost, line: str) -> SlackPost:
+    """A post with one more line of the bot's own (trusted mrkdwn) under it, also in its notification text."""
+    context = {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]}
+    return SlackPost(text=f"{line} {post.text}"[:3000], blocks=[*post.blocks, context])

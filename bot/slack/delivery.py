@@ -16,15 +16,18 @@ from bot.delivery.pacing import paced
 from bot.delivery.worker import Delivered, Progress
 from bot.domain.activity import summarize_views
 from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
+from bot.domain.i18n import pick_language
 from bot.domain.models import Attachment, Conversation, EventKind
 from bot.slack import notices
 from bot.slack.answers import SLACK_FAILURES, describe, refusal, slack_call
-from bot.slack.blocks import SlackPost, customer_posts, header, notice, permalink
+from bot.slack.blocks import SlackPost, customer_posts, header, notice, permalink, with_line
 from bot.slack.customer_blocks import header_blocks
+from bot.slack.header_controls import controls, status_note
 from bot.slack.routing_blocks import RoutingView
 from bot.slack.text import escape
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
+from bot.store.parts import FILE, SLACK, TEXT
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,11 @@ class SlackDelivery:
         async with self.db.reading() as tx:
             return await _conversation_in(tx, job)
 
-    async def _post(self, channel: str, post: SlackPost, thread_ts: str | None = None) -> str:
+    async def _post(
+        self, channel: str, post: SlackPost, thread_ts: str | None = None, *, broadcast: bool = False
+    ) -> str:
+        """``broadcast``: a thread reply shown in the channel too (``reply_broadcast``)."""
+        extra = {"reply_broadcast": True} if broadcast and thread_ts else {}
         response = await self._call(
             "chat_postMessage",
             channel=channel,
@@ -89,6 +96,7 @@ class SlackDelivery:
             blocks=post.blocks,
             unfurl_links=False,
             unfurl_media=False,
+            **extra,
         )
         return str(response["ts"])
 
@@ -108,6 +116,8 @@ class SlackDelivery:
             previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
         routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
         customer = header_blocks(conversation.id, conversation.customer_id, earlier)
+        hold, until = (state.hold, state.hold_until) if state is not None else (None, None)
+        language = pick_language(conversation.language, conversation.language_code, self.config.language)
         return header(
             conversation,
             categories=self.config.categories,
@@ -116,6 +126,8 @@ class SlackDelivery:
             customer=customer,
             origin=origin,
             activity=summarize_views(views),
+            status_note=status_note(hold, until),
+            controls=controls(conversation, hold, language),
         )
 
 
@@ -132,7 +144,7 @@ class OpenThread(SlackDelivery):
         return Delivered(record=record)
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
-        await _archive_failure(tx, batch, reason)
+        await archive_failure(tx, batch, reason)
 
 
 class UpdateHeader(SlackDelivery):
@@ -150,7 +162,7 @@ class UpdateHeader(SlackDelivery):
         return Delivered()
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
-        await _archive_failure(tx, batch, reason)
+        await archive_failure(tx, batch, reason)
 
 
 class PostNotice(SlackDelivery):
@@ -160,6 +172,9 @@ class PostNotice(SlackDelivery):
             text = notices.from_payload(batch[0].payload, self.config.categories, conversation)
             await self._post(conversation.slack_channel, notice(text), conversation.thread_ts)
         return Delivered()
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        await archive_failure(tx, batch, reason)
 
 
 class PostAlert(SlackDelivery):
@@ -188,14 +203,16 @@ class PostInbound(SlackDelivery):
         head = batch[0]
         head_row = by_id[head.message_id]
         progress = Progress(head, self.db)
-        if head_row.attachments or len(customer_posts([_display_text(head_row, head.payload)])) > 1:
-            ts = await self._deliver_one(conversation, head_row, head.payload, progress)
-            return Delivered(record=_posted([head_row.id], ts), job_ids=[head.id])
+        alone = head_row.attachments or head.payload.get("resurfaced")  # posted on its own
+        if alone or len(customer_posts([_display_text(head_row, head.payload)])) > 1:
+            ts, kinds = await self._deliver_one(conversation, head_row, head.payload, progress)
+            record = _posted([head_row.id], ts, conversation.slack_channel, progress.ids, kinds)
+            return Delivered(record=record, job_ids=[head.id])
         taken: list[Job] = []
         texts: list[str] = []
         for job in batch:
             row = by_id.get(job.message_id)
-            if row is None or row.attachments:
+            if row is None or row.attachments or job.payload.get("resurfaced"):
                 break
             candidate = [*texts, _display_text(row, job.payload)]
             if taken and len(customer_posts(candidate)) > 1:
@@ -208,14 +225,16 @@ class PostInbound(SlackDelivery):
             if posts
             else conversation.thread_ts
         )
-        return Delivered(
-            record=_posted([j.message_id for j in taken if j.message_id], ts), job_ids=[j.id for j in taken]
-        )
+        parts = [ts] if posts else []  # a message with nothing to show has no post of its own
+        taken_ids = [j.message_id for j in taken if j.message_id]
+        record = _posted(taken_ids, ts, conversation.slack_channel, parts, [TEXT] * len(parts))
+        return Delivered(record=record, job_ids=[j.id for j in taken])
 
     async def _deliver_one(
         self, conversation: Conversation, row: Any, payload: dict[str, Any], progress: Progress
-    ) -> str:
-        """A message with files or too long for one post: each part recorded as it lands, so none repeats."""
+    ) -> tuple[str, list[str]]:
+        """A message with files or too long for one post: each part recorded as it lands, so none repeats.
+        Returns the first part's ts and the kind of every part (for the map of message ids)."""
         assert conversation.thread_ts is not None
         parts: list[Any] = [("post", p) for p in customer_posts([_display_text(row, payload)])]
         attachments = [Attachment.from_json(a) for a in row.attachments]
@@ -225,18 +244,30 @@ class PostInbound(SlackDelivery):
         else:
             caption = ""
         parts += [("file", a) for a in attachments]
+        resurfaced = payload.get("resurfaced")
+        if resurfaced:  # the thread was quiet: the holder is mentioned with the message, which may show in the channel
+            line = notices.resurfaced(resurfaced)
+            first = parts[0][1] if parts and parts[0][0] == "post" else None
+            if first is not None and len(first.blocks) < 50:
+                parts[0] = ("post", with_line(first, line))
+            else:
+                parts.insert(0, ("post", notice(line)))
+        broadcast = bool(resurfaced and resurfaced.get("broadcast"))
         ts = progress.ids[0] if progress.ids else conversation.thread_ts
         for index, (kind, part) in enumerate(parts):
             if index < progress.done:
                 continue
             if kind == "post":
-                sent = await self._post(conversation.slack_channel, part, conversation.thread_ts)
+                sent = await self._post(
+                    conversation.slack_channel, part, conversation.thread_ts, broadcast=broadcast and index == 0
+                )
             else:
-                sent = await self._upload(conversation, part, caption if index == 0 else "")
+                first_file = index == next(i for i, (k, _) in enumerate(parts) if k == "file")
+                sent = await self._upload(conversation, part, caption if first_file else "")
             if index == 0:
                 ts = sent
             await progress.advance(sent)
-        return ts
+        return ts, [TEXT if kind == "post" else FILE for kind, _ in parts]
 
     async def _upload(self, conversation: Conversation, attachment: Attachment, caption: str) -> str:
         connector = self.connectors.get(conversation.channel)
@@ -257,7 +288,7 @@ class PostInbound(SlackDelivery):
         return str(files[0].get("id", conversation.thread_ts))
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
-        await _archive_failure(tx, batch, reason)
+        await archive_failure(tx, batch, reason)
 
 
 async def _conversation_in(tx: Transaction, job: Job) -> Conversation:
@@ -275,15 +306,20 @@ def _display_text(row: Any, payload: dict[str, Any]) -> str:
     return text
 
 
-def _posted(message_ids: list[int], ts: str | None) -> Any:
+def _posted(message_ids: list[int], ts: str | None, channel: str, parts: list[str], kinds: list[str]) -> Any:
+    """Archive where the messages went: the first post's ts on each message, and every part in the map."""
+
     async def record(tx: Transaction) -> None:
         if message_ids and ts:
             await tx.archive.mark_posted_to_slack(message_ids, ts)
+        now = datetime.now(UTC)
+        for message_id in message_ids:
+            await tx.parts.record(message_id, SLACK, channel, parts, kinds[: len(parts)], now)
 
     return record
 
 
-async def _archive_failure(tx: Transaction, batch: list[Job], reason: str) -> None:
+async def archive_failure(tx: Transaction, batch: list[Job], reason: str) -> None:
     message_ids = [j.message_id for j in batch if j.message_id is not None]
     if message_ids:
         await tx.archive.mark_failed(message_ids, reason)

@@ -49,22 +49,69 @@ def render(
             f"letter #{f['number']} (`python -m bot export` includes it); nothing else waits for it. "
             f"Error: `{escape(str(f.get('error', '')))}`"
         )
-    if kind == notices.STAFF_EDITED:
-        gets = "still sees" if f.get("delivered") else "will still get"
-        return (
-            f":pencil2: This reply was edited in Slack, but the customer {gets} the original: edits do not reach "
-            f"customers yet. To correct it, send a new reply.\n{_quote(str(f.get('text', '')))}"
-        ).rstrip()
-    if kind == notices.STAFF_DELETED:
-        has = "still has" if f.get("delivered") else "will still get"
-        return (
-            f":wastebasket: This reply was deleted in Slack, but the customer {has} it: deletions do not reach "
-            f"customers yet.\n{_quote(str(f.get('text', '')))}"
-        ).rstrip()
+    if kind == notices.HOLD_ENDED:
+        people = mentions(f.get("people") or [])
+        if f.get("reason") == "customer":
+            was = "waiting on them" if f.get("hold") == "waiting" else "on hold"
+            text = f":speech_balloon: {people} The customer wrote: this inquiry is no longer {was}."
+        else:
+            text = f":alarm_clock: {people} The hold is over: this inquiry is active again."
+        return text.replace("  ", " ")
+    if kind in _CHANGES:
+        return _change(kind, f)
     if kind == notices.LEFT_CONTACT:
         contact = escape(" ".join(str(f.get("contact", "")).replace("`", "'").split())[:256])
         return f":envelope: The customer left an address to be answered at: `{contact}` (kept on their profile)."
     raise ValueError(f"no words for notice kind {kind!r}")
+
+
+_CHANGES = (notices.STAFF_EDITED, notices.STAFF_DELETED, notices.TURNED_NOTE, notices.NOTE_NOT_SENT)
+
+
+def _change(kind: str, f: Mapping[str, Any]) -> str:
+    """What became of a staff edit or deletion, told in the thread only when the team needs to know."""
+    quote = _quote(str(f.get("text", "")))
+    if kind == notices.NOTE_NOT_SENT:
+        how = "post it as a new reply" + (" or use *Send to customer* on it" if f.get("explicit") else "")
+        return (
+            ":lock: This note was edited to read like a reply, but an edit never sends a note to the customer. "
+            f"To send it, {how}."
+        )
+    if kind == notices.STAFF_EDITED:
+        gets = "still sees" if f.get("delivered") else "will still get"
+        return (
+            f":pencil2: This reply was edited in Slack, but the customer {gets} the original: {_why(f)}. "
+            f"To correct it, send a new reply.\n{quote}"
+        ).rstrip()
+    outcome = f.get("outcome") or "kept"
+    if kind == notices.TURNED_NOTE:
+        start = ":lock: This reply was edited into a note"
+        if outcome == "deleted":
+            return f"{start}: it was deleted from the customer's chat too.\n{quote}".rstrip()
+        if outcome == "withdrawn":
+            return f"{start} before it was sent: the customer will not get it.\n{quote}".rstrip()
+        return f"{start}, but the customer still has the reply: {_why(f)}.\n{quote}".rstrip()
+    if outcome == "deleted":
+        return f":wastebasket: This reply was deleted in Slack and from the customer's chat too.\n{quote}".rstrip()
+    if outcome == "withdrawn":
+        unsent = ":wastebasket: This reply was deleted before it was sent: the customer will not get it."
+        return f"{unsent}\n{quote}".rstrip()
+    has = "still has" if f.get("delivered") else "will still get"
+    return f":wastebasket: This reply was deleted in Slack, but the customer {has} it: {_why(f)}.\n{quote}".rstrip()
+
+
+def _why(f: Mapping[str, Any]) -> str:
+    why = f.get("why")
+    where = channel_name(str(f.get("channel") or "")) if f.get("channel") else "this channel"
+    if why == notices.CANNOT:
+        return f"{where} does not let the bot change or delete a message it sent"
+    if why == notices.TOO_OLD:
+        return f"{where} lets the bot change or delete its messages for {f.get('hours')} hours only"
+    if why == notices.REFUSED:
+        return escape(str(f.get("detail") or "the channel refused"))
+    if why == notices.NO_TEXT:
+        return "the reply had only files, no words to change"
+    return "changes did not reach customers then"  # a notice queued by a version that could not sync them
 
 
 def _quote(text: str, limit: int = 150) -> str:
@@ -88,3 +135,10 @@ def from_payload(
     if "notice" in payload:
         return render(Notice.from_json(dict(payload["notice"])), categories, conversation)
     return str(payload["text"])
+
+
+def resurfaced(facts: Mapping[str, Any]) -> str:
+    """The line on a customer message into a thread that had been quiet: who should look, after how long."""
+    people = mentions(facts.get("people") or [])
+    quiet = duration(float(facts.get("quiet") or 0))
+    return f":wave: {people + ' ' if people else ''}The customer wrote again after {quiet} of quiet.".strip()

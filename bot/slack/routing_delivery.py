@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from bot.delivery.worker import Delivered, Progress
 from bot.slack import notices
 from bot.slack.blocks import SlackPost, category_label, channel_name, customer_label, notice, permalink
-from bot.slack.delivery import SlackDelivery, _archive_failure
+from bot.slack.delivery import SlackDelivery, archive_failure
 from bot.slack.routing_blocks import moved_notice
 from bot.store.database import Transaction
 from bot.store.outbox import Job
@@ -46,7 +46,7 @@ class MoveThread(SlackDelivery):
         return Delivered(record=record)
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
-        await _archive_failure(tx, batch, reason)
+        await archive_failure(tx, batch, reason)
 
 
 class RetireHeader(SlackDelivery):
@@ -77,7 +77,7 @@ class RetireHeader(SlackDelivery):
         return Delivered()
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
-        await _archive_failure(tx, batch, reason)
+        await archive_failure(tx, batch, reason)
 
 
 class PostEscalation(SlackDelivery):
@@ -93,4 +93,4 @@ class PostEscalation(SlackDelivery):
         return Delivered()
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
-        await _archive_failure(tx, batch, reason)
+        await archive_failure(tx, batch, reason)

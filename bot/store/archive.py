@@ -19,10 +19,10 @@ from bot.domain.models import (
     Delivery,
     Direction,
     EventKind,
-    Sender,
     Status,
 )
-from bot.store.schema import conversations, customers, events, identities, messages, seen_keys, settings_kv
+from bot.store.identity_records import IdentityRecords
+from bot.store.schema import conversations, events, identities, messages, seen_keys, settings_kv
 
 
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any, key: str) -> Any:
@@ -39,6 +39,8 @@ _CONVERSATION_COLUMNS = (
     identities.c.username,
     identities.c.verified,
     identities.c.email,
+    identities.c.language_code,
+    identities.c.language,
 )
 
 
@@ -66,80 +68,15 @@ def _to_conversation(row: Row[Any]) -> Conversation:
         customer_username=m[identities.c.username],
         customer_verified=m[identities.c.verified],
         customer_email=m[identities.c.email],
+        language_code=m[identities.c.language_code],
+        language=m[identities.c.language],
+        last_message_at=m[conversations.c.last_message_at],
     )
 
 
-class Archive:
+class Archive(IdentityRecords):
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-
-    # --- customers -------------------------------------------------------------------------------------------
-
-    async def upsert_identity(self, channel: str, sender: Sender, now: datetime) -> tuple[int, int]:
-        """The (customer id, identity id) of a sender, created on first contact, names kept current."""
-        row = (
-            await self.conn.execute(
-                select(
-                    identities.c.id,
-                    identities.c.customer_id,
-                    identities.c.display_name,
-                    identities.c.username,
-                    identities.c.verified,
-                    identities.c.email,
-                )
-                .where(identities.c.channel == channel, identities.c.external_id == sender.external_id)
-                # Locked until commit: a merge moving this identity to another customer waits for us, or we for it,
-                # so a message never opens a conversation under a customer that was just merged away. FOR NO KEY
-                # UPDATE, not FOR UPDATE: it conflicts with the merge's UPDATE but not with the FOR KEY SHARE that
-                # foreign-key checks take on this row (a staff reply's second update of the conversation checks
-                # conversations.identity_id), so a reply and a message of the same customer never deadlock.
-                .with_for_update(key_share=True)
-            )
-        ).first()
-        if row is not None:
-            known = (row.display_name, row.username, row.verified, row.email)
-            if known != (sender.display_name, sender.username, sender.verified, sender.email):
-                await self.conn.execute(
-                    update(identities)
-                    .where(identities.c.id == row.id)
-                    .values(
-                        display_name=sender.display_name, username=sender.username, verified=sender.verified,
-                        email=sender.email,
-                    )
-                )  # fmt: skip
-            return row.customer_id, row.id
-        customer_id = (
-            await self.conn.execute(
-                customers.insert()
-                .values(display_name=sender.display_name, username=sender.username, created_at=now)
-                .returning(customers.c.id)
-            )
-        ).scalar_one()
-        identity_id = (
-            await self.conn.execute(
-                identities.insert()
-                .values(
-                    customer_id=customer_id,
-                    channel=channel,
-                    external_id=sender.external_id,
-                    display_name=sender.display_name,
-                    username=sender.username,
-                    language_code=sender.language_code,
-                    verified=sender.verified,
-                    email=sender.email,
-                    created_at=now,
-                )
-                .returning(identities.c.id)
-            )
-        ).scalar_one()
-        return customer_id, identity_id
-
-    async def identity_known(self, channel: str, external_id: str) -> bool:
-        """Whether this channel has heard from this sender before."""
-        found = await self.conn.execute(
-            select(identities.c.id).where(identities.c.channel == channel, identities.c.external_id == external_id)
-        )
-        return found.first() is not None
 
     # --- conversations ---------------------------------------------------------------------------------------
 
@@ -272,8 +209,10 @@ class Archive:
         external_message_ids: Sequence[str] = (),
         slack_ts: str | None = None,
         delivery: Delivery = Delivery.PENDING,
+        edit_of: int | None = None,
     ) -> int | None:
-        """Archive a message; None when its source_key was archived before (a redelivery)."""
+        """Archive a message (``edit_of``: a later version of that message); None when its source_key was archived
+        before (a redelivery)."""
         stmt = _insert_ignoring_duplicates(self.conn, messages, "source_key").values(
             conversation_id=conversation_id,
             direction=direction,
@@ -288,8 +227,32 @@ class Archive:
             slack_ts=slack_ts,
             delivery=delivery,
             created_at=now,
+            edit_of=edit_of,
         )
         return (await self.conn.execute(stmt.returning(messages.c.id))).scalar_one_or_none()
+
+    async def latest_version(self, message_id: int) -> Any:
+        """A message as it reads now: its newest version (an edit), or the message itself."""
+        newest = (
+            await self.conn.execute(
+                select(messages).where(messages.c.edit_of == message_id).order_by(messages.c.id.desc()).limit(1)
+            )
+        ).first()
+        return newest if newest is not None else await self.message_row(message_id)
+
+    async def send_as_reply(self, message_id: int, latest_id: int) -> None:
+        """A note goes to the customer after all: it (and its newest version) is a reply now, on its way."""
+        await self.conn.execute(
+            update(messages)
+            .where(messages.c.id.in_({message_id, latest_id}))
+            .values(direction=Direction.OUTBOUND, delivery=Delivery.PENDING, delivery_error=None)
+        )
+
+    async def mark_delivery(self, message_id: int, delivery: Delivery, error: str | None = None) -> None:
+        """How far a message (or one version of it) got with the customer."""
+        await self.conn.execute(
+            update(messages).where(messages.c.id == message_id).values(delivery=delivery, delivery_error=error)
+        )
 
     async def existing_source_keys(self, source_keys: Sequence[str]) -> set[str]:
         """Which of these messages are archived already: one query for a whole group of updates."""

@@ -22,8 +22,11 @@ from bot.store.channel_records import ChannelRecords
 from bot.store.customers import CustomerStore
 from bot.store.dead_letters import DeadLetters
 from bot.store.engine import READONLY
+from bot.store.holds import HoldStore
+from bot.store.languages import LanguageStore
 from bot.store.origins import OriginStore
 from bot.store.outbox import Outbox
+from bot.store.parts import PartStore
 from bot.store.search import Search
 from bot.store.timers import TimerStore
 
@@ -99,6 +102,9 @@ class Transaction:
         self.dead_letters = DeadLetters(conn)  # updates that could not be read or stored
         self.origins = OriginStore(conn)  # where customers came from (bot.store.origins)
         self.channel_records = ChannelRecords(conn)  # transcripts and files of channels that show them
+        self.holds = HoldStore(conn)  # inquiries waiting on the customer or on hold (bot.store.holds)
+        self.languages = LanguageStore(conn)  # the language each customer reads (bot.store.languages)
+        self.parts = PartStore(conn)  # which platform messages carry each archived message (bot.store.parts)
 
 
 class Database:

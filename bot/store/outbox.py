@@ -21,6 +21,7 @@ PENDING = "pending"
 SENDING = "sending"
 DONE = "done"
 FAILED = "failed"
+WITHDRAWN = "withdrawn"  # taken back before anything of it was sent (a reply deleted while still queued)
 _UNFINISHED = (PENDING, SENDING)
 
 
@@ -211,6 +212,28 @@ class Outbox:
         if count:
             values["attempts"] = outbox.c.attempts + 1
         await self.conn.execute(update(outbox).where(outbox.c.id.in_(job_ids)).values(**values))
+
+    async def withdraw(self, kind: str, message_id: int, *, now: datetime, reason: str) -> bool:
+        """Take back a job of ``kind`` for a message when nothing of it went out yet; False when it is running or
+        sent a part already (then it must run to its end). The row is locked first, so no worker takes it while
+        this decides."""
+        row = (
+            await self.conn.execute(
+                select(outbox.c.id, outbox.c.status, outbox.c.payload)
+                .where(outbox.c.kind == kind, outbox.c.message_id == message_id, outbox.c.status.in_(_UNFINISHED))
+                .order_by(outbox.c.id)
+                .limit(1)
+                .with_for_update()
+            )
+        ).first()
+        if row is None or row.status != PENDING or (row.payload or {}).get("parts_done"):
+            return False
+        result = await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id, outbox.c.status == PENDING)
+            .values(status=WITHDRAWN, finished_at=now, last_error=reason[:2000], lease_until=None)
+        )
+        return result.rowcount == 1
 
     async def give_up(self, job_ids: Sequence[int], *, error: str, now: datetime) -> None:
         await self.conn.execute(

@@ -24,6 +24,11 @@ inquiry_state = Table(
     Column("resolved_at", UTCDateTime()),
     Column("resolution_seconds", Integer),  # wall-clock seconds from opening to closing
     Column("after_hours_replied_at", UTCDateTime()),
+    Column("hold", String(16)),  # waiting (on the customer) or on_hold; None: active
+    Column("hold_until", UTCDateTime()),  # on hold: when it wakes by itself
+    Column("hold_since", UTCDateTime()),
+    Column("hold_set_by", String(64)),
+    Column("paused_seconds", Integer),  # business seconds the first-response clock spent paused, before this hold
 )
 
 inquiry_timers = Table(

@@ -77,7 +77,8 @@ identities = Table(
     Column("external_id", String(128), nullable=False),
     Column("display_name", String(256), nullable=False),
     Column("username", String(256)),
-    Column("language_code", String(16)),
+    Column("language_code", String(16)),  # what their channel reports (Telegram's language_code, a browser's)
+    Column("language", String(8)),  # the language staff chose for them; None: from language_code
     Column("created_at", UTCDateTime(), nullable=False),
     Column("verified", Boolean),  # the channel vouches for this login (a site's signed identity); None: not said
     Column("email", String(256)),  # as a verified identity gave it
@@ -127,6 +128,7 @@ messages = Table(
     Column("delivery", String(16), nullable=False),
     Column("delivery_error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("edit_of", Id, index=True),  # a later version of this message (an edit): the original's id
 )
 
 events = Table(
@@ -202,3 +204,20 @@ origins = Table(
 )
 """Where customers came from (a Telegram deep link's ``/start`` payload, later a website visitor's page), each time
 their channel said so; the next conversation to open takes the ones still waiting and shows the latest."""
+
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("platform", String(32), nullable=False),  # "slack", or the customer's channel ("telegram", ...)
+    Column("place", String(128), nullable=False),  # the Slack channel, or the customer's address on their channel
+    Column("external_id", String(64), nullable=False),  # the Slack ts or file id; the channel's message id
+    Column("position", Integer, nullable=False),  # the part's place in the message, from 0
+    Column("kind", String(8), nullable=False),  # text (a message's words), file
+    Column("created_at", UTCDateTime(), nullable=False),  # when it was sent: edit windows count from it
+    Column("removed_at", UTCDateTime()),  # deleted, or dropped when an edit needed fewer parts
+    Index("ix_message_parts_platform_place_external_id", "platform", "place", "external_id"),
+)
+"""Every part of every message on both sides: which Slack posts and which customer messages carry it, so an edit or
+a deletion on one side finds what to change on the other, however many parts a long message was split into."""

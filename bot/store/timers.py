@@ -25,7 +25,8 @@ CANCELLED = "cancelled"
 
 FIRST = "first"  # escalation in the thread, owners mentioned again
 SECOND = "second"  # escalation to the configured channel or person
-TIMER_KINDS = (FIRST, SECOND)
+WAKE = "wake"  # an inquiry on hold until a time: it wakes then (bot.usecases.holds)
+TIMER_KINDS = (FIRST, SECOND)  # the escalations: what an answer or a hold cancels
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class InquiryState:
     resolved_at: datetime | None
     resolution_seconds: int | None
     after_hours_replied_at: datetime | None
+    hold: str | None = None  # WAITING (on the customer) or ON_HOLD; None: active
+    hold_until: datetime | None = None
+    hold_since: datetime | None = None
+    hold_set_by: str | None = None
+    paused_seconds: int | None = None  # business seconds the first-response clock was paused by earlier holds
 
 
 @dataclass(frozen=True)
@@ -210,10 +216,15 @@ class TimerStore:
             .values(**values)
         )
 
-    async def cancel(self, conversation_id: int) -> None:
+    async def cancel(self, conversation_id: int, kinds: Collection[str] = TIMER_KINDS) -> None:
+        """Cancel the pending escalations (or ``kinds``): an answer or a hold does not cancel a wake-up."""
         await self.conn.execute(
             update(inquiry_timers)
-            .where(inquiry_timers.c.conversation_id == conversation_id, inquiry_timers.c.status == PENDING)
+            .where(
+                inquiry_timers.c.conversation_id == conversation_id,
+                inquiry_timers.c.status == PENDING,
+                inquiry_timers.c.kind.in_(list(kinds)),
+            )
             .values(status=CANCELLED)
         )
 

@@ -12,15 +12,19 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from bot.domain.models import Conversation
 from bot.domain.notices import Notice
 from bot.domain.richtext import Run, to_json
 from bot.store.database import Transaction
 
 OPEN_THREAD = "open_thread"  # the conversation's first message in Slack
 POST_INBOUND = "post_inbound"  # a customer message into the thread (a backlog is combined: batchable)
+UPDATE_INBOUND = "update_inbound"  # a customer edited a message: its Slack posts updated in place, marked edited
 UPDATE_HEADER = "update_header"  # re-render the thread's first message
 POST_NOTICE = "post_notice"  # a bot notice in the thread
 SEND_TO_CUSTOMER = "send_to_customer"  # a staff reply or one of the bot's own texts, on the customer's channel
+EDIT_FOR_CUSTOMER = "edit_for_customer"  # a reply edited in Slack: the customer's copy changed, every part
+DELETE_FOR_CUSTOMER = "delete_for_customer"  # a reply deleted in Slack (or turned into a note): the copy deleted
 MOVE_THREAD = "move_thread"  # open the conversation's thread in another channel, linking the old one
 RETIRE_HEADER = "retire_header"  # turn the old first message into a pointer to the new place
 POST_ESCALATION = "post_escalation"  # the second escalation, to a channel or a person
@@ -87,11 +91,30 @@ async def open_thread(tx: Transaction, conversation_id: int, slack_channel: str)
 
 
 async def post_inbound(
-    tx: Transaction, conversation_id: int, slack_channel: str, message_id: int, *, edited: bool = False
+    tx: Transaction,
+    conversation_id: int,
+    slack_channel: str,
+    message_id: int,
+    *,
+    edited: bool = False,
+    resurfaced: dict[str, Any] | None = None,
 ) -> None:
+    """``resurfaced``: the thread was quiet (facts ``quiet`` seconds, ``people`` to mention, ``broadcast``); the
+    message is then posted on its own, with the mention, and shown in the channel too when ``broadcast``."""
+    payload: dict[str, Any] = {"edited": edited}
+    if resurfaced:
+        payload["resurfaced"] = resurfaced
     await _enqueue(
         tx, lane=slack_lane(conversation_id), target=_slack(slack_channel), kind=POST_INBOUND,
-        payload={"edited": edited}, conversation_id=conversation_id, message_id=message_id,
+        payload=payload, conversation_id=conversation_id, message_id=message_id,
+    )  # fmt: skip
+
+
+async def update_inbound(tx: Transaction, conversation: InThread, *, version_id: int, original_id: int) -> None:
+    """Show the customer's edit where the original is in Slack (after the original's own post: the same lane)."""
+    await _enqueue(
+        tx, lane=slack_lane(conversation.id), target=f"slack-update:{conversation.slack_channel}",
+        kind=UPDATE_INBOUND, payload={"original": original_id}, conversation_id=conversation.id, message_id=version_id,
     )  # fmt: skip
 
 
@@ -154,22 +177,66 @@ async def to_customer(
     rich: Sequence[Run] | None = None,
     author: str | None = None,
     buttons: Sequence[Sequence[dict[str, str]]] | None = None,
+    sign: Signing | None = None,
 ) -> None:
     """Something for the customer at ``address``: the archived message ``message_id`` (its text) or ``text``.
 
-    ``rich`` is a staff reply's formatting (parsed once, when it arrived), ``author`` who wrote it, ``buttons``
-    rows of {"text", "data"} offered under it.
+    ``rich`` is a staff reply's formatting (parsed once, when it arrived), ``author`` who wrote it, ``sign`` how
+    the customer reads who it was (``bot.domain.authorship``), ``buttons`` rows of {"text", "data"} offered under it.
     """
-    payload: dict[str, Any] = {"address": address}
+    payload: dict[str, Any] = {"address": address, **_reply_payload(rich, author, sign)}
     if text is not None:
         payload["text"] = text
-    if rich is not None:
-        payload["rich"] = to_json(rich)
-    if author:
-        payload["author"] = author
     if buttons:
         payload["buttons"] = [list(row) for row in buttons]
     await _enqueue(
         tx, lane=customer_lane(channel, address), target=customer_target(channel, address), kind=SEND_TO_CUSTOMER,
         payload=payload, conversation_id=conversation_id, message_id=message_id,
     )  # fmt: skip
+
+
+async def edit_for_customer(
+    tx: Transaction,
+    conversation: Conversation,
+    *,
+    version_id: int,
+    original_id: int,
+    rich: Sequence[Run],
+    author: str | None,
+    sign: Signing | None,
+) -> None:
+    """Change the customer's copy of ``original_id`` to its version ``version_id`` (after whatever is still being
+    sent to them: the same lane)."""
+    payload = {"address": conversation.address, "original": original_id, **_reply_payload(rich, author, sign)}
+    await _enqueue(
+        tx, lane=customer_lane(conversation.channel, conversation.address),
+        target=customer_target(conversation.channel, conversation.address), kind=EDIT_FOR_CUSTOMER, payload=payload,
+        conversation_id=conversation.id, message_id=version_id,
+    )  # fmt: skip
+
+
+async def delete_for_customer(
+    tx: Transaction, conversation: Conversation, *, message_id: int, by: str, turned_note: bool
+) -> None:
+    """Delete the customer's copy of ``message_id`` (``turned_note``: an edit made it a note; else it was deleted)."""
+    payload = {"address": conversation.address, "by": by, "turned_note": turned_note}
+    await _enqueue(
+        tx, lane=customer_lane(conversation.channel, conversation.address),
+        target=customer_target(conversation.channel, conversation.address), kind=DELETE_FOR_CUSTOMER,
+        payload=payload, conversation_id=conversation.id, message_id=message_id,
+    )  # fmt: skip
+
+
+Signing = tuple[str, str | None]  # (the team's replies.author style, the signature line in the customer's words)
+
+
+def _reply_payload(rich: Sequence[Run] | None, author: str | None, sign: Signing | None) -> dict[str, Any]:
+    """How a staff reply is rendered for its channel: the same for its send and for every later edit."""
+    payload: dict[str, Any] = {}
+    if rich is not None:
+        payload["rich"] = to_json(rich)
+    if author:
+        payload["author"] = author
+    if sign is not None:
+        payload["sign"], payload["signature"] = sign
+    return payload

@@ -17,12 +17,13 @@ from bot.config import BotConfig, Category
 from bot.connectors.base import Outcome
 from bot.domain import notices
 from bot.domain.hours import add_business_time, business_seconds, is_open
-from bot.domain.i18n import CustomerTexts
+from bot.domain.i18n import CustomerTexts, TextBook, pick_language
 from bot.domain.models import Conversation, Direction, EventKind, InboundMessage, Status
 from bot.domain.routing import match_rules
 from bot.store.database import Database, Transaction, retried
-from bot.store.timers import FIRST, SECOND, Inquiry, InquiryState, Timer
+from bot.store.timers import FIRST, SECOND, WAKE, Inquiry, InquiryState, Timer
 from bot.usecases import jobs
+from bot.usecases.holds import Holds
 from bot.usecases.hooks import ConversationHooks
 from bot.usecases.picks import (
     SOURCE_CUSTOMER,
@@ -47,7 +48,7 @@ class Triage(ConversationHooks):
         self,
         db: Database,
         config: BotConfig,
-        texts: CustomerTexts,
+        texts: TextBook,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         button_data: Mapping[str, int] | None = None,
@@ -59,6 +60,14 @@ class Triage(ConversationHooks):
         self.texts = texts
         self.clock = clock
         self.button_data = dict(button_data or {})
+        self.holds = Holds(db, config, clock=clock, rearm=self._arm)  # waiting on the customer, on hold
+
+    def language_of(self, conversation: Conversation) -> str:
+        """The language the conversation's customer reads, as it is now."""
+        return pick_language(conversation.language, conversation.language_code, self.config.language)
+
+    def texts_for(self, conversation: Conversation) -> CustomerTexts:
+        return self.texts(self.language_of(conversation))
 
     def category(self, key: str | None) -> Category | None:
         return self.config.categories.get(key) if key else None
@@ -83,13 +92,15 @@ class Triage(ConversationHooks):
         await tx.timers.ensure_state(conversation_id)
         if message.edited:
             return False  # fixing a typo is not a new question: no clock restarts, no reply
+        await self.holds.customer_wrote(tx, conversation_id, now)  # an inquiry waiting on them wakes
         await tx.timers.customer_waiting(conversation_id, now)
         conversation = await tx.archive.conversation(conversation_id)
         assert conversation is not None
         hours = self.config.hours_for(conversation.category)
         if is_open(hours, now) or not await tx.timers.mark_after_hours_reply(conversation_id, now):
             return False
-        text = (hours.auto_reply if hours else None) or self.texts.after_hours
+        texts = self.texts_for(conversation)
+        text = (hours.reply_in(self.language_of(conversation)) if hours else None) or texts.after_hours
         await self._tell_customer(tx, conversation, text, f"after-hours:{message.source_key}", now)
         await tx.archive.add_event(
             conversation_id, EventKind.AFTER_HOURS_REPLY, "bot", now, hours=hours.name if hours else None
@@ -104,14 +115,15 @@ class Triage(ConversationHooks):
         assert conversation is not None
         limit = self.button_data.get(conversation.channel, 0)
         rows = [
-            [{"text": c.label_in(self.config.language), "data": data}]
+            [{"text": c.label_in(self.language_of(conversation)), "data": data}]
             for key, c in self.config.categories.items()
             if (data := pick_data(conversation_id, key, limit)) is not None
         ]
         if not rows:
             return
         await self._tell_customer(
-            tx, conversation, self.texts.choose_category, f"choose:{message.source_key}", now, buttons=rows
+            tx, conversation, self.texts_for(conversation).choose_category, f"choose:{message.source_key}", now,
+            buttons=rows,
         )
 
     async def staff_replied(self, tx: Transaction, conversation: Conversation, user: str, now: datetime) -> None:
@@ -124,7 +136,9 @@ class Triage(ConversationHooks):
         await jobs.refresh_header(tx, conversation)
 
     async def status_changed(self, tx: Transaction, conversation: Conversation, status: Status, now: datetime) -> None:
-        await tx.timers.ensure_state(conversation.id)
+        state = await tx.timers.ensure_state(conversation.id)
+        if status == Status.CLOSED and state.hold is not None:  # closed while waiting: it waits no more
+            await self.holds.release(tx, conversation, state, now, by="closed", reason=None)
         if status == Status.CLOSED:
             await tx.timers.resolved(conversation.id, at=now, seconds=(now - conversation.opened_at).total_seconds())
             await tx.timers.cancel(conversation.id)
@@ -142,7 +156,6 @@ class Triage(ConversationHooks):
     ) -> Outcome:
         """A customer tapped a category button (inside the inbox's transaction, with the connector's cursor)."""
         now = self.clock()
-        thanks = self.texts.category_chosen
         parsed = parse_pick(data, self.config.categories)
         if parsed is None:
             return Outcome(status="unknown")
@@ -150,8 +163,10 @@ class Triage(ConversationHooks):
         conversation = await tx.archive.conversation(conversation_id)
         if conversation is None or (conversation.channel, conversation.address) != (channel, address):
             return Outcome(status="unknown")  # a forged or foreign button: say nothing about other chats
+        texts = self.texts_for(conversation)
+        thanks = texts.category_chosen
         if conversation.status != Status.OPEN:
-            return Outcome(conversation_id, status="ended", notice=self.texts.conversation_ended)
+            return Outcome(conversation_id, status="ended", notice=texts.conversation_ended)
         if not await tx.archive.mark_seen(dedupe_key, now):
             return Outcome(conversation_id, status="duplicate", notice=thanks)
         if key is None:  # the category was removed from the configuration since the buttons went out
@@ -227,6 +242,7 @@ class Triage(ConversationHooks):
             waiting = inquiry.state.waiting_since if inquiry.state else None
             return (
                 not self.is_overdue(inquiry.state, now),
+                bool(inquiry.state and inquiry.state.hold),  # waiting on the customer or on hold: after the rest
                 -(conf.priority if conf else 0),
                 waiting is None,
                 waiting or inquiry.conversation.opened_at,
@@ -250,7 +266,11 @@ class Triage(ConversationHooks):
 
     async def fire(self, tx: Transaction, timer: Timer, now: datetime) -> str | None:
         """Act on a timer this process has just claimed (in the claiming transaction, so it happens once); returns
-        the level escalated (first, second), None when nothing was due any more."""
+        the level escalated (first, second), None when nothing was due any more or the timer woke a held
+        conversation."""
+        if timer.kind == WAKE:
+            await self.holds.fire(tx, timer, now)
+            return None
         conversation = await tx.archive.conversation(timer.conversation_id)
         state = await tx.timers.state(timer.conversation_id)
         if conversation is None or conversation.status != Status.OPEN or (state and state.first_response_at):
@@ -295,11 +315,13 @@ class Triage(ConversationHooks):
             return
         conf = self.category(conversation.category)
         target = conf.first_response_minutes if conf else None
-        if conversation.status != Status.OPEN or state.first_response_at is not None or conf is None or not target:
+        stopped = conversation.status != Status.OPEN or state.first_response_at is not None or state.hold is not None
+        if stopped or conf is None or not target:  # answered, closed, waiting (the clock paused) or no target
             await tx.timers.set_due(conversation_id, None)
             await tx.timers.cancel(conversation_id)
             return
         hours = self.config.hours_for(conversation.category)
+        target += (state.paused_seconds or 0) / 60  # the time it waited on the customer or on hold does not count
         due = add_business_time(hours, conversation.opened_at, target)
         second = None
         if conf.escalation is not None:

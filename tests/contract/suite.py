@@ -142,6 +142,98 @@ class ChannelContract:
             await harness.settled(address)
             assert harness.received_texts(address)[-1] == "pick one"
 
+    # --- changing what the customer has (Limits.edits / Limits.deletes) -----------------------------------------
+
+    async def test_an_edit_changes_every_part_in_place(self, harness: ChannelHarness) -> None:
+        address = await self._known_customer(harness)
+        before, old_ids = await self._sent_in_parts(harness, address, "old", 2)
+        if await self._refuses_edits(harness, address, old_ids):
+            return
+        new = self._body(harness, "new", 2)
+        parts = RecordedParts()
+        await harness.connector.edit(address, old_ids, Outgoing(text=new), parts)
+        received = harness.received_texts(address)
+        assert parts.ids == old_ids and len(received) == before + 2  # the same messages, changed, none added
+        assert " ".join(received[-2:]).split() == new.split()
+        await harness.connector.edit(address, old_ids, Outgoing(text=new), RecordedParts())  # unchanged: no error
+        assert harness.received_texts(address) == received
+
+    async def test_an_edit_needing_more_parts_adds_them_and_fewer_deletes_the_rest(
+        self, harness: ChannelHarness
+    ) -> None:
+        address = await self._known_customer(harness)
+        before, ids = await self._sent_in_parts(harness, address, "short", 1)
+        if await self._refuses_edits(harness, address, ids):
+            return
+        longer = self._body(harness, "longer", 3)
+        grown = RecordedParts()
+        await harness.connector.edit(address, ids, Outgoing(text=longer), grown)
+        assert len(grown.ids) == 3 and grown.ids[0] == ids[0]  # the first part edited, two more sent after it
+        assert " ".join(harness.received_texts(address)[before:]).split() == longer.split()
+        shrunk = RecordedParts()
+        await harness.connector.edit(address, [i for i in grown.ids if i], Outgoing(text="short again"), shrunk)
+        assert [i for i in shrunk.ids if i] == [ids[0]]
+        assert harness.received_texts(address)[before:] == ["short again"]  # the parts it no longer needs are gone
+
+    async def test_an_interrupted_edit_resumes_after_the_last_part_done(self, harness: ChannelHarness) -> None:
+        address = await self._known_customer(harness)
+        before, ids = await self._sent_in_parts(harness, address, "first", 2)
+        if await self._refuses_edits(harness, address, ids):
+            return
+        new = self._body(harness, "second", 2)
+        parts = RecordedParts(before={2: lambda: harness.refuse_next_send("temporary", address)})
+        with pytest.raises(TemporaryFailure):
+            await harness.connector.edit(address, ids, Outgoing(text=new), parts)
+        assert parts.done == 1
+        await harness.connector.edit(address, ids, Outgoing(text=new), parts)
+        received = harness.received_texts(address)
+        assert parts.ids == ids and len(received) == before + 2 and " ".join(received[-2:]).split() == new.split()
+
+    async def test_a_deletion_removes_every_part_and_is_done_once_done(self, harness: ChannelHarness) -> None:
+        address = await self._known_customer(harness)
+        before, ids = await self._sent_in_parts(harness, address, "regret", 2)
+        if not harness.connector.limits.deletes:
+            with pytest.raises(PermanentFailure):
+                await harness.connector.delete(address, ids, RecordedParts())
+            return
+        parts = RecordedParts()
+        await harness.connector.delete(address, ids, parts)
+        assert parts.done == 2 and len(harness.received_texts(address)) == before
+        await harness.connector.delete(address, ids, RecordedParts())  # already gone: no error (a retry)
+
+    @staticmethod
+    async def _refuses_edits(harness: ChannelHarness, address: str, ids: list[str]) -> bool:
+        """A channel that cannot edit (or delete) says so in its limits, and refuses for good when asked: the core
+        then tells the team the customer keeps the original."""
+        limits = harness.connector.limits
+        if limits.edits and limits.deletes:
+            return False
+        if not limits.edits:
+            with pytest.raises(PermanentFailure):
+                await harness.connector.edit(address, ids, Outgoing(text="changed"), RecordedParts())
+        if not limits.deletes:
+            with pytest.raises(PermanentFailure):
+                await harness.connector.delete(address, ids, RecordedParts())
+        return True
+
+    @staticmethod
+    def _body(harness: ChannelHarness, word: str, messages: int) -> str:
+        """Words enough for exactly ``messages`` messages of the channel's length."""
+        limit = harness.connector.limits.text_length
+        count = max(1, (limit * messages - limit // 2) // (len(word) + 6))
+        return " ".join(f"{word}{i:05d}" for i in range(count))
+
+    async def _sent_in_parts(
+        self, harness: ChannelHarness, address: str, word: str, messages: int
+    ) -> tuple[int, list[str]]:
+        """Send a text of ``messages`` parts; returns what the customer had before it, and its message ids."""
+        before = len(harness.received_texts(address))
+        parts = RecordedParts()
+        await harness.connector.send(address, Outgoing(text=self._body(harness, word, messages)), parts)
+        await harness.settled(address)
+        assert len(harness.received_texts(address)) == before + messages
+        return before, [i for i in parts.ids if i]
+
     async def _known_customer(self, harness: ChannelHarness) -> str:
         """A customer who has written, so the platform lets the bot write to them."""
         address = harness.new_address()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -13,7 +13,7 @@ from bot.connectors.base import Connector, Received
 from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
 from tests.conftest import Bot, BotFactory
 from tests.contract.suite import ChannelContract
-from tests.fakes.memory_channel import MemoryConnector, MemorySettings
+from tests.fakes.memory_channel import LIMITS, MemoryConnector, MemorySettings
 
 _addresses = itertools.count(1)
 
@@ -85,4 +85,14 @@ class TestMemoryContract(ChannelContract):
     @pytest.fixture
     async def harness(self, bot_factory: BotFactory) -> AsyncIterator[MemoryHarness]:
         async with bot_factory(channels={"memory": MemorySettings()}) as bot:
+            yield MemoryHarness(bot)
+
+
+class TestMemoryWithoutEditsContract(ChannelContract):
+    """A channel that can neither change nor delete what it sent passes too: it says so in its limits."""
+
+    @pytest.fixture
+    async def harness(self, bot_factory: BotFactory) -> AsyncIterator[MemoryHarness]:
+        fixed = replace(LIMITS, edits=False, deletes=False)
+        async with bot_factory(channels={"memory": MemorySettings(limits=fixed)}) as bot:
             yield MemoryHarness(bot)

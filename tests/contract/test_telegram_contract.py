@@ -47,7 +47,7 @@ class TelegramHarness:
         if kind == "rate_limited":
             self.fake.rate_limit(SEND_METHODS, retry_after=2, where=where)
         elif kind == "temporary":
-            self.fake.fail(SEND_METHODS, 502, where=where)
+            self.fake.fail(SEND_METHODS | {"editmessagetext", "deletemessage"}, 502, where=where)
         else:
             self.fake.blocked(int(address))
 
@@ -55,7 +55,8 @@ class TelegramHarness:
         """What the platform accepted is what the customer has."""
 
     def received_texts(self, address: str) -> list[str]:
-        return self.fake.sent_texts(int(address))
+        """The chat as the customer sees it now: edits applied, deleted messages gone."""
+        return [m["visible_text"] for m in self.fake.sent(int(address)) if m["kind"] == "text" and not m.get("deleted")]
 
     def received_files(self, address: str) -> list[bytes]:
         return [m["content"] or b"" for m in self.fake.sent(int(address)) if m["kind"] != "text"]

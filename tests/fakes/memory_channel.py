@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.connectors.base import (
@@ -43,6 +43,7 @@ LIMITS = Limits(
     edits=True,
     deletes=True,
     edit_window=None,
+    authors=True,  # like a website widget: who answered is shown beside the reply, not in its words
 )
 
 
@@ -53,6 +54,9 @@ class Delivered:
     body: str | bytes
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     author: str | None = None
+    message_id: str = ""
+    versions: tuple[str | bytes, ...] = ()  # what it said before each edit
+    removed: bool = False  # deleted since
 
 
 @dataclass
@@ -126,15 +130,19 @@ class MemoryConnector:
         return (await self.receive(tap))[0]
 
     def texts(self, address: str) -> list[str]:
-        return [str(d.body) for d in self.delivered if d.address == address and d.part == "text"]
+        """What the customer's chat shows now, in order (edits applied, deletions gone)."""
+        return [str(d.body) for d in self.delivered if d.address == address and d.part == "text" and not d.removed]
 
     # --- the team -------------------------------------------------------------------------------------------------
 
-    async def send(self, address: str, outgoing: Outgoing, parts: Parts) -> list[str]:
-        self.outgoing.append(outgoing)
+    def _chunks(self, outgoing: Outgoing) -> list[str]:
         text = plain_text(outgoing.rich) if outgoing.rich is not None else outgoing.text
         spans = split_text(text, self.limits.text_length, strict=cluster_safe(text), strip=True)
-        chunks = [text[a:b] for a, b in spans]
+        return [text[a:b] for a, b in spans]
+
+    async def send(self, address: str, outgoing: Outgoing, parts: Parts) -> list[str]:
+        self.outgoing.append(outgoing)
+        chunks = self._chunks(outgoing)
         plan: list[tuple[str, str | bytes]] = [("text", c) for c in chunks]
         plan += [("file", f.content) for f in outgoing.files]
         sent: list[str] = []
@@ -147,11 +155,66 @@ class MemoryConnector:
             if part == "file" and len(body) > self.limits.file_size:
                 raise PermanentFailure(f"a file of {len(body)} bytes is over {self.limits.file_size}")
             buttons = outgoing.buttons if index == len(chunks) - 1 else ()
-            self.delivered.append(Delivered(address, part, body, buttons, outgoing.author))
             message_id = f"m{next(self._ids)}"
+            self.delivered.append(Delivered(address, part, body, buttons, outgoing.author, message_id))
             sent.append(message_id)
             await parts.advance(message_id)
         return sent
+
+    def _index(self, address: str, message_id: str) -> int | None:
+        return next(
+            (i for i, d in enumerate(self.delivered) if (d.address, d.message_id) == (address, message_id)), None
+        )
+
+    async def edit(self, address: str, message_ids: Sequence[str], outgoing: Outgoing, parts: Parts) -> list[str]:
+        if not self.limits.edits:
+            raise PermanentFailure("this channel cannot change a message it sent")
+        chunks = self._chunks(outgoing)
+        plan = [("edit", mid, c) for mid, c in zip(message_ids, chunks, strict=False)]
+        plan += [("send", None, c) for c in chunks[len(message_ids) :]]
+        plan += [("delete", mid, "") for mid in message_ids[len(chunks) :]]
+        advanced: list[str] = []
+        for index, (step, message_id, chunk) in enumerate(plan):
+            if index < parts.done:
+                continue
+            await parts.slot()
+            if self.failures:
+                raise self.failures.pop(0)
+            if step == "delete":
+                await self._remove(address, str(message_id))
+                await parts.advance(None)
+                continue
+            if step == "edit":
+                at = self._index(address, str(message_id))
+                if at is None or self.delivered[at].removed:
+                    raise PermanentFailure("the message is no longer in the customer's chat")
+                old = self.delivered[at]
+                if old.body != chunk:
+                    self.delivered[at] = replace(old, body=chunk, versions=(*old.versions, old.body))
+                result = str(message_id)
+            else:
+                result = f"m{next(self._ids)}"
+                self.delivered.append(Delivered(address, "text", chunk, (), outgoing.author, result))
+            advanced.append(result)
+            await parts.advance(result)
+        return advanced
+
+    async def delete(self, address: str, message_ids: Sequence[str], parts: Parts) -> None:
+        if not self.limits.deletes:
+            raise PermanentFailure("this channel cannot delete a message it sent")
+        for index, message_id in enumerate(message_ids):
+            if index < parts.done:
+                continue
+            await parts.slot()
+            if self.failures:
+                raise self.failures.pop(0)
+            await self._remove(address, message_id)
+            await parts.advance(None)
+
+    async def _remove(self, address: str, message_id: str) -> None:
+        at = self._index(address, message_id)
+        if at is not None:  # one already gone is no error
+            self.delivered[at] = replace(self.delivered[at], removed=True)
 
     async def fetch(self, attachment: Attachment) -> bytes:
         return self.files[attachment.ref]

@@ -25,8 +25,10 @@ __all__ = [
     "message_changed_event",
     "message_deleted_event",
     "message_event",
+    "message_shortcut_body",
     "new_ts",
     "post_signed",
+    "reaction_added_event",
     "select_action_body",
     "sign",
     "url_verification_body",
@@ -192,6 +194,21 @@ def message_deleted_event(
     }
 
 
+def reaction_added_event(
+    channel: str, ts: str, reaction: str, *, user: str = "U1", item_user: str = "UBOT"
+) -> dict[str, Any]:
+    """The ``reaction_added`` event: someone put ``reaction`` on the message ``ts`` (by ``item_user``)."""
+    event_ts = new_ts()
+    return {
+        "type": "reaction_added",
+        "user": user,
+        "reaction": reaction,
+        "item_user": item_user,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": event_ts,
+    }
+
+
 def url_verification_body(challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> bytes:
     """The one-off handshake Slack sends when the Request URL is saved."""
     return json.dumps({"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}).encode()
@@ -330,6 +347,34 @@ def view_submission_body(
         "response_urls": [],
         "is_enterprise_install": False,
         "enterprise": None,
+    }
+    return urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
+
+
+def message_shortcut_body(
+    callback_id: str,
+    message: dict[str, Any],
+    *,
+    user: str = "U1",
+    channel: str = "C0INBOX",
+    response_url: str = DEFAULT_RESPONSE_URL,
+) -> bytes:
+    """A message shortcut (the message's "More actions" menu) as the form-encoded ``payload=`` Slack POSTs:
+    ``message`` is the message it was used on, as Slack shows it (ts, user, text, thread_ts, ...)."""
+    payload = {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": new_ts(),
+        "team": {"id": TEAM_ID, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        "channel": {"id": channel, "name": "inbox"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex[:12]}",
+        "response_url": response_url,
+        "message_ts": message.get("ts"),
+        "message": {"type": "message", "team": TEAM_ID, **message},
     }
     return urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
 

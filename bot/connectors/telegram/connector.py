@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -34,6 +34,7 @@ from bot.connectors.base import (
     Route,
     Tuning,
 )
+from bot.connectors.telegram.changes import Chunk, delete_message, edit_parts
 from bot.connectors.telegram.checks import telegram_checks
 from bot.connectors.telegram.failures import telegram_failure
 from bot.connectors.telegram.html import TELEGRAM_TEXT_LIMIT, rich_to_html, split_utf16, visible_text
@@ -272,10 +273,7 @@ class TelegramConnector:
         if self._health.state != "ok":
             raise TemporaryFailure(f"not connected to Telegram ({self._health.describe()})")
         chat_id = int(address)
-        if outgoing.rich is not None:
-            chunks: list[tuple[str, str | None]] = [(c, "HTML") for c in rich_to_html(outgoing.rich)]
-        else:
-            chunks = [(c, None) for c in split_utf16(outgoing.text, TELEGRAM_TEXT_LIMIT)]
+        chunks = self._chunks(outgoing)
         plan: list[tuple[str, Any]] = [("text", c) for c in chunks] + [("file", f) for f in outgoing.files]
         markup = keyboard(outgoing.buttons) if outgoing.buttons else None
         last_text = len(chunks) - 1
@@ -293,18 +291,50 @@ class TelegramConnector:
             await parts.advance(message_id)
         return sent
 
+    @staticmethod
+    def _chunks(outgoing: Outgoing) -> list[Chunk]:
+        """The text as Telegram messages: formatted HTML chunks for staff text, plain chunks for the bot's own."""
+        if outgoing.rich is not None:
+            return [(c, "HTML") for c in rich_to_html(outgoing.rich)]
+        return [(c, None) for c in split_utf16(outgoing.text, TELEGRAM_TEXT_LIMIT)]
+
+    async def edit(self, address: str, message_ids: Sequence[str], outgoing: Outgoing, parts: Parts) -> list[str]:
+        if self._health.state != "ok":
+            raise TemporaryFailure(f"not connected to Telegram ({self._health.describe()})")
+
+        async def send(chat_id: int, text: str, parse_mode: str | None, reply: ReplyParameters | None) -> str:
+            return await self._send_text(chat_id, text, parse_mode, reply=reply)
+
+        return await edit_parts(self.bot, int(address), message_ids, self._chunks(outgoing), parts, send)
+
+    async def delete(self, address: str, message_ids: Sequence[str], parts: Parts) -> None:
+        if self._health.state != "ok":
+            raise TemporaryFailure(f"not connected to Telegram ({self._health.describe()})")
+        for index, message_id in enumerate(message_ids):
+            if index < parts.done:
+                continue
+            await parts.slot()
+            await delete_message(self.bot, int(address), int(message_id))
+            await parts.advance(None)
+
     async def _send_text(
-        self, chat_id: int, text: str, parse_mode: str | None, buttons: InlineKeyboardMarkup | None = None
+        self,
+        chat_id: int,
+        text: str,
+        parse_mode: str | None,
+        buttons: InlineKeyboardMarkup | None = None,
+        *,
+        reply: ReplyParameters | None = None,
     ) -> str:
         try:
             message = await self.bot.send_message(
                 chat_id, text, parse_mode=parse_mode, link_preview_options=None, disable_notification=False,
-                reply_markup=buttons,
+                reply_markup=buttons, reply_parameters=reply,
             )  # fmt: skip
         except TelegramError as exc:
             if parse_mode and "parse entities" in str(getattr(exc, "message", "")).lower():
                 log.warning("Telegram could not parse formatted text; sending it plain")
-                return await self._send_text(chat_id, visible_text(text), None, buttons)
+                return await self._send_text(chat_id, visible_text(text), None, buttons, reply=reply)
             raise telegram_failure(exc) from exc
         return str(message.message_id)
 

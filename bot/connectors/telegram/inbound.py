@@ -188,4 +188,5 @@ def to_inbound(update: Update) -> InboundMessage | None:
         attachments=tuple(a for a in attachments if a not in too_large),
         edited=edited,
         origin=None if edited else _start_payload(message),
+        sticker=message.sticker.emoji if message.sticker else None,
     )

@@ -50,6 +50,7 @@ def limits(settings: WebsiteSettings) -> Limits:
         edits=False,
         deletes=False,
         edit_window=None,
+        authors=True,  # the widget shows the staff member's name above their reply
     )
 
 
@@ -158,6 +159,13 @@ class WebsiteConnector:
             sent.append(f"p{part_id}")
             await parts.advance(f"p{part_id}")
         return sent
+
+    async def edit(self, address: str, message_ids: Sequence[str], outgoing: Outgoing, parts: Parts) -> list[str]:
+        """The widget keeps what it showed: the thread says the visitor still sees the original."""
+        raise PermanentFailure("the website widget cannot change a reply it showed")
+
+    async def delete(self, address: str, message_ids: Sequence[str], parts: Parts) -> None:
+        raise PermanentFailure("the website widget cannot take back a reply it showed")
 
     async def _keep(self, address: str, file: OutgoingFile, message_id: int | None, index: int) -> dict[str, Any]:
         size = len(file.content)

@@ -2,9 +2,10 @@
 
 getMe, getUpdates (long polling: offsets confirm and drop, one poll at a time, 409 beside a webhook), setWebhook
 (https only, a valid secret token), deleteWebhook, sendMessage, sendPhoto and sendDocument (4,096 / 1,024 UTF-16 units
-after HTML parsing, 50 MB uploads, inline keyboards within their limits), answerCallbackQuery, editMessageReplyMarkup
-and getFile (20 MB downloads). Any other method is not served: the server answers 404, as Telegram answers a method
-it does not know, so a bot that starts calling something new fails loudly here until the fake learns it.
+after HTML parsing, 50 MB uploads, inline keyboards within their limits), answerCallbackQuery and getFile (20 MB
+downloads); editMessageText, editMessageReplyMarkup and deleteMessage are in changes.py. Any other method is not
+served: the server answers 404, as Telegram answers a method it does not know, so a bot that starts calling
+something new fails loudly here until the fake learns it.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..faults import UploadedFile
-from .entities import ParseError, parse_entities, utf16_len
-from .state import TelegramState
+from .changes import MAX_TEXT, MessageChanges
+from .entities import utf16_len
 from .wire import ApiError, bad, float_param, int_param, truthy
 
-MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
 MAX_UPLOAD = 50 * 1024 * 1024
@@ -52,7 +52,7 @@ def _update_type(update: dict[str, Any]) -> str:
     return next((k for k in update if k != "update_id"), "")
 
 
-class BotApiMethods(TelegramState):
+class BotApiMethods(MessageChanges):
     """The handlers of the methods the bot calls, by name; each takes the request's parameters."""
 
     def _handler(self, method: str) -> Callable[[dict[str, Any]], Awaitable[Any]] | None:
@@ -70,6 +70,8 @@ class BotApiMethods(TelegramState):
             "getfile": self._get_file,
             "answercallbackquery": self._answer_callback_query,
             "editmessagereplymarkup": self._edit_message_reply_markup,
+            "editmessagetext": self._edit_message_text,
+            "deletemessage": self._delete_message,
         }
         return handlers.get(name)
 
@@ -272,41 +274,6 @@ class BotApiMethods(TelegramState):
             message["reply_to_message"] = {k: v for k, v in reply.items() if k != "reply_to_message"}
         return message
 
-    @staticmethod
-    def _required_chat(params: dict[str, Any]) -> int | str:
-        chat_id = params.get("chat_id")
-        if chat_id is None or chat_id == "":
-            raise bad("chat_id is empty")
-        return chat_id
-
-    @staticmethod
-    def _render(text: str, parse_mode: str | None, entities: Any) -> tuple[str, list[dict[str, Any]]]:
-        if entities:
-            return text, list(entities) if isinstance(entities, list) else []
-        if parse_mode and parse_mode.lower() != "html":  # the bot never sends Markdown: refused, never passed through
-            raise bad(f"unsupported parse_mode {parse_mode!r} (this fake parses HTML only)")
-        try:
-            return parse_entities(text, parse_mode)
-        except ParseError as exc:
-            raise bad(f"can't parse entities: {exc}") from None
-
-    @staticmethod
-    def _inline_markup(markup: Any) -> dict[str, Any] | None:
-        """An inline keyboard checked as Telegram does (callback_data 1-64 bytes, text non-empty); None if absent."""
-        if not isinstance(markup, dict) or "inline_keyboard" not in markup:
-            return None
-        rows = markup["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
-        for row in rows:
-            for button in row:
-                if not isinstance(button, dict) or not str(button.get("text") or "").strip():
-                    raise bad("BUTTON_TEXT_EMPTY")
-                data = button.get("callback_data")
-                if data is not None and not 1 <= len(str(data).encode()) <= 64:
-                    raise bad("BUTTON_DATA_INVALID")
-        return {"inline_keyboard": copy.deepcopy(rows)}
-
     # -- buttons and files -------------------------------------------------------------------------
 
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
@@ -318,27 +285,6 @@ class BotApiMethods(TelegramState):
             {"callback_query_id": query_id, "text": params.get("text"), "show_alert": truthy(params.get("show_alert"))}
         )
         return True
-
-    async def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = self._required_chat(params)
-        message_id = int_param(params.get("message_id"))
-        record = next((r for r in self._sent.get(chat_id, []) if r["message_id"] == message_id), None)
-        if record is None:
-            raise bad("message to edit not found")
-        markup = self._inline_markup(params.get("reply_markup"))
-        message = record["message"]
-        if markup == message.get("reply_markup"):
-            raise bad(
-                "message is not modified: specified new message content and reply markup are exactly the same "
-                "as a current content and reply markup of the message"
-            )
-        if markup is None:
-            message.pop("reply_markup", None)
-        else:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        self.markup_edits.append({"chat_id": chat_id, "message_id": message_id, "reply_markup": markup})
-        return message
 
     async def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
         record = self.files.get(str(params.get("file_id") or ""))

@@ -53,6 +53,10 @@ class TelegramState(FakeServer):
         """answerCallbackQuery calls, in order (callback_query_id, text, show_alert)."""
         self.markup_edits: list[dict[str, Any]] = []
         """editMessageReplyMarkup calls that changed a message: chat_id, message_id, reply_markup (None: removed)."""
+        self.edits: list[dict[str, Any]] = []
+        """editMessageText calls that changed a message: chat_id, message_id, text, visible_text."""
+        self.deleted: list[tuple[int | str, int]] = []
+        """(chat_id, message_id) of every message the bot deleted."""
         self._callback_ids: set[str] = set()
         self._sent: dict[int | str, list[dict[str, Any]]] = {}
         self._incoming: dict[int | str, dict[int, dict[str, Any]]] = {}
@@ -83,6 +87,11 @@ class TelegramState(FakeServer):
             if markup.get("inline_keyboard"):
                 found.append((record["message_id"], markup["inline_keyboard"]))
         return found
+
+    def backdate(self, chat_id: int | str, message_id: int, seconds: float) -> None:
+        """Make a message the bot sent ``seconds`` older, e.g. past the 48 hours a bot may edit or delete it."""
+        record = next(r for r in self._sent.get(chat_key(chat_id), []) if r["message_id"] == message_id)
+        record["message"]["date"] = record["date"] = int(record["message"]["date"] - seconds)
 
     def update(self, update_id: int) -> dict[str, Any]:
         """A copy of a pushed update, e.g. to learn the message_id Telegram gave a customer message."""
