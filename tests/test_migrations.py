@@ -15,7 +15,8 @@ from alembic.script import ScriptDirectory
 
 import bot.store.channel_schema
 import bot.store.customer_schema
-import bot.store.routing_schema  # noqa: F401
+import bot.store.routing_schema
+import bot.store.toolkit_schema  # noqa: F401
 from bot.store.engine import MIGRATIONS, READONLY, create_engine, migrate
 from bot.store.schema import metadata
 

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+import bot.store.channel_schema
 import bot.store.customer_schema
-import bot.store.routing_schema  # noqa: F401  (their tables join the metadata)
+import bot.store.routing_schema
+import bot.store.toolkit_schema  # noqa: F401  (their tables join the metadata)
 from bot.cli.admin import database_url
 from bot.config import ConfigError, normalize_database_url
 from bot.config.secrets import mask_url_password

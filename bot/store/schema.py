@@ -129,6 +129,7 @@ messages = Table(
     Column("delivery_error", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("edit_of", Id, index=True),  # a later version of this message (an edit): the original's id
+    Column("saved_reply_id", Id, index=True),  # sent from the saved replies library: which one (toolkit_schema)
 )
 
 events = Table(
