@@ -89,6 +89,14 @@ async def test_by_default_replies_go_out_and_the_shortcut_sends_a_note_without_i
     assert await shortcut(bot, thread, note) == ":outbox_tray: Sent to the customer."
     await bot.telegram.wait_for(lambda: len(bot.telegram.sent_texts(CHAT)) == 2, timeout=10)
     assert bot.telegram.sent_texts(CHAT)[-1] == "we are closed on Monday"
+    # a typo fixed in the note it was: the customer's copy follows, without the mark, and is not taken back
+    edit = message_changed_event(
+        thread[0], note_ts, "note: we are closed on Monday and Tuesday", user=STAFF, thread_ts=thread[1]
+    )
+    await bot.slack_event(edit)
+    await bot.idle()
+    assert bot.telegram.sent_texts(CHAT) == ["Hello! How can I help?", "we are closed on Monday and Tuesday"]
+    assert not bot.telegram.deleted
     elsewhere = ("C0INBOX", "1600000000.000100")
     untracked = {"user": STAFF, "ts": new_ts(), "thread_ts": elsewhere[1], "text": "elsewhere"}
     assert "not a message of a customer conversation" in await shortcut(bot, elsewhere, untracked)

@@ -78,9 +78,12 @@ class StaffEdits:
             if edit.text == latest.raw_text:
                 return False
             was_internal = latest.direction == Direction.NOTE
+            # A reply whose words read as internal was sent on purpose (the "Send to customer" shortcut): its edits
+            # follow it without the mark it kept, instead of reading as "turned into a note".
+            on_purpose = not was_internal and self.policy.internal(latest.raw_text or latest.text)
             # A note stays a note unless it now reads as a reply would (explicit mode: the send prefix); a reply the
             # customer has becomes a note only when marked as one (note:/private:), never by a prefix left out.
-            marked = is_internal_note(edit.text) or is_internal_note(edit.plain_text)
+            marked = not on_purpose and (is_internal_note(edit.text) or is_internal_note(edit.plain_text))
             internal = marked or (was_internal and self.policy.internal(edit.plain_text))
             fingerprint = edit.edit_ts or hashlib.sha256(edit.text.encode()).hexdigest()[:16]
             now = self.clock()
@@ -90,7 +93,7 @@ class StaffEdits:
                 author_id=edit.user,
                 author_name=edit.user_name or edit.user,
                 channel="slack",
-                text=edit.plain_text if internal or not edit.rich else plain_text(self.policy.to_send(edit.rich)),
+                text=edit.plain_text if internal or not edit.rich else plain_text(self._to_send(edit.rich, on_purpose)),
                 raw_text=edit.text,
                 source_key=f"slack-edit:{edit.slack_channel}:{edit.ts}:{fingerprint}",
                 slack_ts=edit.ts,
@@ -113,7 +116,7 @@ class StaffEdits:
                 return await self._notice_once(tx, conversation, f"note-edited:{row.id}", notice)
             if internal:
                 return await self._take_back(tx, conversation, row, edit.user, turned_note=True)
-            return await self._follow(tx, conversation, row, version_id, edit)
+            return await self._follow(tx, conversation, row, version_id, edit, on_purpose=on_purpose)
 
     async def deleted(self, *, slack_channel: str, ts: str, user: str) -> bool:
         """Archive the deletion of a staff message (``user`` wrote it: Slack does not say who deleted it) and take
@@ -133,9 +136,14 @@ class StaffEdits:
 
     # --- what the customer's copy does ----------------------------------------------------------------------------
 
+    def _to_send(self, rich: tuple[Run, ...], on_purpose: bool) -> tuple[Run, ...]:
+        """What of a reply's words the customer reads: a note sent on purpose loses its mark, as when it was sent."""
+        return self.policy.without_note_prefix(rich) if on_purpose else self.policy.to_send(rich)
+
     async def _follow(
-        self, tx: Transaction, conversation: Conversation, row: Any, version_id: int, edit: StaffEdit
-    ) -> bool:
+        self, tx: Transaction, conversation: Conversation, row: Any, version_id: int, edit: StaffEdit, *,
+        on_purpose: bool = False,
+    ) -> bool:  # fmt: skip
         """A reply edited: change the customer's copy, or say why it cannot be."""
         if row.delivery in (Delivery.FAILED, Delivery.INTERNAL):  # failed, or taken back before it went out
             await tx.archive.mark_delivery(version_id, Delivery.FAILED, "the reply never reached the customer")
@@ -156,7 +164,7 @@ class StaffEdits:
             return await self._notice_once(tx, conversation, f"staff-edit-notice:{row.id}", notice)
         rich = edit.rich or (Run(edit.plain_text),)
         await jobs.edit_for_customer(
-            tx, conversation, version_id=version_id, original_id=row.id, rich=self.policy.to_send(rich),
+            tx, conversation, version_id=version_id, original_id=row.id, rich=self._to_send(rich, on_purpose),
             author=edit.user_name or row.author_name, sign=signing(self.config, conversation, row.author_name),
         )  # fmt: skip
         return True
