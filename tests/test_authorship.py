@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.domain.i18n import SIGNATURES
-from tests.conftest import BOT_YAML, STAFF, BotFactory, wait_until
+from bot.slack.names import SlackNames
+from tests.conftest import BOT_TOKEN, BOT_YAML, STAFF, BotFactory, wait_until
 from tests.fakes.memory_channel import MemoryConnector, MemorySettings
+from tests.fakes.slack import FakeSlack
 
 CHAT = 4242
 ENGLISH_CHAT = 4343
@@ -66,3 +70,34 @@ async def test_nothing_when_the_team_says_none(bot_factory: BotFactory) -> None:
         await bot.staff_reply(thread, "Just the words")
         await wait_until(lambda: bool(channel.texts("visitor-2")), what="the reply")
         assert (channel.delivered[-1].body, channel.delivered[-1].author) == ("Just the words", None)
+
+
+async def test_a_name_slack_does_not_tell_is_left_out_never_shown_as_the_bare_id(bot_factory: BotFactory) -> None:
+    async with bot_factory(bot_yaml=yaml()) as bot:
+        bot.telegram.push_text(CHAT, "hello")
+        thread = await bot.thread_for(CHAT)
+        bot.slack.fail("users.info", status=500, times=1)
+        await bot.staff_reply(thread, "One moment please", user=STAFF)
+        await bot.telegram.wait_for(lambda: len(bot.telegram.sent(CHAT)) == 1, timeout=10)
+        assert bot.telegram.sent_texts(CHAT) == ["One moment please"]  # not "U0STAFF: One moment please"
+        await bot.staff_reply(thread, "Found it", user=STAFF)  # Slack answers again: the name comes back
+        await bot.telegram.wait_for(lambda: len(bot.telegram.sent(CHAT)) == 2, timeout=10)
+        assert bot.telegram.sent_texts(CHAT)[-1] == "Jiwoo: Found it"
+
+
+async def test_names_are_read_again_after_an_hour_so_a_renamed_staff_member_is_shown_by_the_new_name(
+    slack: FakeSlack,
+) -> None:
+    now = [0.0]
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
+    names = SlackNames(client, clock=lambda: now[0])
+    assert names.shown(STAFF) == ""  # never asked: no name a customer could read
+    assert await names.name(STAFF) == "Jiwoo"
+    slack.add_user(STAFF, name="jiwoo", profile={"display_name": "Jiwoo Kim"})
+    now[0] = 3599.0
+    assert await names.name(STAFF) == "Jiwoo"  # within the hour: the cache answers
+    now[0] = 3601.0
+    assert await names.name(STAFF) == "Jiwoo Kim"
+    slack.fail("users.info", status=500, times=1)
+    now[0] = 7300.0
+    assert await names.name(STAFF) == "Jiwoo Kim"  # Slack failing: the name it last told, not the id

@@ -126,6 +126,8 @@ SLACK_FAILURES: list[tuple[str, Callable[[FakeSlack], None], dict[str, str]]] = 
      {"Slack scopes": "missing usergroups:read (for user groups S0BILLING, S0SUPPORT)",
       "Slack user group S0BILLING (owner of billing)": "missing_scope: the token lacks usergroups:read",
       "Slack user group S0SUPPORT (staff)": "missing_scope: the token lacks usergroups:read"}),
+    ("no reactions:read", without_scopes("reactions:read"),
+     {"Slack scopes": "missing reactions:read (for emoji that claim and close (reactions))"}),
     ("a private channel without groups scopes", lambda s: (s.add_channel(LEADS, "leads", private=True),
                                                            without_scopes("groups:read", "groups:history")(s)),
      {"Slack scopes": "missing groups:history (for private channels",

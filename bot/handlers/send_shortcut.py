@@ -40,7 +40,7 @@ def register(app: AsyncApp, service: Conversations, names: SlackNames, whisper: 
             return
         text = staff_text(message)
         user_names = await names.names({user, str(message.get("user") or user), *mentioned_user_ids(text)})
-        author = user_names.get(str(message.get("user") or user), user)
+        author = names.shown(str(message.get("user") or user))  # never the bare id as a name
         outcome = await service.send_note(
             slack_channel=channel, ts=str(ts), user=user, user_name=author, rich=parse_mrkdwn(text, user_names)
         )

@@ -98,7 +98,7 @@ def register(app: AsyncApp, service: Conversations, names: SlackNames, edits: St
                 text=text,
                 plain_text=to_plain(text, user_names),
                 rich=tuple(parse_mrkdwn(text, user_names)),
-                user_name=user_names.get(user, user),
+                user_name=names.shown(user),
             )
             noticed = await edits.edited(change)
         if noticed:
@@ -123,7 +123,7 @@ def register(app: AsyncApp, service: Conversations, names: SlackNames, edits: St
             thread_ts=event["thread_ts"],
             ts=event["ts"],
             user=user,
-            user_name=user_names.get(user, user),
+            user_name=names.shown(user),  # never the bare id: a customer would read it as the name
             text=text,
             rich=parse_mrkdwn(text, user_names),
             files=files,

@@ -93,6 +93,8 @@ async def slack_checks(client: AsyncWebClient, config: BotConfig) -> list[CheckR
         needed.update({scope: f"private channels {', '.join(sorted(private))}" for scope in PRIVATE_SCOPES})
     if groups:
         needed.update({scope: f"user groups {', '.join(groups)}" for scope in GROUP_SCOPES})
+    if config.reactions.claim or config.reactions.close:
+        needed["reactions:read"] = "emoji that claim and close (reactions)"
     missing = [f"{scope} (for {why})" for scope, why in needed.items() if scope not in granted]
     if missing:
         fix = "add them under OAuth & Permissions → Bot Token Scopes and reinstall the app"

@@ -97,7 +97,7 @@ class Conversations:
                 conversation_id=conversation.id,
                 direction=Direction.NOTE if internal else Direction.OUTBOUND,
                 author_id=user,
-                author_name=user_name,
+                author_name=user_name or user,
                 channel="slack",
                 text=plain_text(runs),
                 raw_text=text,

@@ -163,9 +163,10 @@ class StaffEdits:
             notice = notices.staff_edited(why=notices.CANNOT, **facts, channel=conversation.channel)
             return await self._notice_once(tx, conversation, f"staff-edit-notice:{row.id}", notice)
         rich = edit.rich or (Run(edit.plain_text),)
+        shown = row.author_name if row.author_name != row.author_id else ""  # never a bare Slack id as a name
         await jobs.edit_for_customer(
             tx, conversation, version_id=version_id, original_id=row.id, rich=self._to_send(rich, on_purpose),
-            author=edit.user_name or row.author_name, sign=signing(self.config, conversation, row.author_name),
+            author=edit.user_name or shown, sign=signing(self.config, conversation, shown),
         )  # fmt: skip
         return True
 

@@ -15,10 +15,12 @@ import itertools
 import json
 import mimetypes
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import yaml
 from aiohttp import web
 
 from .faults import Decision, FakeServer, RawBody, UploadedFile
@@ -27,10 +29,9 @@ __all__ = ["FakeSlack"]
 
 TEAM_ID = "T0TEAM"
 APP_ID = "A0APP"
-MANIFEST_SCOPES = (
-    "chat:write", "channels:history", "groups:history", "files:read", "files:write", "users:read", "commands",
-    "usergroups:read", "channels:read", "groups:read",
-)  # fmt: skip  # what config/slack-manifest.yml asks for
+MANIFEST = Path(__file__).resolve().parents[2] / "config" / "slack-manifest.yml"
+MANIFEST_SCOPES = tuple(yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
+"""What config/slack-manifest.yml asks for: a workspace that installed the app grants exactly these."""
 _NEEDS: dict[str, tuple[str, ...]] = {  # the reading methods check their scope as Slack does (missing_scope)
     "users.info": ("users:read",),
     "usergroups.list": ("usergroups:read",),
