@@ -18,6 +18,7 @@ from bot.connectors.website import pages
 from bot.connectors.website.texts import WIDGET_TEXTS
 from bot.domain.activity import LEFT_CONTACT, VIEWED
 from bot.domain.errors import PermanentFailure
+from bot.domain.i18n import customer_texts
 from bot.slack.customer_blocks import MERGE
 from bot.usecases.crm import Customers
 from tests.conftest import STAFF, Bot, BotFactory, all_text, wait_until
@@ -101,6 +102,23 @@ async def test_categories_come_as_buttons_after_the_acknowledgement_and_a_tap_ro
         conversation = next(c for c in await bot.rt.service.open_inquiries() if c.channel == "website")
         assert conversation.category == "billing"
         await v.close()
+
+
+async def test_each_visitor_reads_the_team_in_their_browser_s_language(bot_factory: BotFactory) -> None:
+    yaml = {**website_yaml(), "ask_category": True, "texts": {}}  # the team's default language is English
+    async with website_bot(bot_factory, yaml=yaml) as bot:
+        korean, english = visitor(bot, lang="ko"), visitor(bot, lang="en")  # as the frame sends it
+        for v in (korean, english):
+            await v.connect()
+            await v.say("a question about my bill")
+            await v.sees(lambda v=v: any(e.get("buttons") for e in v.entries.values()), "the category buttons")
+        assert customer_texts("ko").auto_reply in korean.team_texts()[0]
+        assert customer_texts("ko").choose_category in korean.team_texts()[-1]
+        assert customer_texts("en").auto_reply in english.team_texts()[0]
+        languages = {c.address: c.language_code for c in await bot.rt.service.open_inquiries()}
+        assert sorted(languages.values()) == ["en", "ko"]
+        await korean.close()
+        await english.close()
 
 
 async def test_after_hours_the_widget_says_so_and_an_email_left_is_kept_and_told(bot_factory: BotFactory) -> None:
