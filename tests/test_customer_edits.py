@@ -39,6 +39,8 @@ async def test_an_edit_updates_the_slack_copy_in_place_and_every_version_is_kept
     assert await found(bot, "blue") == ["I ordered the blue 재킷 yesterday"]  # every version is searchable
     assert await found(bot, "green") == ["I ordered the green 재킷 yesterday"]
     assert len(await found(bot, "재킷")) == 2
+    answer = await bot.command("/history", "blue")  # what staff search finds: the words the customer took back
+    assert all_text(answer).endswith(">I ordered the blue 재킷 yesterday")
 
 
 async def test_an_edit_in_a_combined_post_changes_only_its_own_words(bot: Bot) -> None:
