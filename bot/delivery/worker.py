@@ -153,7 +153,11 @@ class DeliveryWorker:
             waiting.cancel()
         self.wake()
         if self._main is not None:
-            self._main.cancel()
+            # Not cancelled: a claim cancelled mid-commit would leave its jobs leased with no task to hand them
+            # back. The loop ends at its next turn; what it claimed last sees the drain and goes back at once.
+            done, _ = await asyncio.wait([self._main], timeout=grace)
+            if not done:
+                self._main.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._main
         if self._inflight:
@@ -202,7 +206,8 @@ class DeliveryWorker:
                 await self._fill()
             except Exception:
                 log.exception("could not read the delivery queue; trying again")
-                await asyncio.sleep(self.settings.poll_interval)
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
 
