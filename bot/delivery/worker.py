@@ -98,6 +98,7 @@ class WorkerSettings:
     backoff_cap: float = 60.0
     keep_done: timedelta = timedelta(days=7)  # delivered jobs stay this long for inspection, then go
     prune_every: float = 3600.0
+    prune_batch: int = 500  # delivered jobs deleted per transaction (a few ms of write lock each)
 
 
 class DeliveryWorker:
@@ -261,12 +262,20 @@ class DeliveryWorker:
                 log.exception("could not extend delivery leases")
 
     async def prune(self) -> int:
-        try:
-            async with self.db.transaction() as tx:
-                pruned = await tx.outbox.prune(datetime.now(UTC) - self.settings.keep_done)
-        except Exception:
-            log.exception("could not prune delivered jobs")
-            return 0
+        """Forget old delivered jobs in short batches, one transaction each, letting other writers in between."""
+        before = datetime.now(UTC) - self.settings.keep_done
+        pruned = 0
+        while True:
+            try:
+                async with self.db.transaction() as tx:
+                    batch = await tx.outbox.prune(before, limit=self.settings.prune_batch)
+            except Exception:
+                log.exception("could not prune delivered jobs")
+                break
+            pruned += batch
+            if batch < self.settings.prune_batch:
+                break
+            await asyncio.sleep(0)
         if pruned:
             log.info("pruned %d delivered jobs", pruned)
         return pruned

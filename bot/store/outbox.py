@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.schema import outbox
+from bot.store.schema import DONE_WHERE, UNFINISHED_WHERE, outbox
 
 PENDING = "pending"
 SENDING = "sending"
@@ -23,6 +23,11 @@ DONE = "done"
 FAILED = "failed"
 WITHDRAWN = "withdrawn"  # taken back before anything of it was sent (a reply deleted while still queued)
 _UNFINISHED = (PENDING, SENDING)
+# The partial indexes' own conditions, written out as literals: a bound parameter would not let SQLite (nor a
+# generic PostgreSQL plan) prove that the index covers the query, and the claim would scan every delivered row.
+UNFINISHED_SQL = text(f"outbox.{UNFINISHED_WHERE}")
+DONE_SQL = text(f"outbox.{DONE_WHERE}")
+PRUNE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,37 @@ def _to_job(row: Any) -> Job:
         message_id=row.message_id,
         payload=row.payload,
         attempts=row.attempts,
+    )
+
+
+def claim_statement(*, now: float, limit: int, skip_targets: Collection[str] = ()) -> Select[Any]:
+    """The runnable heads of lanes, oldest first: read through the index of unfinished rows only."""
+    earlier = outbox.alias("earlier")
+    blocked_by_earlier = (
+        select(earlier.c.id)
+        .where(earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED))
+        .exists()
+    )
+    runnable = or_(outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now))
+    query = (
+        select(outbox)
+        .where(UNFINISHED_SQL, runnable, outbox.c.not_before <= now, ~blocked_by_earlier)
+        .order_by(outbox.c.id)
+        .limit(limit * 4)
+        .with_for_update(skip_locked=True)
+    )
+    if skip_targets:
+        query = query.where(outbox.c.target.not_in(list(skip_targets)))
+    return query
+
+
+def prune_candidates(finished_before: datetime, *, limit: int) -> Select[Any]:
+    """Ids of up to ``limit`` jobs delivered before ``finished_before``, longest ago first (the done index)."""
+    return (
+        select(outbox.c.id)
+        .where(DONE_SQL, outbox.c.finished_at < finished_before)
+        .order_by(outbox.c.finished_at)
+        .limit(limit)
     )
 
 
@@ -105,22 +141,7 @@ class Outbox:
         target (a busy Slack channel must not take every slot from the quiet ones). Rows locked by another process
         are skipped (PostgreSQL); SQLite serialises writers, so the same query is safe there too.
         """
-        earlier = outbox.alias("earlier")
-        blocked_by_earlier = (
-            select(earlier.c.id)
-            .where(earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED))
-            .exists()
-        )
-        runnable = or_(outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now))
-        query = (
-            select(outbox)
-            .where(runnable, outbox.c.not_before <= now, ~blocked_by_earlier)
-            .order_by(outbox.c.id)
-            .limit(limit * 4)
-            .with_for_update(skip_locked=True)
-        )
-        if skip_targets:
-            query = query.where(outbox.c.target.not_in(list(skip_targets)))
+        query = claim_statement(now=now, limit=limit, skip_targets=skip_targets)
         started: dict[str, int] = {}
         heads: list[Job] = []
         for row in (await self.conn.execute(query)).all():
@@ -242,11 +263,11 @@ class Outbox:
             .values(status=FAILED, last_error=error[:2000], finished_at=now, lease_until=None)
         )
 
-    async def prune(self, finished_before: datetime) -> int:
-        """Forget delivered jobs: the archive keeps what happened; the queue only needs what is still to do."""
-        result = await self.conn.execute(
-            delete(outbox).where(outbox.c.status == DONE, outbox.c.finished_at < finished_before)
-        )
+    async def prune(self, finished_before: datetime, *, limit: int = PRUNE_BATCH) -> int:
+        """Forget up to ``limit`` delivered jobs, the oldest first: the archive keeps what happened; the queue only
+        needs what is still to do. One short batch per transaction, so the write lock is never held for long."""
+        oldest = prune_candidates(finished_before, limit=limit)
+        result = await self.conn.execute(delete(outbox).where(outbox.c.id.in_(oldest)))
         return result.rowcount
 
     async def counts(self) -> dict[str, int]:
