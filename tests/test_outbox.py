@@ -7,7 +7,6 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
 from typing import Any
 
 import pytest

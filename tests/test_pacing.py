@@ -98,7 +98,7 @@ def test_idle_targets_are_forgotten_and_forgetting_them_changes_no_wait() -> Non
     pacer.called("slack:C1")
     assert pacer.tracked() > 900  # all still refilling: nothing forgotten yet
     clock.now += 10  # every bucket has refilled; the last Slack call is long past
-    for n in range(600):  # later traffic forgets the idle ones as it goes, oldest first
+    for _ in range(600):  # later traffic forgets the idle ones as it goes, oldest first
         pacer.reserve("telegram:busy")
         clock.now += 1
     assert pacer.tracked() == 2  # the busy chat and the family's shared bucket; nothing of the idle ones
