@@ -98,7 +98,7 @@ class WorkerSettings:
     backoff_cap: float = 60.0
     keep_done: timedelta = timedelta(days=7)  # delivered jobs stay this long for inspection, then go
     prune_every: float = 3600.0
-    prune_batch: int = 500  # delivered jobs deleted per transaction (a few ms of write lock each)
+    prune_batch: int = 200  # delivered jobs deleted per transaction (a few ms of write lock each)
 
 
 class DeliveryWorker:

@@ -27,7 +27,7 @@ _UNFINISHED = (PENDING, SENDING)
 # generic PostgreSQL plan) prove that the index covers the query, and the claim would scan every delivered row.
 UNFINISHED_SQL = text(f"outbox.{UNFINISHED_WHERE}")
 DONE_SQL = text(f"outbox.{DONE_WHERE}")
-PRUNE_BATCH = 500
+PRUNE_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -151,12 +151,9 @@ class Outbox:
                 continue
             started[row.target] = started.get(row.target, 0) + 1
             heads.append(_to_job(row))
-        batches: list[list[Job]] = []
-        for head in heads:
-            batch = [head]
-            if head.kind in batchable_kinds and max_batch > 1:
-                batch += await self._followers(head, max_batch - 1, now)
-            batches.append(batch)
+        growing = [head for head in heads if head.kind in batchable_kinds] if max_batch > 1 else []
+        followers = await self._followers(growing, max_batch - 1, now) if growing else {}
+        batches = [[head, *followers.get(head.id, [])] for head in heads]
         ids = [job.id for batch in batches for job in batch]
         if ids:
             await self.conn.execute(
@@ -166,26 +163,42 @@ class Outbox:
             )
         return batches
 
-    async def _followers(self, head: Job, limit: int, now: float) -> list[Job]:
-        """The jobs right behind ``head`` in its lane, without a gap: a batch whose process died leaves its
-        followers leased (expired) behind its head, and they must come along before anything queued after them."""
-        behind = (outbox.c.lane == head.lane, outbox.c.id > head.id, outbox.c.status.in_(_UNFINISHED))
-        expected = (
-            await self.conn.execute(select(outbox.c.id).where(*behind).order_by(outbox.c.id).limit(limit))
-        ).scalars()
-        rows = (
-            await self.conn.execute(
-                select(outbox).where(*behind).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
+    async def _followers(self, heads: list[Job], limit: int, now: float) -> dict[int, list[Job]]:
+        """For each head, the jobs right behind it in its lane, without a gap, at most ``limit``: two statements
+        for all heads together. A batch whose process died leaves its followers leased (expired) behind its head,
+        and they must come along before anything queued after them; a row locked by another process (PostgreSQL)
+        would leave a gap, so a batch stops before it."""
+        by_lane = {head.lane: head for head in heads}
+        place = func.row_number().over(partition_by=outbox.c.lane, order_by=outbox.c.id).label("place")
+        behind = (  # a lane's unfinished jobs in order: its head first (nothing unfinished is older), then the rest
+            select(outbox.c.id, outbox.c.lane, place).where(UNFINISHED_SQL, outbox.c.lane.in_(list(by_lane))).subquery()
+        )
+        expected: dict[str, list[int]] = {}
+        for row in (await self.conn.execute(select(behind.c.id, behind.c.lane).where(behind.c.place <= limit + 1))):
+            if row.id > by_lane[row.lane].id:
+                expected.setdefault(row.lane, []).append(row.id)
+        wanted = [job_id for ids in expected.values() for job_id in ids]
+        if not wanted:
+            return {}
+        rows = {
+            row.id: row
+            for row in await self.conn.execute(
+                select(outbox).where(outbox.c.id.in_(wanted)).with_for_update(skip_locked=True)
             )
-        ).all()
-        followers = []
-        for want, row in zip(expected, rows, strict=False):
-            if row.id != want or row.kind != head.kind:  # a row locked elsewhere would leave a gap: stop before it
-                break
-            if row.status == SENDING and (row.lease_until is None or row.lease_until >= now):
-                break
-            followers.append(_to_job(row))
-        return followers
+        }
+        found: dict[int, list[Job]] = {}
+        for lane, ids in expected.items():
+            head = by_lane[lane]
+            run: list[Job] = []
+            for want in sorted(ids)[:limit]:
+                row = rows.get(want)
+                if row is None or row.kind != head.kind or row.status not in _UNFINISHED:
+                    break
+                if row.status == SENDING and (row.lease_until is None or row.lease_until >= now):
+                    break
+                run.append(_to_job(row))
+            found[head.id] = run
+        return found
 
     async def extend_leases(self, job_ids: Sequence[int], *, owner: str, until: float) -> None:
         """Keep a long delivery (a big upload, a wait for a rate-limit slot) from being taken over."""
