@@ -198,3 +198,21 @@ async def test_the_claim_and_the_prune_read_only_their_partial_indexes(db: Datab
         assert index in plan, plan
         whole_table = re.search(r"SCAN outbox(?! USING)|Seq Scan on outbox|pk_outbox", plan)
         assert whole_table is None, plan
+
+
+async def test_a_new_thread_takes_a_targets_free_room_before_older_posts(db: Database) -> None:
+    """Five new customers at once in one channel: each header (with the opening words) goes before the earlier
+    conversations' next posts, so the last customer's words do not wait behind every message before them."""
+    (older_post,) = await enqueue(db, "a", kind="post")
+    (opener,) = await enqueue(db, "b", kind="open_thread")
+    (other_target,) = await enqueue(db, "c", kind="post", target="slack:C2")
+    room = {"slack:C1": 1, "slack:C2": 1}
+    plain = await claim(db, room=room.__getitem__)
+    assert sorted(b[0].id for b in plain) == [older_post, other_target]  # by id: the older post wins C1's room
+    async with db.transaction() as tx:
+        await tx.outbox.release([b[0].id for b in plain], owner="w1")
+    first = await claim(db, room=room.__getitem__, first_kinds={"open_thread"})
+    assert sorted(b[0].id for b in first) == [opener, other_target]
+    async with db.transaction() as tx:
+        await tx.outbox.finish([b[0].id for b in first], now=datetime.now(UTC))
+    assert [b[0].id for b in await claim(db, room=room.__getitem__, first_kinds={"open_thread"})] == [older_post]

@@ -98,7 +98,7 @@ class WorkerSettings:
     backoff_cap: float = 60.0
     keep_done: timedelta = timedelta(days=7)  # delivered jobs stay this long for inspection, then go
     prune_every: float = 3600.0
-    prune_batch: int = 200  # delivered jobs deleted per transaction (a few ms of write lock each)
+    prune_batch: int = 100  # delivered jobs deleted per transaction (a few ms of write lock each)
 
 
 class DeliveryWorker:
@@ -111,6 +111,7 @@ class DeliveryWorker:
         owner: str,
         settings: WorkerSettings | None = None,
         batchable: Sequence[str] = (),
+        first: Sequence[str] = (),
         single_process: bool = False,
         metrics: Metrics | None = None,
     ) -> None:
@@ -120,6 +121,7 @@ class DeliveryWorker:
         self.owner = owner
         self.settings = settings or WorkerSettings()
         self.batchable = tuple(batchable)
+        self.first = tuple(first)  # kinds that take a target's free room first (a new thread's header)
         self.single_process = single_process
         self.metrics = metrics or Metrics()
         self._wake = asyncio.Event()
@@ -225,6 +227,7 @@ class DeliveryWorker:
                 room=self._room,
                 batchable_kinds=self.batchable,
                 max_batch=self.settings.max_batch,
+                first_kinds=self.first,
             )
         for batch in batches:
             target = batch[0].target

@@ -27,7 +27,7 @@ _UNFINISHED = (PENDING, SENDING)
 # generic PostgreSQL plan) prove that the index covers the query, and the claim would scan every delivered row.
 UNFINISHED_SQL = text(f"outbox.{UNFINISHED_WHERE}")
 DONE_SQL = text(f"outbox.{DONE_WHERE}")
-PRUNE_BATCH = 200
+PRUNE_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -133,18 +133,23 @@ class Outbox:
         room: Callable[[str], int] = lambda target: 1_000_000,
         batchable_kinds: Collection[str] = (),
         max_batch: int = 1,
+        first_kinds: Collection[str] = (),
     ) -> list[list[Job]]:
         """Lease the runnable head of up to ``limit`` lanes; returns one batch of jobs per lane.
 
         A batch is the head plus, for ``batchable_kinds``, the run of same-kind jobs queued right behind it, so a
         backlog can be delivered in fewer API calls. ``room(target)`` caps how many new batches may start per
         target (a busy Slack channel must not take every slot from the quiet ones). Rows locked by another process
-        are skipped (PostgreSQL); SQLite serialises writers, so the same query is safe there too.
+        are skipped (PostgreSQL); SQLite serialises writers, so the same query is safe there too. Heads of
+        ``first_kinds`` (a new thread's header) take a target's room before the others among the rows read.
         """
         query = claim_statement(now=now, limit=limit, skip_targets=skip_targets)
         started: dict[str, int] = {}
         heads: list[Job] = []
-        for row in (await self.conn.execute(query)).all():
+        found = list((await self.conn.execute(query)).all())
+        if first_kinds:  # a stable sort: one head per lane, so no lane's order changes; ids decide the rest
+            found.sort(key=lambda row: row.kind not in first_kinds)
+        for row in found:
             if len(heads) == limit:
                 break
             if started.get(row.target, 0) >= room(row.target):
