@@ -122,7 +122,8 @@ CLOSE_IT: dict[str, str] = {
         "claim query at once. Coalesce wake-ups (one claim per few milliseconds at most); the claim itself no "
         "longer scans delivered jobs (see the delivery queue benchmark).\n\n"
         "Issue 12 also asks for the benchmark itself to change: the in-process row with the routing hooks on (it "
-        "has them: `bench.common.conversations_service` builds `Triage`), and beside it as the ceiling raw sqlite3 "
+        "runs `bench.common.conversations_service`, which builds `Triage` as the runtime does, but with a config of "
+        "no categories, so the hooks have little to do), and beside it as the ceiling raw sqlite3 "
         "group commits of the same size with `synchronous=FULL`, alternated with the bot; that is not done yet, so "
         "the baseline column is still SQLAlchemy's one-row commits."
     ),
