@@ -147,12 +147,17 @@ def _previous_claim(now: float, limit: int) -> Any:
     )
     runnable = or_(outbox.c.status == "pending", and_(outbox.c.status == "sending", outbox.c.lease_until < now))
     return (
-        select(outbox).where(runnable, outbox.c.not_before <= now, ~blocked).order_by(outbox.c.id).limit(limit * 4)
+        select(outbox)
+        .where(runnable, outbox.c.not_before <= now, ~blocked)
+        .order_by(outbox.c.id)
+        .limit(limit * 4)
+        .with_for_update(skip_locked=True)
     )
 
 
 async def _selects(db: Any) -> tuple[list[float], list[float]]:
-    """The claim's SELECT alone, as it is and as it was, alternated (read-only: nothing is leased)."""
+    """The claim's SELECT alone, as it is and as it was, alternated, each in a write transaction as the worker
+    runs it (nothing is leased: the rows are only read and locked)."""
     from bot.store.outbox import claim_statement
 
     now_s: list[float] = []
@@ -161,7 +166,7 @@ async def _selects(db: Any) -> tuple[list[float], list[float]]:
         for statement, into in ((claim_statement(now=time.time(), limit=32), now_s),
                                 (_previous_claim(time.time(), 32), before_s)):  # fmt: skip
             t = time.perf_counter()
-            async with db.reading() as tx:
+            async with db.transaction() as tx:
                 (await tx.conn.execute(statement)).all()
             into.append(time.perf_counter() - t)
     return now_s, before_s
