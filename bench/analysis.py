@@ -21,8 +21,9 @@ NOTES: dict[str, str] = {
         "force_custom_plan`, so the planner proves the old condition implies the index's), hence no difference "
         "there. A prune batch deletes 100 rows in about "
         "1 ms; what holds the lock longer is the commit's flush of the pages it dirtied (8-18 ms measured directly "
-        "while the machine's load average was 8). Figures of the bot and of the baseline move together with the "
-        "load of the other work on the two cores: compare them within a row."
+        "while the machine's load average was 8). The run recorded here began at a load average of 6.9 on the two "
+        "cores (other work running): figures of the bot and of the baseline move together with that load, so "
+        "compare them within a row."
     ),
     "newthread": (
         "Reading it: the thread's first post (the header) now quotes the customer's opening words "
