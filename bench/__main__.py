@@ -22,6 +22,9 @@ BENCHMARKS: dict[str, str] = {
     "startup": "launch of `python -m bot` to a healthy /healthz on SQLite",
     "burst": "drain of 1,000 messages over 50 conversations into one channel limited to 1 post/s",
     "search": "/history latency p50/p95 over 1,000,000 messages and 50,000 customers",
+    "outbox": "delivery queue claim and prune with 0, 100k and 1M delivered jobs kept, SQLite and PostgreSQL",
+    "newthread": "a new customer's words in Slack after the thread's first post; five new customers at once",
+    "pacer": "RSS with the production pacer after 100,000 distinct chats wrote, vs a pacer that never forgets",
     "widget": "1,000 concurrent widget connections: memory per connection, visitor→Slack and reply→visitor p99 vs echo",
 }
 

@@ -178,6 +178,7 @@ async def running(
             owner=settings.worker_id,
             settings=worker_settings,
             batchable=jobs.BATCHABLE,
+            first=(jobs.OPEN_THREAD,),
             single_process=db.dialect == "sqlite",
             metrics=metrics,
         )

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.config.environment import normalize_database_url
 from tests.conftest import SIGNING_SECRET, STAFF, free_port, reset_schema, scratch_postgres_error, wait_until
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_requests import event_body, message_event, post_signed
@@ -34,9 +35,23 @@ async def reply(http: aiohttp.ClientSession, bot: BotProcess, thread_ts: str, wo
     return response.status
 
 
-async def thread_of(slack: FakeSlack, chat: int) -> str:
+async def thread_of(slack: FakeSlack, chat: int, database: str) -> str:
+    """The customer's thread once Slack shows it and the bot has recorded it: a staff reply in a thread the bot
+    has not recorded yet (its post answered, its commit still to come) is not tracked, and would be lost here."""
     await wait_until(lambda: chat in threads_by_chat(slack, INBOX), timeout=20, what=f"the thread of {chat}")
-    return str(threads_by_chat(slack, INBOX)[chat][0]["ts"])
+    thread = str(threads_by_chat(slack, INBOX)[chat][0]["ts"])
+    engine = create_async_engine(normalize_database_url(database))
+    try:
+
+        async def recorded() -> bool:
+            async with engine.connect() as conn:
+                query = text("SELECT count(*) FROM conversations WHERE thread_ts = :ts")
+                return int((await conn.execute(query, {"ts": thread})).scalar_one()) == 1
+
+        await wait_until(recorded, timeout=20, what=f"the thread of {chat} recorded by the bot")
+    finally:
+        await engine.dispose()
+    return thread
 
 
 async def sigterm(bot: BotProcess) -> None:
@@ -60,7 +75,7 @@ async def test_sigterm_mid_delivery_finishes_it_and_the_next_process_delivers_th
     try:
         async with aiohttp.ClientSession() as http:
             telegram.push_text(CHAT, "hello", user=customer(CHAT))
-            thread = await thread_of(slack, CHAT)
+            thread = await thread_of(slack, CHAT, database)
             telegram.delay("sendMessage", 3)
             assert await reply(http, first, thread, "on its way") == 200
             await wait_until(lambda: "sendMessage" in telegram.delays_started, timeout=20, what="the reply in flight")
@@ -84,8 +99,8 @@ async def test_sigterm_mid_delivery_finishes_it_and_the_next_process_delivers_th
             second = BotProcess({**env, "SLACK_POSTS_PER_SECOND": "5"}, free_port(), tmp_path / "second.log")
             await second.start()
             try:
-                await thread_of(slack, OTHER)
-                await thread_of(slack, CHAT + 1)
+                await thread_of(slack, OTHER, database)
+                await thread_of(slack, CHAT + 1, database)
                 assert await reply(http, second, thread, "after the restart") == 200
                 await wait_until(lambda: len(telegram.sent_texts(CHAT)) == 2, timeout=20, what="the later reply")
                 await asyncio.sleep(1.0)  # anything doubled would show by now
@@ -123,7 +138,7 @@ async def test_two_processes_on_postgresql_one_stops_mid_delivery_and_the_other_
                     assert response.status == 200
 
             await customer_writes(stopping, CHAT, "hello")
-            thread = await thread_of(slack, CHAT)
+            thread = await thread_of(slack, CHAT, scratch_postgres)
             telegram.delay("sendMessage", 3)
             assert await reply(http, stopping, thread, "on its way") == 200
             await wait_until(lambda: "sendMessage" in telegram.delays_started, timeout=20, what="the reply in flight")
@@ -140,7 +155,7 @@ async def test_two_processes_on_postgresql_one_stops_mid_delivery_and_the_other_
                 await staying.start()
                 started = time.monotonic()
                 await sigterm(stopping)
-                await thread_of(slack, OTHER)  # handed back at once: the 60 s lease did not have to expire
+                await thread_of(slack, OTHER, scratch_postgres)  # handed back at once, no lease expiry
                 taken_over = time.monotonic() - started
                 assert await exited(stopping) == 0
 

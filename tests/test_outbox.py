@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import DeliveryWorker, WorkerSettings
 from bot.store.database import Database
 from bot.store.engine import create_engine, migrate
-from bot.store.outbox import Job
+from bot.store.outbox import Job, claim_statement, prune_candidates
+from bot.store.schema import outbox
 
 NOW = time.time()
 
@@ -138,3 +144,75 @@ async def test_a_dead_workers_batch_comes_back_whole_before_the_jobs_queued_behi
     assert await claim(db, now=NOW + 10, owner="w2", batchable_kinds={"post"}, max_batch=20) == []
     taken = await claim(db, now=NOW + 31, owner="w2", batchable_kinds={"post"}, max_batch=20)
     assert [[j.id for j in b] for b in taken] == [first + later]  # in lane order, nothing skipped
+
+
+async def test_prune_takes_the_oldest_delivered_jobs_one_short_batch_at_a_time(db: Database) -> None:
+    ids = await enqueue(db, "a", n=7)
+    (waiting,) = await enqueue(db, "b")
+    async with db.transaction() as tx:
+        for age, job in enumerate(ids):  # ids[0] finished most recently, ids[6] longest ago
+            await tx.outbox.finish([job], now=datetime.now(UTC) - timedelta(days=8 + age))
+    before = datetime.now(UTC) - timedelta(days=7)
+    async with db.transaction() as tx:
+        assert await tx.outbox.prune(before, limit=3) == 3
+    async with db.transaction() as tx:
+        left = (await tx.conn.execute(select(outbox.c.id).order_by(outbox.c.id))).scalars().all()
+    assert left == [*ids[:4], waiting]  # the three finished longest ago went first; the queued job stays
+    async with db.transaction() as tx:
+        assert await tx.outbox.prune(before, limit=3) == 3
+        assert await tx.outbox.prune(before, limit=3) == 1
+        assert await tx.outbox.prune(before, limit=3) == 0
+        assert await tx.outbox.counts() == {"pending": 1}
+
+
+async def test_the_worker_prunes_every_old_delivered_job_in_batches(db: Database) -> None:
+    ids = await enqueue(db, "a", n=12)
+    async with db.transaction() as tx:
+        await tx.outbox.finish(ids, now=datetime.now(UTC) - timedelta(days=8))
+    worker = DeliveryWorker(db, {}, Pacer.unlimited(), owner="w1", settings=WorkerSettings(prune_batch=5))
+    assert await worker.prune() == 12
+    async with db.transaction() as tx:
+        assert await tx.outbox.counts() == {}
+
+
+def _plan(connection: Any, statement: Any) -> str:
+    """The database's plan for ``statement``, as text; PostgreSQL is told to avoid a sequential scan whenever it
+    can, so a table of a few rows still shows whether an index can serve the query at all."""
+    compiled = statement.compile(connection, compile_kwargs={"literal_binds": True})
+    if connection.dialect.name == "sqlite":
+        return " ".join(str(row) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return " ".join(str(row) for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+
+
+async def test_the_claim_and_the_prune_read_only_their_partial_indexes(db: Database) -> None:
+    """However many delivered jobs the queue keeps, a claim reads only the rows still to do and a prune only the
+    delivered ones: both queries must be able to use the partial indexes (else: a scan of the whole table)."""
+    await enqueue(db, "a", n=3)
+    claim_query = claim_statement(now=NOW, limit=50)
+    prune_query = prune_candidates(datetime.now(UTC), limit=500)
+    async with db.transaction() as tx:
+        claim_plan = await tx.conn.run_sync(_plan, claim_query)
+        prune_plan = await tx.conn.run_sync(_plan, prune_query)
+    for plan, index in ((claim_plan, "ix_outbox_unfinished"), (prune_plan, "ix_outbox_done")):
+        assert index in plan, plan
+        whole_table = re.search(r"SCAN outbox(?! USING)|Seq Scan on outbox|pk_outbox", plan)
+        assert whole_table is None, plan
+
+
+async def test_a_new_thread_takes_a_targets_free_room_before_older_posts(db: Database) -> None:
+    """Five new customers at once in one channel: each header (with the opening words) goes before the earlier
+    conversations' next posts, so the last customer's words do not wait behind every message before them."""
+    (older_post,) = await enqueue(db, "a", kind="post")
+    (opener,) = await enqueue(db, "b", kind="open_thread")
+    (other_target,) = await enqueue(db, "c", kind="post", target="slack:C2")
+    room = {"slack:C1": 1, "slack:C2": 1}
+    plain = await claim(db, room=room.__getitem__)
+    assert sorted(b[0].id for b in plain) == [older_post, other_target]  # by id: the older post wins C1's room
+    async with db.transaction() as tx:
+        await tx.outbox.release([b[0].id for b in plain], owner="w1")
+    first = await claim(db, room=room.__getitem__, first_kinds={"open_thread"})
+    assert sorted(b[0].id for b in first) == [opener, other_target]
+    async with db.transaction() as tx:
+        await tx.outbox.finish([b[0].id for b in first], now=datetime.now(UTC))
+    assert [b[0].id for b in await claim(db, room=room.__getitem__, first_kinds={"open_thread"})] == [older_post]

@@ -85,3 +85,37 @@ def test_a_call_held_up_past_its_slot_still_waits_one_interval_after_the_last_ca
     telegram = Pacer({"telegram": Rate(1.0, 3)}, {}, clock=clock)
     telegram.called("telegram:42")
     assert telegram.spacing("telegram:42") == 0.0  # a channel with bursts keeps them
+
+
+def test_idle_targets_are_forgotten_and_forgetting_them_changes_no_wait() -> None:
+    """A chat that wrote once must not keep its bucket for ever: 100k chats would hold tens of MB."""
+    clock = Clock()
+    pacer = Pacer({"telegram": Rate(1.0, 3), "slack": Rate(1.0, 1)}, {"telegram": Rate(30.0, 30)}, clock=clock)
+    for chat in range(1000):
+        pacer.reserve(f"telegram:{chat}")
+        pacer.called(f"telegram:{chat}")
+    pacer.reserve("slack:C1")
+    pacer.called("slack:C1")
+    assert pacer.tracked() > 900  # all still refilling: nothing forgotten yet
+    clock.now += 10  # every bucket has refilled; the last Slack call is long past
+    for _ in range(600):  # later traffic forgets the idle ones as it goes, oldest first
+        pacer.reserve("telegram:busy")
+        clock.now += 1
+    assert pacer.tracked() == 2  # the busy chat and the family's shared bucket; nothing of the idle ones
+    assert [pacer.reserve("telegram:7") for _ in range(4)] == pytest.approx([0.0, 0.0, 0.0, 1 / 0.9])  # a new burst
+
+
+def test_a_forgotten_bucket_gives_the_same_waits_as_one_kept() -> None:
+    clock = Clock()
+    kept = Pacer({"slack": Rate(1.0, 1)}, {}, clock=clock, headroom=1.0)
+    evicting = Pacer({"slack": Rate(1.0, 1)}, {}, clock=clock, headroom=1.0)
+    for pacer in (kept, evicting):
+        assert pacer.reserve("slack:C1") == 0.0 and pacer.reserve("slack:C1") == 1.0
+    clock.now += 0.5
+    evicting.reserve("slack:C2")  # tries to forget C1: still refilling, so it stays
+    assert evicting.reserve("slack:C1") == kept.reserve("slack:C1") == 1.5
+    clock.now += 5
+    evicting.reserve("slack:C2")
+    evicting.reserve("slack:C2")
+    assert evicting.tracked() == 1  # C1 refilled and forgotten; only C2 (still refilling) is remembered
+    assert [evicting.reserve("slack:C1") for _ in range(2)] == [kept.reserve("slack:C1") for _ in range(2)]

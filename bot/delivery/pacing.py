@@ -9,6 +9,7 @@ without holding anything a different target needs.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Protocol
@@ -29,6 +30,10 @@ class _Bucket:
         self.tokens -= 1
         return 0.0 if self.tokens >= 0 else -self.tokens / self.per_second
 
+    def full_by(self, now: float) -> bool:
+        """Refilled to its burst: the same as a new bucket, so it can be forgotten without changing any wait."""
+        return self.tokens + (now - self.updated) * self.per_second >= self.burst
+
 
 # Slack: chat.postMessage ~1/s per channel ("short bursts tolerated", but how short is not said: a burst of 3 drew
 # 429s in the burst benchmark, so none is assumed); chat.update is Tier 3 (50+/min per workspace).
@@ -37,6 +42,9 @@ SLACK_RATES: dict[str, Rate] = {
     "slack": Rate(1.0, 1),
     "slack-update": Rate(0.8, 10),
 }
+
+
+EVICT_PER_CALL = 2  # idle targets forgotten per reservation, oldest first: more than a reservation can add
 
 
 class UnpacedTarget(KeyError):
@@ -84,9 +92,9 @@ class Pacer:
         self.family_rates = {} if family_rates is None else family_rates
         self.strict = strict
         self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()  # least recently used first
         self._blocked_until: dict[str, float] = {}
-        self._last_call: dict[str, float] = {}
+        self._last_call: OrderedDict[str, float] = OrderedDict()  # least recently called first
 
     @classmethod
     def unlimited(cls, *, clock: Callable[[], float] = time.monotonic) -> Pacer:
@@ -103,11 +111,37 @@ class Pacer:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(rate, self.clock(), self.headroom)
+        else:
+            self._buckets.move_to_end(key)
         return bucket
+
+    def tracked(self) -> int:
+        """How many targets the pacer remembers anything about (buckets, last calls, 429 blocks)."""
+        return len(self._buckets.keys() | self._last_call.keys() | self._blocked_until.keys())
+
+    def _forget_idle(self, now: float) -> None:
+        """Forget, least recently used first, what no longer changes any wait: a bucket refilled to its burst is
+        the same as a new one, a last call more than an interval ago spaces nothing. Without this every chat that
+        ever wrote keeps its bucket for ever. Both maps are kept in order of use, so this is O(1) per call."""
+        for _ in range(EVICT_PER_CALL):
+            if not self._buckets:
+                break
+            key, bucket = next(iter(self._buckets.items()))
+            if not bucket.full_by(now):
+                break
+            del self._buckets[key]
+        for _ in range(EVICT_PER_CALL):
+            if not self._last_call:
+                break
+            target, at = next(iter(self._last_call.items()))
+            if self._spacing_from(target, at, now) > 0:
+                break
+            del self._last_call[target]
 
     def reserve(self, target: str) -> float:
         """Book the next slot for ``target``; returns the seconds to wait before using it."""
         now = self.clock()
+        self._forget_idle(now)
         family = self.family(target)
         if self.strict and family not in self.rates:
             raise UnpacedTarget(f"no rate is declared for {family} targets ({target})")
@@ -123,15 +157,21 @@ class Pacer:
         call from the last one actually made. Slots are booked ahead; a call held up past its slot (a stalled event
         loop, a slow database read) would otherwise go out right behind the next one, which a strict platform
         counts as a burst."""
-        rate = self.rates.get(self.family(target))
         last = self._last_call.get(target)
-        if rate is None or rate.burst > 1 or last is None:
+        return 0.0 if last is None else self._spacing_from(target, last, self.clock())
+
+    def _spacing_from(self, target: str, last: float, now: float) -> float:
+        rate = self.rates.get(self.family(target))
+        if rate is None or rate.burst > 1:
             return 0.0
-        return max(0.0, last + 1.0 / (rate.per_second * self.headroom) - self.clock())
+        return max(0.0, last + 1.0 / (rate.per_second * self.headroom) - now)
 
     def called(self, target: str) -> None:
-        """A call to ``target`` goes out now (see ``spacing``)."""
-        self._last_call[target] = self.clock()
+        """A call to ``target`` goes out now (see ``spacing``); only targets allowed no burst need remembering."""
+        rate = self.rates.get(self.family(target))
+        if rate is not None and rate.burst <= 1:
+            self._last_call[target] = self.clock()
+            self._last_call.move_to_end(target)
 
     def block(self, target: str, seconds: float) -> None:
         """The platform said 429: nothing more goes to this target until Retry-After has passed."""
@@ -144,7 +184,8 @@ class Pacer:
 
     def blocked(self) -> set[str]:
         now = self.clock()
-        return {t for t, until in self._blocked_until.items() if until > now}
+        self._blocked_until = {t: until for t, until in self._blocked_until.items() if until > now}  # passed: gone
+        return set(self._blocked_until)
 
 
 _pace: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("threadbridge_pace", default=None)

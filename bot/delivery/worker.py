@@ -98,6 +98,7 @@ class WorkerSettings:
     backoff_cap: float = 60.0
     keep_done: timedelta = timedelta(days=7)  # delivered jobs stay this long for inspection, then go
     prune_every: float = 3600.0
+    prune_batch: int = 100  # delivered jobs deleted per transaction (a few ms of write lock each)
 
 
 class DeliveryWorker:
@@ -110,6 +111,7 @@ class DeliveryWorker:
         owner: str,
         settings: WorkerSettings | None = None,
         batchable: Sequence[str] = (),
+        first: Sequence[str] = (),
         single_process: bool = False,
         metrics: Metrics | None = None,
     ) -> None:
@@ -119,6 +121,7 @@ class DeliveryWorker:
         self.owner = owner
         self.settings = settings or WorkerSettings()
         self.batchable = tuple(batchable)
+        self.first = tuple(first)  # kinds that take a target's free room first (a new thread's header)
         self.single_process = single_process
         self.metrics = metrics or Metrics()
         self._wake = asyncio.Event()
@@ -229,6 +232,7 @@ class DeliveryWorker:
                 room=self._room,
                 batchable_kinds=self.batchable,
                 max_batch=self.settings.max_batch,
+                first_kinds=self.first,
             )
         for batch in batches:
             target = batch[0].target
@@ -266,12 +270,20 @@ class DeliveryWorker:
                 log.exception("could not extend delivery leases")
 
     async def prune(self) -> int:
-        try:
-            async with self.db.transaction() as tx:
-                pruned = await tx.outbox.prune(datetime.now(UTC) - self.settings.keep_done)
-        except Exception:
-            log.exception("could not prune delivered jobs")
-            return 0
+        """Forget old delivered jobs in short batches, one transaction each, letting other writers in between."""
+        before = datetime.now(UTC) - self.settings.keep_done
+        pruned = 0
+        while True:
+            try:
+                async with self.db.transaction() as tx:
+                    batch = await tx.outbox.prune(before, limit=self.settings.prune_batch)
+            except Exception:
+                log.exception("could not prune delivered jobs")
+                break
+            pruned += batch
+            if batch < self.settings.prune_batch:
+                break
+            await asyncio.sleep(0)
         if pruned:
             log.info("pruned %d delivered jobs", pruned)
         return pruned

@@ -23,6 +23,7 @@ from bot.slack.answers import SLACK_FAILURES, describe, refusal, slack_call
 from bot.slack.blocks import SlackPost, customer_posts, header, notice, permalink, with_line
 from bot.slack.customer_blocks import header_blocks
 from bot.slack.header_controls import controls, status_note
+from bot.slack.opening import with_opening
 from bot.slack.routing_blocks import RoutingView
 from bot.slack.text import escape
 from bot.store.database import Database, Transaction
@@ -112,13 +113,14 @@ class SlackDelivery:
             earlier = await tx.customers.count_conversations(conversation.customer_id, before_id=conversation.id)
             origin = await tx.origins.shown_on(conversation.id)  # where the customer came from (bot.store.origins)
             views = await tx.origins.views_before(conversation.customer_id, conversation.opened_at)
+            opening = await tx.archive.opening_words(conversation.id)  # quoted on the header (bot.slack.opening)
         if previous is not None and previous.thread_ts:
             previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
         routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
         customer = header_blocks(conversation.id, conversation.customer_id, earlier)
         hold, until = (state.hold, state.hold_until) if state is not None else (None, None)
         language = pick_language(conversation.language, conversation.language_code, self.config.language)
-        return header(
+        post = header(
             conversation,
             categories=self.config.categories,
             previous_link=previous_link,
@@ -129,6 +131,7 @@ class SlackDelivery:
             status_note=status_note(hold, until),
             controls=controls(conversation, hold, language),
         )
+        return with_opening(post, opening)
 
 
 class OpenThread(SlackDelivery):

@@ -231,6 +231,23 @@ class Archive(IdentityRecords):
         )
         return (await self.conn.execute(stmt.returning(messages.c.id))).scalar_one_or_none()
 
+    async def opening_message_id(self, conversation_id: int) -> int | None:
+        """The customer's first message of the conversation (the original, not a later version of it)."""
+        return (await self.conn.execute(_opening(conversation_id))).scalar()
+
+    async def opening_words(self, conversation_id: int) -> str | None:
+        """What the customer's first message of the conversation says now (its newest version); None: none yet."""
+        first = _opening(conversation_id).scalar_subquery()
+        row = (
+            await self.conn.execute(
+                select(messages.c.text)
+                .where((messages.c.id == first) | (messages.c.edit_of == first))
+                .order_by(messages.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else str(row.text)
+
     async def latest_version(self, message_id: int) -> Any:
         """A message as it reads now: its newest version (an edit), or the message itself."""
         newest = (
@@ -344,3 +361,11 @@ class Archive(IdentityRecords):
         dialect = sqlite if self.conn.dialect.name == "sqlite" else postgresql
         stmt = dialect.insert(settings_kv).values(key=key, value=value)
         await self.conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+def _opening(conversation_id: int) -> Any:
+    return select(func.min(messages.c.id)).where(
+        messages.c.conversation_id == conversation_id,
+        messages.c.direction == Direction.INBOUND,
+        messages.c.edit_of.is_(None),
+    )

@@ -1,6 +1,6 @@
 """Cheap reads of what is waiting, for /metrics, /healthz and the alerts built on them.
 
-Both queries touch only unfinished rows: the queue by its (status, not_before) index, the open conversations by
+Both queries touch only unfinished rows: the queue by its index of unfinished rows, the open conversations by
 their status; done jobs and closed conversations, however many, are not read.
 """
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.outbox import PENDING, SENDING
+from bot.store.outbox import UNFINISHED_SQL
 from bot.store.routing_schema import inquiry_state
 from bot.store.schema import conversations, outbox
 
@@ -20,7 +20,7 @@ async def unfinished_jobs(conn: AsyncConnection) -> list[tuple[str, int, datetim
     """(target, jobs not yet done, when the oldest of them was queued), for every target with any."""
     rows = await conn.execute(
         select(outbox.c.target, func.count(), func.min(outbox.c.created_at))
-        .where(outbox.c.status.in_((PENDING, SENDING)))
+        .where(UNFINISHED_SQL)
         .group_by(outbox.c.target)
     )
     return [(target, int(count), oldest) for target, count, oldest in rows.all()]
@@ -29,7 +29,7 @@ async def unfinished_jobs(conn: AsyncConnection) -> list[tuple[str, int, datetim
 async def oldest_unfinished_job(conn: AsyncConnection) -> datetime | None:
     """When the oldest job not yet done was queued (None: the queue is empty)."""
     return (
-        await conn.execute(select(func.min(outbox.c.created_at)).where(outbox.c.status.in_((PENDING, SENDING))))
+        await conn.execute(select(func.min(outbox.c.created_at)).where(UNFINISHED_SQL))
     ).scalar_one_or_none()
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.schema import outbox
+from bot.store.schema import DONE_WHERE, UNFINISHED_WHERE, outbox
 
 PENDING = "pending"
 SENDING = "sending"
@@ -23,6 +23,11 @@ DONE = "done"
 FAILED = "failed"
 WITHDRAWN = "withdrawn"  # taken back before anything of it was sent (a reply deleted while still queued)
 _UNFINISHED = (PENDING, SENDING)
+# The partial indexes' own conditions, written out as literals: a bound parameter would not let SQLite (nor a
+# generic PostgreSQL plan) prove that the index covers the query, and the claim would scan every delivered row.
+UNFINISHED_SQL = text(f"outbox.{UNFINISHED_WHERE}")
+DONE_SQL = text(f"outbox.{DONE_WHERE}")
+PRUNE_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,37 @@ def _to_job(row: Any) -> Job:
         message_id=row.message_id,
         payload=row.payload,
         attempts=row.attempts,
+    )
+
+
+def claim_statement(*, now: float, limit: int, skip_targets: Collection[str] = ()) -> Select[Any]:
+    """The runnable heads of lanes, oldest first: read through the index of unfinished rows only."""
+    earlier = outbox.alias("earlier")
+    blocked_by_earlier = (
+        select(earlier.c.id)
+        .where(earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED))
+        .exists()
+    )
+    runnable = or_(outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now))
+    query = (
+        select(outbox)
+        .where(UNFINISHED_SQL, runnable, outbox.c.not_before <= now, ~blocked_by_earlier)
+        .order_by(outbox.c.id)
+        .limit(limit * 4)
+        .with_for_update(skip_locked=True)
+    )
+    if skip_targets:
+        query = query.where(outbox.c.target.not_in(list(skip_targets)))
+    return query
+
+
+def prune_candidates(finished_before: datetime, *, limit: int) -> Select[Any]:
+    """Ids of up to ``limit`` jobs delivered before ``finished_before``, longest ago first (the done index)."""
+    return (
+        select(outbox.c.id)
+        .where(DONE_SQL, outbox.c.finished_at < finished_before)
+        .order_by(outbox.c.finished_at)
+        .limit(limit)
     )
 
 
@@ -97,45 +133,32 @@ class Outbox:
         room: Callable[[str], int] = lambda target: 1_000_000,
         batchable_kinds: Collection[str] = (),
         max_batch: int = 1,
+        first_kinds: Collection[str] = (),
     ) -> list[list[Job]]:
         """Lease the runnable head of up to ``limit`` lanes; returns one batch of jobs per lane.
 
         A batch is the head plus, for ``batchable_kinds``, the run of same-kind jobs queued right behind it, so a
         backlog can be delivered in fewer API calls. ``room(target)`` caps how many new batches may start per
         target (a busy Slack channel must not take every slot from the quiet ones). Rows locked by another process
-        are skipped (PostgreSQL); SQLite serialises writers, so the same query is safe there too.
+        are skipped (PostgreSQL); SQLite serialises writers, so the same query is safe there too. Heads of
+        ``first_kinds`` (a new thread's header) take a target's room before the others among the rows read.
         """
-        earlier = outbox.alias("earlier")
-        blocked_by_earlier = (
-            select(earlier.c.id)
-            .where(earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED))
-            .exists()
-        )
-        runnable = or_(outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now))
-        query = (
-            select(outbox)
-            .where(runnable, outbox.c.not_before <= now, ~blocked_by_earlier)
-            .order_by(outbox.c.id)
-            .limit(limit * 4)
-            .with_for_update(skip_locked=True)
-        )
-        if skip_targets:
-            query = query.where(outbox.c.target.not_in(list(skip_targets)))
+        query = claim_statement(now=now, limit=limit, skip_targets=skip_targets)
         started: dict[str, int] = {}
         heads: list[Job] = []
-        for row in (await self.conn.execute(query)).all():
+        found = list((await self.conn.execute(query)).all())
+        if first_kinds:  # a stable sort: one head per lane, so no lane's order changes; ids decide the rest
+            found.sort(key=lambda row: row.kind not in first_kinds)
+        for row in found:
             if len(heads) == limit:
                 break
             if started.get(row.target, 0) >= room(row.target):
                 continue
             started[row.target] = started.get(row.target, 0) + 1
             heads.append(_to_job(row))
-        batches: list[list[Job]] = []
-        for head in heads:
-            batch = [head]
-            if head.kind in batchable_kinds and max_batch > 1:
-                batch += await self._followers(head, max_batch - 1, now)
-            batches.append(batch)
+        growing = [head for head in heads if head.kind in batchable_kinds] if max_batch > 1 else []
+        followers = await self._followers(growing, max_batch - 1, now) if growing else {}
+        batches = [[head, *followers.get(head.id, [])] for head in heads]
         ids = [job.id for batch in batches for job in batch]
         if ids:
             await self.conn.execute(
@@ -145,26 +168,42 @@ class Outbox:
             )
         return batches
 
-    async def _followers(self, head: Job, limit: int, now: float) -> list[Job]:
-        """The jobs right behind ``head`` in its lane, without a gap: a batch whose process died leaves its
-        followers leased (expired) behind its head, and they must come along before anything queued after them."""
-        behind = (outbox.c.lane == head.lane, outbox.c.id > head.id, outbox.c.status.in_(_UNFINISHED))
-        expected = (
-            await self.conn.execute(select(outbox.c.id).where(*behind).order_by(outbox.c.id).limit(limit))
-        ).scalars()
-        rows = (
-            await self.conn.execute(
-                select(outbox).where(*behind).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
+    async def _followers(self, heads: list[Job], limit: int, now: float) -> dict[int, list[Job]]:
+        """For each head, the jobs right behind it in its lane, without a gap, at most ``limit``: two statements
+        for all heads together. A batch whose process died leaves its followers leased (expired) behind its head,
+        and they must come along before anything queued after them; a row locked by another process (PostgreSQL)
+        would leave a gap, so a batch stops before it."""
+        by_lane = {head.lane: head for head in heads}
+        place = func.row_number().over(partition_by=outbox.c.lane, order_by=outbox.c.id).label("place")
+        behind = (  # a lane's unfinished jobs in order: its head first (nothing unfinished is older), then the rest
+            select(outbox.c.id, outbox.c.lane, place).where(UNFINISHED_SQL, outbox.c.lane.in_(list(by_lane))).subquery()
+        )
+        expected: dict[str, list[int]] = {}
+        for row in (await self.conn.execute(select(behind.c.id, behind.c.lane).where(behind.c.place <= limit + 1))):
+            if row.id > by_lane[row.lane].id:
+                expected.setdefault(row.lane, []).append(row.id)
+        wanted = [job_id for ids in expected.values() for job_id in ids]
+        if not wanted:
+            return {}
+        rows = {
+            row.id: row
+            for row in await self.conn.execute(
+                select(outbox).where(outbox.c.id.in_(wanted)).with_for_update(skip_locked=True)
             )
-        ).all()
-        followers = []
-        for want, row in zip(expected, rows, strict=False):
-            if row.id != want or row.kind != head.kind:  # a row locked elsewhere would leave a gap: stop before it
-                break
-            if row.status == SENDING and (row.lease_until is None or row.lease_until >= now):
-                break
-            followers.append(_to_job(row))
-        return followers
+        }
+        found: dict[int, list[Job]] = {}
+        for lane, ids in expected.items():
+            head = by_lane[lane]
+            run: list[Job] = []
+            for want in sorted(ids)[:limit]:
+                row = rows.get(want)
+                if row is None or row.kind != head.kind or row.status not in _UNFINISHED:
+                    break
+                if row.status == SENDING and (row.lease_until is None or row.lease_until >= now):
+                    break
+                run.append(_to_job(row))
+            found[head.id] = run
+        return found
 
     async def extend_leases(self, job_ids: Sequence[int], *, owner: str, until: float) -> None:
         """Keep a long delivery (a big upload, a wait for a rate-limit slot) from being taken over."""
@@ -242,11 +281,11 @@ class Outbox:
             .values(status=FAILED, last_error=error[:2000], finished_at=now, lease_until=None)
         )
 
-    async def prune(self, finished_before: datetime) -> int:
-        """Forget delivered jobs: the archive keeps what happened; the queue only needs what is still to do."""
-        result = await self.conn.execute(
-            delete(outbox).where(outbox.c.status == DONE, outbox.c.finished_at < finished_before)
-        )
+    async def prune(self, finished_before: datetime, *, limit: int = PRUNE_BATCH) -> int:
+        """Forget up to ``limit`` delivered jobs, the oldest first: the archive keeps what happened; the queue only
+        needs what is still to do. One short batch per transaction, so the write lock is never held for long."""
+        oldest = prune_candidates(finished_before, limit=limit)
+        result = await self.conn.execute(delete(outbox).where(outbox.c.id.in_(oldest)))
         return result.rowcount
 
     async def counts(self) -> dict[str, int]:

@@ -170,6 +170,8 @@ class Receiving:
         conversation = await tx.archive.conversation(original.conversation_id)
         assert conversation is not None
         await jobs.update_inbound(tx, conversation, version_id=version_id, original_id=original.id)
+        if await tx.archive.opening_message_id(conversation.id) == original.id:  # quoted on the header too
+            await jobs.refresh_header(tx, conversation)
         return Outcome(conversation_id=original.conversation_id)
 
     async def greet(self, tx: Transaction, message: InboundMessage) -> bool:
