@@ -120,11 +120,30 @@ async def test_a_saved_reply_found_by_a_korean_substring_is_previewed_edited_and
         assert uses == [(refund.id, "환불 안내", 1)] and earlier == []
 
 
+async def test_a_late_keystroke_never_overwrites_newer_results(bot_factory: BotFactory) -> None:
+    async with bot_factory(bot_yaml=YAML) as bot:
+        bot.telegram.push_text(CHAT, "hello")
+        thread = await bot.thread_for(CHAT)
+        first = await open_search(bot, thread)
+        newer = await type_in(bot, first, "Delivery")
+        updates = len(bot.slack.calls_to("views.update"))
+        action = {"type": "plain_text_input", "action_id": views.QUERY, "block_id": views.QUERY, "value": "환"}
+        await post(bot, view_action_body(action, first, user=STAFF))  # answered after "Delivery", with the old hash
+        await wait_until(lambda: len(bot.slack.calls_to("views.update")) > updates, what="the late update")
+        assert radio_titles(bot.slack.views[-1]["view"]) == ["Delivery times"] == radio_titles(newer)
+
+
 async def test_bad_input_gets_a_clear_error_in_the_modal(bot_factory: BotFactory) -> None:
     async with bot_factory(bot_yaml=YAML) as bot:
         bot.telegram.push_text(CHAT, "hello")
         thread = await bot.thread_for(CHAT)
-        view = await open_search(bot, thread)
+        header = bot.slack.message(*thread)
+        assert header is not None and views.OPEN in json.dumps(header["blocks"])  # the button on the first message
+        before = len(bot.slack.views)
+        await bot.click(views.OPEN, await bot.conversation_id_for(CHAT))
+        await wait_until(lambda: len(bot.slack.views) > before, what="the modal opened by the button")
+        view = bot.slack.views[-1]["view"]
+        assert radio_titles(view) == ["Delivery times", "환불 안내"]  # uncategorised: by title
         answer = await post(bot, view_submission_body(
             views.SEARCH, {}, user=STAFF, private_metadata=view["private_metadata"], view_id=view["id"]
         ))  # fmt: skip
