@@ -504,7 +504,8 @@ def test_bot_config_feeds_customer_texts() -> None:
 def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
         "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
-        "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, app_home)"
+        "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, "
+        "app_home)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
