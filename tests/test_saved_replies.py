@@ -118,6 +118,9 @@ async def test_a_saved_reply_found_by_a_korean_substring_is_previewed_edited_and
         assert (row.direction, row.author_id, row.author_name, row.text) == ("outbound", STAFF, "sam", edited)
         assert conversation is not None and conversation.holder == STAFF  # like a typed first reply: it claims
         assert uses == [(refund.id, "환불 안내", 1)] and earlier == []
+        assert (await bot.slack_event(app_home_opened_event(STAFF))).status == 200
+        await wait_until(lambda: STAFF in bot.slack.home_views, what="the App Home")
+        assert "sent 1× in 30 days" in json.dumps(bot.slack.home_views[STAFF][-1], ensure_ascii=False)
 
 
 async def test_a_late_keystroke_never_overwrites_newer_results(bot_factory: BotFactory) -> None:

@@ -11,7 +11,7 @@ from bot.config import BotConfig
 from bot.handlers.inquiries import inquiry_line
 from bot.handlers.saved_replies import ADD, MANAGE
 from bot.slack.text import escape
-from bot.usecases.home import PAGE, HomeData, Library, Listing
+from bot.usecases.home import PAGE, USES_DAYS, HomeData, Library, Listing
 
 PAGE_ACTION = "home_page"  # value: <list>:<page>
 SECTION_CHARS = 2900
@@ -100,6 +100,8 @@ def _library(library: Library) -> list[dict[str, Any]]:
         body = reply.body_ko or reply.body_en
         languages = "/".join(code for code, text in (("ko", reply.body_ko), ("en", reply.body_en)) if text)
         tags = f" · {escape(', '.join(reply.tags))}" if reply.tags else ""
+        used = library.uses.get(reply.id, 0)
+        tags += f" · sent {used}× in {USES_DAYS} days" if used else ""
         text = f"*{escape(reply.title)}* · {languages}{tags}\n{escape(' '.join(body.split())[:200])}"
         blocks.append(
             {

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ADD = "saved_reply_add"  # App Home button: a new reply
 MANAGE = "saved_reply_manage"  # App Home overflow menu of a reply: edit:<id> or delete:<id>
+_NOT_STORED = "The saved reply is in the thread but could not be stored, so the customer did not get it: send it again."
 _NOT_A_THREAD = "Use this on a message of a customer conversation's thread, or on its first message."
 
 
@@ -91,10 +92,15 @@ class SavedReplyHandlers:
             self.whisper(conversation.slack_channel, user, "Slack refused the saved reply; nothing was sent.",
                          conversation.thread_ts)  # fmt: skip
             return
-        outcome = await self.service.staff_message(
-            slack_channel=conversation.slack_channel, thread_ts=str(conversation.thread_ts), ts=str(posted["ts"]),
-            user=user, user_name=name, text=written, rich=parse_mrkdwn(written), saved_reply_id=reply_id,
-        )  # fmt: skip
+        try:
+            outcome = await self.service.staff_message(
+                slack_channel=conversation.slack_channel, thread_ts=str(conversation.thread_ts), ts=str(posted["ts"]),
+                user=user, user_name=name, text=written, rich=parse_mrkdwn(written), saved_reply_id=reply_id,
+            )  # fmt: skip
+        except Exception:
+            log.exception("saved reply %d was posted in %s but could not be stored", reply_id, conversation.thread_ts)
+            self.whisper(conversation.slack_channel, user, _NOT_STORED, conversation.thread_ts)
+            return
         if not outcome.tracked:
             self.whisper(conversation.slack_channel, user, _NOT_A_THREAD, conversation.thread_ts)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import BotConfig
@@ -13,7 +13,7 @@ from bot.domain.models import EventKind
 from bot.store import home_queries
 from bot.store.database import Database
 from bot.store.home_queries import TeamFigures
-from bot.store.saved_replies import SavedReply, SavedReplyStore
+from bot.store.saved_replies import SavedReply, SavedReplyStore, saved_reply_uses
 from bot.store.timers import Inquiry
 
 PAGE = 10  # lines per list: three lists, the figures and their buttons stay far below 100 blocks
@@ -22,6 +22,7 @@ CHANGES = (
     EventKind.CATEGORY_SET, EventKind.REASSIGNED, EventKind.MOVED, EventKind.HOLD_SET, EventKind.HOLD_ENDED,
 )  # fmt: skip
 EVENTS_PER_READ = 1000
+USES_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Library:
     items: list[SavedReply]
     total: int
     page: int
+    uses: dict[int, int]  # reply id -> messages sent from it in the last USES_DAYS days
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,10 @@ class Home:
             if not replies and page:
                 page = _clamp(page, total)
                 replies, total = await store.page(page * PAGE, PAGE)
-        return HomeData(user, mine, attention, owned, figures, Library(replies, total, page), now)
+            since = now - timedelta(days=USES_DAYS)
+            counted = await saved_reply_uses(conn, since, now, reply_ids=[r.id for r in replies]) if replies else []
+        uses = {reply_id: n for reply_id, _, n in counted}
+        return HomeData(user, mine, attention, owned, figures, Library(replies, total, page, uses), now)
 
     async def _listing(self, read: Callable, page: int) -> Listing:
         items, total = await read(max(0, page) * PAGE)
