@@ -49,7 +49,7 @@ class SavedReplyHandlers:
     async def open_search(self, trigger_id: str, conversation: Conversation) -> None:
         found = await self.saved.search("", category=conversation.category, limit=views.RESULTS)
         view = views.search_view(conversation.id, "", found, 0)
-        await self._call(self.client.views_open(trigger_id=trigger_id, view=view), "open the saved replies")
+        await self.open_view(trigger_id, view)
 
     async def typed(self, view: dict[str, Any], query: str) -> None:
         """A keystroke in the search field: the results for what it holds now, unless a newer view replaced it."""
@@ -106,11 +106,11 @@ class SavedReplyHandlers:
         else:
             log.info("saved reply %d sent by %s in conversation %d", reply_id, user, conversation.id)
 
-    async def _call(self, call: Any, what: str) -> None:
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         try:
-            await slack_call(call)
+            await slack_call(self.client.views_open(trigger_id=trigger_id, view=view))
         except SLACK_FAILURES as exc:
-            log.warning("could not %s: %s", what, describe(exc))
+            log.warning("could not open the %s modal: %s", view.get("callback_id") or "saved replies", describe(exc))
 
 
 def _int(value: Any) -> int | None:
@@ -188,7 +188,7 @@ def register(app: AsyncApp, h: SavedReplyHandlers) -> None:
     @app.action(ADD)
     async def on_add(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        await h._call(h.client.views_open(trigger_id=body["trigger_id"], view=views.edit_view(None)), "open the form")
+        await h.open_view(body["trigger_id"], views.edit_view(None))
 
     @app.action(MANAGE)
     async def on_manage(ack: Any, body: dict[str, Any]) -> None:
@@ -200,7 +200,7 @@ def register(app: AsyncApp, h: SavedReplyHandlers) -> None:
             view = views.notice_view("Saved replies", "That saved reply was deleted meanwhile.")
         else:
             view = views.delete_view(reply) if what == "delete" else views.edit_view(reply)
-        await h._call(h.client.views_open(trigger_id=body["trigger_id"], view=view), "open the form")
+        await h.open_view(body["trigger_id"], view)
 
     @app.view(views.SAVE)
     async def on_save(ack: Any, body: dict[str, Any]) -> None:
