@@ -16,6 +16,7 @@ from tests.fakes.slack_requests import app_home_opened_event, post_signed, view_
 
 CHAT = 6161
 OWNER = "U0BIZ"  # owns billing (tests.conftest)
+GROUPED = "U0NEW"  # staff, made a member of billing's owner group S0BILLING here
 
 
 def seen(view: dict[str, Any]) -> str:
@@ -62,20 +63,23 @@ async def test_the_home_is_published_when_opened_and_refreshed_when_things_chang
 async def test_a_burst_of_changes_redraws_each_concerned_home_once(bot_factory: BotFactory) -> None:
     yaml = {**BOT_YAML, "app_home": {"refresh_seconds": 3600}}  # the rounds are run here, not by the loop
     async with bot_factory(bot_yaml=yaml) as bot:
-        for user in (STAFF, OWNER, "U1"):
+        bot.slack.add_usergroup("S0BILLING", [GROUPED])  # billing's other owner (tests.conftest)
+        for user in (STAFF, OWNER, GROUPED, "U1"):
             bot.slack.add_user(user, name=user.lower())
             await open_home(bot, user)
+        assert "(billing)" in seen(bot.slack.home_views[GROUPED][-1])  # owned through the group
         home = bot.rt.toolkit.home
         assert await home.refresh() == 0  # nothing changed since they opened it
-        bot.telegram.push_text(CHAT, "환불 해주세요")  # a new inquiry in OWNER's category
+        bot.telegram.push_text(CHAT, "환불 해주세요")  # a new inquiry in the category of OWNER and GROUPED
         await bot.thread_for(CHAT)
-        assert await home.refresh() == 1 and len(bot.slack.home_views[OWNER]) == 2
+        assert await home.refresh() == 2 and len(bot.slack.home_views[OWNER]) == 2
         assert "Min Kim" in seen(bot.slack.home_views[OWNER][-1])  # unclaimed, in their category
+        assert "Min Kim" in seen(bot.slack.home_views[GROUPED][-1])
         conversation_id = await bot.conversation_id_for(CHAT)
         for action in (CLAIM, UNCLAIM, CLAIM):
             await bot.click(action, conversation_id)
-        assert await home.refresh() == 2  # STAFF (who acted and holds it) and OWNER, once each; U1 not at all
-        assert [len(bot.slack.home_views[u]) for u in (STAFF, OWNER, "U1")] == [2, 3, 1]
+        assert await home.refresh() == 3  # STAFF (who acted and holds it) and the owners, once each; U1 not at all
+        assert [len(bot.slack.home_views[u]) for u in (STAFF, OWNER, GROUPED, "U1")] == [2, 3, 3, 1]
         assert "Min Kim" in seen(bot.slack.home_views[STAFF][-1])
         assert "Nothing waits for you here" in seen(bot.slack.home_views[OWNER][-1])  # claimed, not overdue
 

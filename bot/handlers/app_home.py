@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import BotConfig
 from bot.handlers.home_view import PAGE_ACTION, home_view, outsider_view
 from bot.slack.answers import SLACK_FAILURES, describe, slack_call
+from bot.slack.group_members import GroupMembers, is_group
 from bot.slack.staff import Access, StaffDirectory
 from bot.usecases.home import Home
 
@@ -38,13 +39,14 @@ class AppHome:
         self.interval = interval
         self.known: set[str] = set()  # staff who opened their home since this process started
         self.pages: dict[str, dict[str, int]] = {}
+        self.groups = GroupMembers(client)
         self._dirty: set[str] = set()
         self._cursor: int | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self, user: str) -> bool:
         pages = self.pages.setdefault(user, {})
-        data = await self.home.read(user, pages)
+        data = await self.home.read(user, pages, await self.owned(user))
         pages.update(mine=data.mine.page, attention=data.attention.page, library=data.library.page)
         view = home_view(data, self.config, self.team_url, pages)
         try:
@@ -53,6 +55,19 @@ class AppHome:
             log.warning("could not publish the App Home of %s: %s", user, describe(exc))
             return False
         return True
+
+    async def owned(self, user: str) -> tuple[str, ...]:
+        """The categories ``user`` owns, named as an owner or through a user group that is one."""
+        owned = []
+        for key, category in self.config.categories.items():
+            if user in category.owners:
+                owned.append(key)
+                continue
+            for owner in category.owners:
+                if is_group(owner) and user in await self.groups.members(owner):
+                    owned.append(key)
+                    break
+        return tuple(owned)
 
     async def opened(self, user: str) -> None:
         if await self.staff.check(user) != Access.STAFF:
@@ -81,6 +96,8 @@ class AppHome:
         if self._cursor is None:
             self._cursor = await self.home.cursor()
         people, self._cursor = await self.home.concerned_since(self._cursor)
+        for group in [p for p in people if is_group(p)]:  # a category's owners given as a user group
+            people |= await self.groups.members(group)
         due = sorted((self._dirty | people) & self.known)
         self._dirty.clear()
         published = 0

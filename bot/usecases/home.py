@@ -64,9 +64,6 @@ class Home:
         self.config = config
         self.clock = clock
 
-    def owned(self, user: str) -> tuple[str, ...]:
-        return tuple(k for k, c in self.config.categories.items() if user in c.owners)
-
     def start_of_day(self, now: datetime) -> datetime:
         """Midnight where the team works (the default business hours' time zone, else UTC), in UTC."""
         hours = self.config.business_hours.get("default")
@@ -74,9 +71,9 @@ class Home:
         local = now.astimezone(zone)
         return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
 
-    async def read(self, user: str, pages: dict[str, int]) -> HomeData:
+    async def read(self, user: str, pages: dict[str, int], owned: tuple[str, ...]) -> HomeData:
+        """``owned``: the categories the person owns, directly or through a user group."""
         now = self.clock()
-        owned = self.owned(user)
         async with self.db.reading() as tx:
             conn = tx.conn
             mine = await self._listing(lambda o: home_queries.my_open(conn, user, o, PAGE), pages.get("mine", 0))
