@@ -123,6 +123,40 @@ async def test_a_saved_reply_found_by_a_korean_substring_is_previewed_edited_and
         assert "sent 1× in 30 days" in json.dumps(bot.slack.home_views[STAFF][-1], ensure_ascii=False)
 
 
+async def test_the_body_follows_the_customers_language_and_goes_out_even_in_explicit_mode(
+    bot_factory: BotFactory,
+) -> None:
+    explicit = {**YAML, "replies": {"author": "none", "send": "explicit", "send_prefix": "send:"}}
+    async with bot_factory(bot_yaml=explicit) as bot:
+        bot.telegram.push_text(CHAT, "hello")
+        thread = await bot.thread_for(CHAT)
+        conversation_id = await bot.conversation_id_for(CHAT)
+        replies = {r.title: r.id for r in await bot.rt.toolkit.saved_replies.search("")}
+
+        async def preview(title: str) -> dict[str, Any]:
+            view = await open_search(bot, thread)
+            answer = await post(bot, view_submission_body(
+                views.SEARCH, choice(view, replies[title]), user=STAFF, private_metadata=view["private_metadata"]
+            ))  # fmt: skip
+            return dict(answer["view"])
+
+        def shown(view: dict[str, Any]) -> tuple[str, str]:
+            note = next(b for b in view["blocks"] if b["type"] == "context")["elements"][0]["text"]
+            text = next(b for b in view["blocks"] if b.get("block_id") == views.TEXT)["element"]["initial_value"]
+            return note, text
+
+        note, text = shown(await preview("Delivery times"))  # English only, for a customer who reads Korean
+        assert text == "Delivery takes 2 days." and "the customer reads Korean, which this reply does not have" in note
+        assert await bot.rt.service.set_language(conversation_id, "en", STAFF) == "set"
+        view = await preview("환불 안내")
+        assert shown(view) == ("In English.", "Hi Min Kim, refunds take 3 days.")
+        values = {views.TEXT: {views.TEXT: {"type": "plain_text_input", "value": "Hi Min Kim, refunds take 3 days."}}}
+        await post(bot, view_submission_body(views.SEND, values, user=STAFF, private_metadata=view["private_metadata"]))
+        await wait_until(
+            lambda: bot.telegram.sent_texts(CHAT) == ["Hi Min Kim, refunds take 3 days."], what="the reply"
+        )  # chosen and sent on purpose: no send prefix needed
+
+
 async def test_a_late_keystroke_never_overwrites_newer_results(bot_factory: BotFactory) -> None:
     async with bot_factory(bot_yaml=YAML) as bot:
         bot.telegram.push_text(CHAT, "hello")

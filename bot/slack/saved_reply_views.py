@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.domain.i18n import LANGUAGE_NAMES
 from bot.domain.saved_replies import BODY_CHARS, TITLE_CHARS, VARIABLES
 from bot.store.saved_replies import SavedReply
 
@@ -22,6 +21,7 @@ CHOICE = "saved_reply_choice"  # action_id of the results (block_id: CHOICE:<n>,
 TEXT = "saved_reply_text"  # block_id and action_id of the preview's text
 RESULTS = 10  # radio buttons hold 10 options
 _OPTION_CHARS = 75
+_LANGUAGES = {"ko": "Korean", "en": "English"}  # staff read English (bot.domain.i18n names them natively)
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -111,9 +111,9 @@ def preview_view(
     conversation_id: int, reply: SavedReply, text: str, language: str, customer_language: str
 ) -> dict[str, Any]:
     """The reply as the customer will read it, editable: sending it posts it in the thread as the staff member's."""
-    note = f"In {LANGUAGE_NAMES.get(language, language)}"
+    note = f"In {_LANGUAGES.get(language, language)}"
     if language != customer_language:
-        note += f": the customer reads {LANGUAGE_NAMES.get(customer_language, customer_language)}, which this reply"
+        note += f": the customer reads {_LANGUAGES.get(customer_language, customer_language)}, which this reply"
         note += " does not have"
     return {
         "type": "modal",
