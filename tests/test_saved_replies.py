@@ -151,10 +151,13 @@ async def test_the_body_follows_the_customers_language_and_goes_out_even_in_expl
         view = await preview("환불 안내")
         assert shown(view) == ("In English.", "Hi Min Kim, refunds take 3 days.")
         values = {views.TEXT: {views.TEXT: {"type": "plain_text_input", "value": "Hi Min Kim, refunds take 3 days."}}}
+        bot.slack.scopes.remove("chat:write.customize")  # an app installed before the scope was added
         await post(bot, view_submission_body(views.SEND, values, user=STAFF, private_metadata=view["private_metadata"]))
         await wait_until(
             lambda: bot.telegram.sent_texts(CHAT) == ["Hi Min Kim, refunds take 3 days."], what="the reply"
         )  # chosen and sent on purpose: no send prefix needed
+        (posted,) = [m for m in bot.slack.thread(*thread) if "refunds take" in m["text"]]
+        assert "username" not in posted and f"sent by <@{STAFF}>" in json.dumps(posted["blocks"])  # still says who
 
 
 async def test_a_late_keystroke_never_overwrites_newer_results(bot_factory: BotFactory) -> None:

@@ -530,6 +530,9 @@ class FakeSlack(FakeServer):
         parent = self.message(channel, thread_ts) if thread_ts else None
         ts = self._next_ts()
         message: dict[str, Any] = dict(params)
+        if "chat:write.customize" not in self.scopes:  # Slack ignores a custom name and icon without the scope
+            for key in ("username", "icon_url", "icon_emoji"):
+                message.pop(key, None)
         message.update(
             {
                 "type": "message",
