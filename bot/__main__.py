@@ -1,6 +1,6 @@
 """``python -m bot`` runs the bot; ``python -m bot check-config`` only checks the configuration;
-``python -m bot export``, ``erase-customer ID``, ``backup FILE`` and ``migrate-database --to URL`` work on the
-database alone (bot.cli)."""
+``python -m bot export``, ``erase-customer ID``, ``backup FILE``, ``migrate-database --to URL`` and
+``saved-replies export|import FILE`` work on the database alone (bot.cli)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 from bot.config import Config, ConfigError, redact
 from bot.deployment import load_deployment
 
-_DATABASE_VERBS = ("export", "erase-customer", "backup", "migrate-database")
+_DATABASE_VERBS = ("export", "erase-customer", "backup", "migrate-database", "saved-replies")
 _NOISY = ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic", "slack_bolt.AsyncApp", "aiohttp.access")
 
 
@@ -83,6 +83,10 @@ def _database_verb(verb: str, argv: list[str]) -> int:
         from bot.cli.backup import backup_main
 
         return backup_main(argv)
+    if verb == "saved-replies":
+        from bot.cli.saved_replies import saved_replies_main
+
+        return saved_replies_main(argv)
     if verb == "migrate-database":
         from bot.cli.transfer import transfer_main
 

@@ -38,6 +38,7 @@ from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
 from bot.handlers.http import slack_events_handler
 from bot.handlers.profiles import Profiles
+from bot.handlers.toolkit import Toolkit
 from bot.observability.http import Gate, guard, livez_handler, metrics_handler
 from bot.observability.metrics import Metrics
 from bot.service import oldest_pending_seconds, serve_metrics, state_reader, stop_receiving
@@ -86,6 +87,7 @@ class Runtime:
     slack_connection: SlackConnection | None = field(default=None)
     metrics: Metrics = field(default_factory=Metrics)
     gate: Gate = field(default_factory=Gate)
+    toolkit: Toolkit | None = None  # saved replies and the App Home
 
     @property
     def url(self) -> str:
@@ -166,6 +168,7 @@ async def running(
     started: list[Connector] = []
     worker: DeliveryWorker | None = None
     slack_connection: SlackConnection | None = None
+    toolkit: Toolkit | None = None
     try:
         slack_connection = SlackConnection(slack, db, settings.slack_app_token, timeout=min(api_timeout, 5.0))
         team_url = await slack_connection.workspace_url()
@@ -207,10 +210,15 @@ async def running(
         controls.register(slack_app, service, triage.holds, whisper)
         reactions.register(slack_app, service, staff, customers, config.bot.reactions, whisper)
         send_shortcut.register(slack_app, service, names, whisper)
+        toolkit = Toolkit(
+            slack_app, slack, db, config.bot, service=service, names=names, whisper=whisper, background=background,
+            staff=staff, team_url=team_url, clock=clock,
+        )  # fmt: skip
 
         rt = Runtime(
             config=config, db=db, service=service, intake=intake, slack=slack, connectors=connectors, worker=worker,
             triage=triage, timers=timers, slack_connection=slack_connection, metrics=metrics, gate=gate,
+            toolkit=toolkit,
         )  # fmt: skip
 
         async def health() -> dict[str, str | float]:
@@ -260,6 +268,7 @@ async def running(
         if slack_connection.accepted:
             await worker.start()  # with a token Slack refuses, jobs would fail for good: they wait instead
         await timers.start()
+        await toolkit.start()
         slack_connection.connect_socket_mode(slack_app)
         rt.ready = slack_connection.accepted
         log.info("threadbridge is running on port %d", rt.port)
@@ -275,6 +284,8 @@ async def running(
         for connector in started:
             await connector.stop()
         await timers.stop()
+        if toolkit is not None:
+            await toolkit.stop()
         if worker is not None:
             await worker.stop()
         if runner is not None:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from bot.slack.blocks import CLAIM, CLOSE, REOPEN, UNCLAIM
+from bot.slack.saved_reply_views import OPEN as SAVED_REPLY
 from tests.conftest import BILLING, INBOX, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
 from tests.fakes.slack_requests import message_changed_event, message_event
 
@@ -36,7 +37,7 @@ async def test_first_message_opens_a_thread_that_says_who_where_and_what(bot: Bo
     assert "Min Kim" in header and "@minkim" in header
     assert "Telegram" in header
     assert "Uncategorised" in header and "Open" in header and "nobody yet" in header
-    assert _buttons(_header(bot, thread)) == [CLAIM, CLOSE]
+    assert _buttons(_header(bot, thread)) == [CLAIM, CLOSE, SAVED_REPLY]
     await bot.thread_text(thread, "Hello, I have a question about my account")
 
 
@@ -100,7 +101,7 @@ async def test_claim_is_shown_on_the_first_message_and_a_second_claimer_is_told_
     await bot.idle()
     header = _header(bot, thread)
     assert f"<@{conversation.holder}>" in all_text(header)
-    assert _buttons(header) == [UNCLAIM, CLOSE]
+    assert _buttons(header) == [UNCLAIM, CLOSE, SAVED_REPLY]
     async with bot.rt.db.transaction() as tx:
         claims = [e for e in await tx.archive.events_of(conversation_id) if e.kind == "claimed"]
     assert len(claims) == 1

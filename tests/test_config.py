@@ -504,7 +504,8 @@ def test_bot_config_feeds_customer_texts() -> None:
 def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
         "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
-        "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions)"
+        "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, "
+        "app_home)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -520,7 +521,7 @@ def test_empty_document_needs_slack(data: object) -> None:
         (
             minimal(slak={}),
             "slak: unknown key (expected one of: language, default_category, ask_category, slack, channels, texts, "
-            "business_hours, categories, crm, replies, resurface, after_close, reactions)",
+            "business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, app_home)",
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "inbox": "C0X"}},
@@ -825,14 +826,17 @@ def test_slack_manifest_is_complete() -> None:
         "channels:read",
         "groups:read",
         "reactions:read",
+        "chat:write.customize",
     }
     shortcuts = manifest["features"]["shortcuts"]
     assert [(s["type"], s["callback_id"], s["name"]) for s in shortcuts] == [
-        ("message", "send_to_customer", "Send to customer")
+        ("message", "send_to_customer", "Send to customer"),
+        ("message", "saved_reply", "Saved reply"),
     ]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["request_url"] == "https://YOUR-HOST/slack/events"
-    events = {"message.channels", "message.groups", "reaction_added"}
+    events = {"message.channels", "message.groups", "reaction_added", "app_home_opened"}
     assert set(settings["event_subscriptions"]["bot_events"]) == events
     assert settings["interactivity"] == {"is_enabled": True, "request_url": "https://YOUR-HOST/slack/events"}
     assert settings["socket_mode_enabled"] is False

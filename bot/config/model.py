@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from bot.config.behaviour import AfterClose, Reactions, Replies, Resurface
 from bot.config.secrets import mask_url_password, redact, url_password
+from bot.config.toolkit import AppHomeSettings
 from bot.domain.models import BusinessHours, Category
+from bot.domain.saved_replies import Entry
 
 DEFAULT_STAGES = ("new lead", "contacting", "contacted", "qualified", "closed")
 
@@ -38,6 +40,8 @@ class BotConfig:
     resurface: Resurface = field(default_factory=Resurface)
     after_close: AfterClose = field(default_factory=AfterClose)
     reactions: Reactions = field(default_factory=Reactions)
+    saved_replies: tuple[Entry, ...] = ()  # saved_replies: the library's seed, each entry added once (by title)
+    app_home: AppHomeSettings = field(default_factory=AppHomeSettings)
 
     def hours_for(self, category: str | None) -> BusinessHours | None:
         """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""

@@ -14,6 +14,7 @@ from bot.connectors import registry
 from bot.domain.models import Category, Conversation, Status
 from bot.slack.mentions import mention
 from bot.slack.routing_blocks import RoutingView, routing_actions, routing_context
+from bot.slack.saved_reply_views import OPEN as SAVED_REPLY_OPEN
 from bot.slack.text import escape, split_messages
 
 CLAIM = "conversation_claim"
@@ -141,6 +142,7 @@ def header(
         else:
             buttons.append(_button("Claim", CLAIM, value, "primary"))
         buttons.append(_button("Close", CLOSE, value, "danger"))
+        buttons.append(_button("Saved reply", SAVED_REPLY_OPEN, value))  # bot.handlers.saved_replies
     else:
         buttons.append(_button("Reopen", REOPEN, value))
     blocks.append({"type": "actions", "block_id": f"conversation:{value}", "elements": buttons})

@@ -210,9 +210,10 @@ class Archive(IdentityRecords):
         slack_ts: str | None = None,
         delivery: Delivery = Delivery.PENDING,
         edit_of: int | None = None,
+        saved_reply_id: int | None = None,
     ) -> int | None:
-        """Archive a message (``edit_of``: a later version of that message); None when its source_key was archived
-        before (a redelivery)."""
+        """Archive a message (``edit_of``: a later version of that message; ``saved_reply_id``: sent from the saved
+        replies library); None when its source_key was archived before (a redelivery)."""
         stmt = _insert_ignoring_duplicates(self.conn, messages, "source_key").values(
             conversation_id=conversation_id,
             direction=direction,
@@ -228,6 +229,7 @@ class Archive(IdentityRecords):
             delivery=delivery,
             created_at=now,
             edit_of=edit_of,
+            saved_reply_id=saved_reply_id,
         )
         return (await self.conn.execute(stmt.returning(messages.c.id))).scalar_one_or_none()
 

@@ -76,12 +76,14 @@ class Conversations:
         text: str,
         rich: Sequence[Run],
         files: Sequence[Attachment] = (),
+        saved_reply_id: int | None = None,
     ) -> StaffOutcome:
         """A message in a tracked thread: a note stays, anything else is queued for the customer.
 
         ``text`` is the Slack mrkdwn as written (archived), ``rich`` the same parsed once into channel-neutral
         rich text: what the customer's channel renders; its plain text is what the archive and search hold. The
-        first reply to an unclaimed conversation claims it for the replier.
+        first reply to an unclaimed conversation claims it for the replier. A saved reply (``saved_reply_id``) was
+        chosen to be sent: it is never a note, and the archive says which reply it was.
         """
         async with self.db.transaction() as tx:
             conversation = await tx.archive.conversation_by_thread(slack_channel, thread_ts)
@@ -91,8 +93,9 @@ class Conversations:
                 return StaffOutcome(tracked=False)
             source_key = f"slack:{slack_channel}:{ts}"
             now = self.clock()
-            internal = is_internal_note(text) or self.policy.internal(plain_text(rich))
-            runs = tuple(rich) if internal else self.policy.to_send(tuple(rich))  # what the customer reads
+            chosen = saved_reply_id is not None
+            internal = not chosen and (is_internal_note(text) or self.policy.internal(plain_text(rich)))
+            runs = tuple(rich) if internal or chosen else self.policy.to_send(tuple(rich))  # what the customer reads
             message_id = await tx.archive.insert_message(
                 conversation_id=conversation.id,
                 direction=Direction.NOTE if internal else Direction.OUTBOUND,
@@ -106,6 +109,7 @@ class Conversations:
                 slack_ts=ts,
                 delivery=Delivery.INTERNAL if internal else Delivery.PENDING,
                 now=now,
+                saved_reply_id=saved_reply_id,
             )
             if message_id is None:
                 return StaffOutcome(tracked=True, duplicate=True, internal=internal)

@@ -150,6 +150,8 @@ class FakeSlack(FakeServer):
         self._deleted_files: set[str] = set()
         self.views: list[dict[str, Any]] = []
         """Modals opened with views.open (each {"id", "trigger_id", "view"}; views.update replaces "view")."""
+        self.home_views: dict[str, list[dict[str, Any]]] = {}
+        """App Home tabs published with views.publish: user id -> every view published for them, oldest first."""
         self.channel_members: dict[str, list[str]] = {}
         """conversations.members answers: channel -> member ids (a channel not listed is channel_not_found)."""
         self.usergroups: dict[str, list[str]] = {}
@@ -177,6 +179,7 @@ class FakeSlack(FakeServer):
             "apps.connections.open": self._connections_open,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "conversations.members": self._conversations_members,
             "usergroups.users.list": self._usergroup_users,
             "usergroups.list": self._usergroups_list,
@@ -443,6 +446,11 @@ class FakeSlack(FakeServer):
                     check_text(f, 2000, f"{p}/fields/{j}")
                 if "text" not in block and not fields:
                     errors.append(f"must provide text or fields [json-pointer:{p}]")
+                accessory = block.get("accessory")
+                if isinstance(accessory, dict) and accessory.get("type") == "overflow":
+                    options = accessory.get("options") or []
+                    if not 1 <= len(options) <= 5:
+                        errors.append(f"must have 1 to 5 items [json-pointer:{p}/accessory/options]")
             elif kind == "header":
                 check_text(block.get("text"), 150, f"{p}/text")
             elif kind == "context":
@@ -523,6 +531,9 @@ class FakeSlack(FakeServer):
         parent = self.message(channel, thread_ts) if thread_ts else None
         ts = self._next_ts()
         message: dict[str, Any] = dict(params)
+        if "chat:write.customize" not in self.scopes:  # Slack ignores a custom name and icon without the scope
+            for key in ("username", "icon_url", "icon_emoji"):
+                message.pop(key, None)
         message.update(
             {
                 "type": "message",
@@ -611,11 +622,22 @@ class FakeSlack(FakeServer):
         self.ephemerals.append({**params, "channel": channel, "blocks": blocks, "message_ts": ts})
         return {"ok": True, "message_ts": ts}
 
-    def _check_view(self, view: Any) -> dict[str, Any] | None:
-        """A modal as views.open/update validate it: title/submit/close 24 characters, 100 blocks, metadata 3,000."""
-        if not isinstance(view, dict) or view.get("type") != "modal":
+    def view_errors(self, view: Any) -> dict[str, Any] | None:
+        """What Slack would say of a modal given in an answer (response_action push or update): None when valid."""
+        return self._check_view(view)
+
+    def _check_view(self, view: Any, kind: str = "modal") -> dict[str, Any] | None:
+        """A view as views.open/update/publish validate it: a modal's title/submit/close 24 characters, 100 blocks,
+        metadata 3,000, input blocks complete (label, element, values within their limits)."""
+        if not isinstance(view, dict) or view.get("type") != kind:
             return {"ok": False, "error": "invalid_arguments"}
-        errors = []
+        errors = _input_errors(view.get("blocks") or [])
+        if kind == "home":
+            if len(str(view.get("private_metadata") or "")) > 3000:
+                errors.append("must be less than 3001 characters [json-pointer:/view/private_metadata]")
+            if errors:
+                return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": errors}}
+            return self._check_blocks(view.get("blocks") or [], max_blocks=100)
         for key in ("title", "submit", "close"):
             text = (view.get(key) or {}).get("text")
             if key == "title" and not text:
@@ -640,11 +662,26 @@ class FakeSlack(FakeServer):
         self.views.append({"id": stored["id"], "trigger_id": params["trigger_id"], "view": stored})
         return {"ok": True, "view": stored}
 
+    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = _as_json(params.get("view"))
+        user = params.get("user_id")
+        if not user:
+            return {"ok": False, "error": "invalid_arguments"}
+        if user not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        if error := self._check_view(view, "home"):
+            return error
+        stored = {**view, "id": f"V{next(self._ids):08d}", "hash": f"{time.time():.6f}"}
+        self.home_views.setdefault(str(user), []).append(stored)
+        return {"ok": True, "view": stored}
+
     def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
         view = _as_json(params.get("view"))
         entry = next((v for v in self.views if v["id"] == params.get("view_id")), None)
         if entry is None:
             return {"ok": False, "error": "not_found"}
+        if params.get("hash") and params["hash"] != entry["view"].get("hash"):
+            return {"ok": False, "error": "hash_conflict"}
         if error := self._check_view(view):
             return error
         entry["view"] = {**view, "id": entry["id"], "hash": f"{time.time():.6f}"}
@@ -890,6 +927,48 @@ class FakeSlack(FakeServer):
             response = web.Response(text="ok", content_type="text/html")
         self._record("response_url", params, at, response.status)
         return response
+
+
+_INPUT_ELEMENTS = frozenset(
+    {
+        "plain_text_input", "radio_buttons", "checkboxes", "static_select", "multi_static_select", "users_select",
+        "external_select", "datepicker", "timepicker", "number_input", "email_text_input", "url_text_input",
+    }
+)  # fmt: skip
+
+
+def _input_errors(blocks: list[Any]) -> list[str]:
+    """What Slack refuses in input blocks: a missing label or element, an unknown element, a value over its limits."""
+    errors: list[str] = []
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict) or block.get("type") != "input":
+            continue
+        p = f"/view/blocks/{i}"
+        label = (block.get("label") or {}).get("text")
+        if not label:
+            errors.append(f"must provide a label [json-pointer:{p}/label]")
+        elif len(label) > 2000:
+            errors.append(f"must be less than 2001 characters [json-pointer:{p}/label/text]")
+        element = block.get("element")
+        if not isinstance(element, dict) or element.get("type") not in _INPUT_ELEMENTS:
+            errors.append(f"must provide a supported element [json-pointer:{p}/element]")
+            continue
+        if not element.get("action_id"):
+            errors.append(f"must provide an action_id [json-pointer:{p}/element/action_id]")
+        if element["type"] == "plain_text_input":
+            limit = min(int(element.get("max_length") or 3000), 3000)
+            if len(str(element.get("initial_value") or "")) > limit:
+                errors.append(f"must be less than {limit + 1} characters [json-pointer:{p}/element/initial_value]")
+        if element["type"] == "radio_buttons":
+            options = element.get("options") or []
+            if not 1 <= len(options) <= 10:
+                errors.append(f"must have 1 to 10 items [json-pointer:{p}/element/options]")
+            for k, option in enumerate(options):
+                for key in ("text", "description"):
+                    text = (option.get(key) or {}).get("text")
+                    if text is not None and len(text) > 75:
+                        errors.append(f"must be less than 76 characters [json-pointer:{p}/element/options/{k}/{key}]")
+    return errors
 
 
 def _guess_mime(filename: str) -> str:

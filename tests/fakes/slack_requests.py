@@ -351,6 +351,34 @@ def view_submission_body(
     return urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
 
 
+def view_action_body(
+    action: dict[str, Any], view: dict[str, Any], *, user: str = "U1", values: dict[str, Any] | None = None
+) -> bytes:
+    """A block_actions interaction inside a view (a modal, or the App Home): ``action`` is the element's action as
+    Slack sends it (action_id, block_id, type, value or selected_option), ``view`` the view as Slack stored it (the
+    fake's views.open / views.publish answer: id, hash, private_metadata...); ``values`` is its view.state.values."""
+    container = {"type": "view", "view_id": view.get("id", "V0VIEW")}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": container,
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex[:12]}",
+        "team": {"id": TEAM_ID, "domain": "example"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {**view, "team_id": TEAM_ID, "app_id": API_APP_ID, "state": {"values": values or {}}},
+        "actions": [{**action, "action_ts": new_ts()}],
+    }
+    return urlencode({"payload": json.dumps(payload, ensure_ascii=False)}).encode()
+
+
+def app_home_opened_event(user: str, *, tab: str = "home") -> dict[str, Any]:
+    """The event Slack sends when a person opens the app's Home (or Messages) tab."""
+    return {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab, "event_ts": new_ts()}
+
+
 def message_shortcut_body(
     callback_id: str,
     message: dict[str, Any],
