@@ -504,7 +504,8 @@ def test_bot_config_feeds_customer_texts() -> None:
 def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
         "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
-        "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions)"
+        "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions, surveys, "
+        "tags)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -520,7 +521,7 @@ def test_empty_document_needs_slack(data: object) -> None:
         (
             minimal(slak={}),
             "slak: unknown key (expected one of: language, default_category, ask_category, slack, channels, texts, "
-            "business_hours, categories, crm, replies, resurface, after_close, reactions)",
+            "business_hours, categories, crm, replies, resurface, after_close, reactions, surveys, tags)",
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "inbox": "C0X"}},

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from bot.config.behaviour import AfterClose, Reactions, Replies, Resurface
 from bot.config.secrets import mask_url_password, redact, url_password
+from bot.config.toolkit import SurveySettings, TagSettings
 from bot.domain.models import BusinessHours, Category
 
 DEFAULT_STAGES = ("new lead", "contacting", "contacted", "qualified", "closed")
@@ -38,6 +39,8 @@ class BotConfig:
     resurface: Resurface = field(default_factory=Resurface)
     after_close: AfterClose = field(default_factory=AfterClose)
     reactions: Reactions = field(default_factory=Reactions)
+    surveys: SurveySettings = field(default_factory=SurveySettings)  # satisfaction after Close (bot.config.toolkit)
+    tags: TagSettings = field(default_factory=TagSettings)  # what conversations are about (bot.config.toolkit)
 
     def hours_for(self, category: str | None) -> BusinessHours | None:
         """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""
