@@ -26,3 +26,11 @@ def matching_rules(text: str, rules: Iterable[R]) -> list[R]:
     if not folded.strip():
         return []
     return [rule for rule in rules if any(_folded(word) in folded for word in rule.keywords)]
+
+
+def tag_name(value: str | None, names: Sequence[str]) -> str | None:
+    """A ``tag:`` filter's value as the tag is configured (case aside); a retired tag as typed."""
+    if value is None:
+        return None
+    folded = value.strip().casefold()
+    return next((name for name in names if name.casefold() == folded), value.strip())
