@@ -12,6 +12,7 @@ from bot.domain.models import Status
 from bot.domain.surveys import in_sample, parse_rate, rate_data
 from bot.slack.blocks import CLAIM, CLOSE, REOPEN
 from bot.store.surveys import Survey
+from bot.usecases.crm import Customers
 from bot.usecases.surveys import SURVEY
 from bot.usecases.timers import TimerLoop
 from tests.clock import Clock
@@ -315,3 +316,47 @@ async def wait_for_website_conversation(bot: Bot) -> Any:
 
     await wait_until(check, what="the website conversation")
     return found[0]
+
+
+async def test_erasing_the_customer_forgets_their_comment_keeps_the_rating_and_asks_nothing_more(
+    bot_factory: BotFactory,
+) -> None:
+    clock = Clock()
+    async with bot_factory(bot_yaml=survey_yaml(cooldown_days=0), clock=clock) as bot:
+        first, thread = await answered_and_closed(bot, CHAT, "hello", user=english(CHAT))
+        message_id, rows = await asked(bot, clock, CHAT)
+        bot.telegram.push_callback(CHAT, message_id, rows[0][0]["callback_data"])
+        await bot.thread_text(thread, "rated this conversation *1/5*")
+        bot.telegram.push_text(CHAT, "my phone is 010-1234-5678, call me", user=english(CHAT))
+        await bot.thread_text(thread, "That was the customer's comment")
+        second, _ = await answered_and_closed(bot, CHAT, "and another thing", user=english(CHAT))
+        conversation = await bot.rt.service.conversation(second)
+        assert conversation is not None
+        await Customers(bot.rt.db, bot.rt.config.bot, clock=clock).erase(conversation.customer_id, "cli:admin")
+        await bot.idle()
+        erased = await survey_of(bot, first)
+        assert erased is not None and (erased.rating, erased.comment) == (1, None)
+        never = await survey_of(bot, second)
+        assert never is not None and never.status == "skipped"
+        sent = len(bot.telegram.sent_texts(CHAT))
+        clock.advance(minutes=30)
+        await bot.rt.timers.run_due()
+        await bot.idle()
+        assert len(bot.telegram.sent_texts(CHAT)) == sent
+
+
+async def test_a_customer_back_with_a_new_question_before_the_delay_is_not_asked_about_the_old_one(
+    bot_factory: BotFactory,
+) -> None:
+    clock = Clock()
+    async with bot_factory(bot_yaml=survey_yaml(), clock=clock) as bot:
+        first, _ = await answered_and_closed(bot, CHAT, "hello", user=english(CHAT))
+        clock.advance(minutes=10)
+        bot.telegram.push_text(CHAT, "actually, one more problem", user=english(CHAT))
+        await bot.thread_for(CHAT)
+        clock.advance(minutes=20)
+        assert await bot.rt.timers.run_due() == 1
+        await bot.idle()
+        survey = await survey_of(bot, first)
+        assert survey is not None and survey.status == "skipped"
+        assert QUESTION_EN not in bot.telegram.sent_texts(CHAT)

@@ -116,9 +116,10 @@ class SurveyStore:
         ).first()
         return Survey(**row._asdict()) if row else None
 
-    async def forget_comments(self, conversation_ids: list[int]) -> None:
-        """Erasure: the customer's words go; the rating, a number, stays for the reports."""
-        if conversation_ids:
-            await self.conn.execute(
-                update(surveys).where(surveys.c.conversation_id.in_(conversation_ids)).values(comment=None)
-            )
+    async def forget(self, conversation_id: int) -> None:
+        """Erasure: the customer's words go, and a question not asked yet is never asked; the rating, a number,
+        stays for the reports."""
+        await self.skip(conversation_id)
+        await self.conn.execute(
+            update(surveys).where(surveys.c.conversation_id == conversation_id).values(comment=None)
+        )

@@ -378,6 +378,7 @@ class Customers:
             for conversation in await tx.customers.conversations_of(survivor, limit=1000):
                 await tx.archive.forget_edited_texts(conversation.id)  # staff edits quoted the erased replies
                 await tx.parts.forget([conversation.id])  # which platform messages carried them
+                await tx.surveys.forget(conversation.id)  # a comment on a rating, a question not asked yet
                 if conversation.status == Status.OPEN:  # nobody is left to answer
                     await tx.archive.change_status(conversation.id, Status.OPEN, Status.CLOSED, now)
                     await tx.archive.add_event(conversation.id, EventKind.CLOSED, actor, now, reason="customer erased")

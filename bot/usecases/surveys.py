@@ -5,7 +5,8 @@ buttons, and the comment they may write after it.
   conversations ``surveys.sample_percent`` picks (a hash of the id); Reopen before it is asked cancels it, and a
   later Close plans it again. One question per conversation, ever.
 - The timer fires once across processes (bot.usecases.timers). It asks unless the conversation is open again, the
-  customer was asked within ``cooldown_days``, or their channel shows no buttons; then the survey is "skipped".
+  customer was asked within ``cooldown_days``, has a new conversation open, or their channel shows no buttons;
+  then the survey is "skipped".
 - A rating counts once: the first press is kept, a second press (same or another button) is answered "already
   rated" and changes nothing. A press more than ``answer_within_days`` after the question is politely refused and
   recorded as an event only. A rating is still recorded after the conversation reopened (it rates what was done).
@@ -79,7 +80,8 @@ class Surveys(ConversationHooks):
         cooldown = self.settings.cooldown_days
         recently = cooldown and await tx.surveys.asked_since(conversation.customer_id, now - timedelta(days=cooldown))
         fits = count >= len(RATINGS) and len(rate_data(conversation.id, 5).encode()) <= data_limit
-        if conversation.status != Status.CLOSED or recently or not fits or not conversation.address:
+        back = await tx.archive.open_conversation(conversation.identity_id)  # a new question under way: not now
+        if conversation.status != Status.CLOSED or recently or not fits or back is not None:
             await tx.surveys.skip(conversation.id)
             return
         await tx.surveys.asked(conversation.id, now)
