@@ -152,3 +152,16 @@ def test_tags_in_the_yaml_are_checked() -> None:
     )
     assert error({"list": ["a"], "rules": [{"tag": "a", "keywords": []}]}).startswith("tags.rules[0].keywords")
     assert error({"lists": []}).startswith("tags.lists: unknown key")
+
+
+def test_rules_match_case_aside_and_korean_inside_words_in_any_unicode_form() -> None:
+    import unicodedata
+
+    from bot.domain.tagging import matching_rules, tag_name
+
+    rules = parse_bot_config(YAML).tags.rules
+    decomposed = unicodedata.normalize("NFD", "배송은 언제 되나요")  # as some keyboards send Hangul
+    assert [r.tag for r in matching_rules(decomposed, rules)] == ["shipping"]
+    assert [r.tag for r in matching_rules("REFUND and tracking", rules)] == ["billing", "shipping"]
+    assert matching_rules("nothing to see", rules) == [] and matching_rules("   ", rules) == []
+    assert tag_name("BILLING", ("billing",)) == "billing" and tag_name("retired", ("billing",)) == "retired"
