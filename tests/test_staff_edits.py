@@ -159,6 +159,7 @@ async def test_a_channel_that_cannot_edit_or_delete_leaves_the_copy_and_says_so(
         ts = new_ts()
         await bot.staff_reply(thread, "First words", ts=ts)
         await wait_until(lambda: channel.texts("visitor-1") == ["First words"], what="the reply")
+        await bot.idle()  # recorded as delivered (the channel shows it a moment before that is committed)
         await edit(bot, thread, ts, "Second words")
         await delete(bot, thread, ts)
         text = await bot.thread_text(thread, "edited in Slack", "deleted in Slack")
