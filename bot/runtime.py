@@ -21,6 +21,7 @@ from bot.delivery.customer_changes import DeleteForCustomer, EditForCustomer
 from bot.delivery.pacing import Pacer, rates_for
 from bot.delivery.worker import DeliveryWorker, JobHandler, WorkerSettings
 from bot.domain.i18n import TextBook
+from bot.domain.surveys import RATE_PREFIX
 from bot.handlers import (
     access,
     buttons,
@@ -31,6 +32,7 @@ from bot.handlers import (
     inquiries,
     reactions,
     send_shortcut,
+    tags,
     thread_replies,
 )  # fmt: skip
 from bot.handlers import customers as customer_handlers
@@ -54,10 +56,13 @@ from bot.store.engine import create_engine, migrate
 from bot.usecases import jobs
 from bot.usecases.conversations import Conversations
 from bot.usecases.crm import Customers
+from bot.usecases.hooks import HookChain
 from bot.usecases.intake import Intake
 from bot.usecases.picks import PICK_PREFIX
 from bot.usecases.receiving import Receiving
 from bot.usecases.staff_edits import StaffEdits
+from bot.usecases.surveys import SURVEY, Surveys
+from bot.usecases.tagging import Tagging
 from bot.usecases.timers import TimerLoop
 from bot.usecases.triage import Triage
 from bot.web import build_web_app
@@ -88,6 +93,8 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     gate: Gate = field(default_factory=Gate)
     toolkit: Toolkit | None = None  # saved replies and the App Home
+    surveys: Surveys | None = None  # satisfaction after Close
+    tagging: Tagging | None = None  # tags on conversations
 
     @property
     def url(self) -> str:
@@ -145,13 +152,19 @@ async def running(
     texts = TextBook(config.bot.language, config.bot.texts)  # each customer reads their own language
     button_data = {name: c.limits.button_data if c.limits.buttons else 0 for name, c in connectors.items()}
     triage = Triage(db, config.bot, texts, clock=clock, button_data=button_data)  # routing and timing hooks
-    service = Conversations(db, config.bot, clock=clock, hooks=triage)
-    receiving = Receiving(config.bot, texts, clock=clock, hooks=triage)
-    taps = {PICK_PREFIX: triage.pick_in}  # what a customer's tap on one of the bot's buttons does
+    surveys = Surveys(config.bot, clock=clock, buttons={n: (c.limits.buttons, c.limits.button_data)
+                                                        for n, c in connectors.items()})  # fmt: skip
+    tagging = Tagging(db, config.bot, clock=clock)
+    hooks = HookChain([triage, surveys, tagging])
+    service = Conversations(db, config.bot, clock=clock, hooks=hooks)
+    receiving = Receiving(config.bot, texts, clock=clock, hooks=hooks, comments=surveys)
+    # what a customer's tap on one of the bot's buttons does
+    taps = {PICK_PREFIX: triage.pick_in, RATE_PREFIX: surveys.rate_in}
     intake = Intake(db, receiving, taps, alert_channel=config.bot.inbox_channel, clock=clock, metrics=metrics)
     timers = TimerLoop(
-        db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval, metrics=metrics
-    )
+        db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval, metrics=metrics,
+        handlers={SURVEY: surveys.fire},
+    )  # fmt: skip
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(
         token=settings.slack_bot_token,
@@ -214,11 +227,13 @@ async def running(
             slack_app, slack, db, config.bot, service=service, names=names, whisper=whisper, background=background,
             staff=staff, team_url=team_url, clock=clock,
         )  # fmt: skip
+        tags.register(slack_app, tagging, whisper)
 
         rt = Runtime(
             config=config, db=db, service=service, intake=intake, slack=slack, connectors=connectors, worker=worker,
             triage=triage, timers=timers, slack_connection=slack_connection, metrics=metrics, gate=gate,
             toolkit=toolkit,
+            surveys=surveys, tagging=tagging,
         )  # fmt: skip
 
         async def health() -> dict[str, str | float]:

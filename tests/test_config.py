@@ -505,7 +505,7 @@ def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
         "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
         "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, "
-        "app_home)"
+        "app_home, surveys, tags)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -521,7 +521,8 @@ def test_empty_document_needs_slack(data: object) -> None:
         (
             minimal(slak={}),
             "slak: unknown key (expected one of: language, default_category, ask_category, slack, channels, texts, "
-            "business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, app_home)",
+            "business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, app_home, "
+            "surveys, tags)",
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "inbox": "C0X"}},

@@ -561,7 +561,8 @@ async def test_inquiries_filter_by_mine_unclaimed_overdue_and_category(bot_facto
 
         wrong = await bot.command("/inquiries", "sales")
         assert wrong["response_type"] == "ephemeral"
-        assert wrong["text"].startswith("Unknown filter “sales”. Use `mine`, `unclaimed`, `overdue` or a category")
+        assert wrong["text"].startswith("Unknown filter “sales”. Use `mine`, `unclaimed`, `overdue`, a category")
+        assert "or `tag:<tag>`" in wrong["text"]
         assert "billing, bugs, hiring" in wrong["text"]
 
 

@@ -9,8 +9,9 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from bot.config.behaviour import AfterClose, Reactions, Replies, Resurface
+from bot.config.saved_replies import AppHomeSettings
 from bot.config.secrets import mask_url_password, redact, url_password
-from bot.config.toolkit import AppHomeSettings
+from bot.config.toolkit import SurveySettings, TagSettings
 from bot.domain.models import BusinessHours, Category
 from bot.domain.saved_replies import Entry
 
@@ -42,6 +43,8 @@ class BotConfig:
     reactions: Reactions = field(default_factory=Reactions)
     saved_replies: tuple[Entry, ...] = ()  # saved_replies: the library's seed, each entry added once (by title)
     app_home: AppHomeSettings = field(default_factory=AppHomeSettings)
+    surveys: SurveySettings = field(default_factory=SurveySettings)  # satisfaction after Close (bot.config.toolkit)
+    tags: TagSettings = field(default_factory=TagSettings)  # what conversations are about (bot.config.toolkit)
 
     def hours_for(self, category: str | None) -> BusinessHours | None:
         """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""

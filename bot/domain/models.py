@@ -49,6 +49,11 @@ class EventKind(StrEnum):
     HOLD_ENDED = "hold_ended"  # woken: by the customer writing, the time coming, staff, or Close (detail: reason)
     NOTE_SENT = "note_sent"  # a note sent to the customer on purpose, with the "Send to customer" shortcut
     LANGUAGE_SET = "language_set"  # staff chose the language the customer reads (detail: language, previous)
+    SURVEY_ASKED = "survey_asked"  # the satisfaction question went out after Close
+    SURVEY_RATED = "survey_rated"  # the customer rated (detail: rating)
+    SURVEY_COMMENTED = "survey_commented"  # the customer commented on their rating (detail: message_id)
+    SURVEY_REFUSED = "survey_refused"  # a rating too late, or after the first (detail: rating, reason)
+    TAGGED = "tagged"  # tags added or removed, by staff or a keyword rule (detail: added, removed)
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ TURNED_NOTE = "turned_note"  # by, text, outcome (deleted, withdrawn, kept), why
 NOTE_NOT_SENT = "note_not_sent"  # by, explicit — a note edited to read like a reply: an edit never sends it
 LEFT_CONTACT = "left_contact"  # contact — the customer left an address to be answered at (e.g. after hours)
 HOLD_ENDED = "hold_ended"  # reason (customer, time), hold (waiting, on_hold), people — an inquiry woke by itself
+SURVEY_RATED = "survey_rated"  # rating (1-5), low (bool), people — the customer rated the closed conversation
+SURVEY_COMMENTED = "survey_commented"  # rating — the message above is the customer's comment on their rating
 
 KINDS = frozenset(
     {NO_REPLY_YET, ESCALATED, ESCALATION, REASSIGNED, CATEGORY_SET, NOT_DELIVERED, QUARANTINED, STAFF_EDITED,
-     STAFF_DELETED, TURNED_NOTE, NOTE_NOT_SENT, HOLD_ENDED, LEFT_CONTACT}
+     STAFF_DELETED, TURNED_NOTE, NOTE_NOT_SENT, HOLD_ENDED, LEFT_CONTACT, SURVEY_RATED, SURVEY_COMMENTED}
 )  # fmt: skip
 
 # Why a change did not reach the customer (the ``why`` fact)
@@ -107,3 +109,11 @@ def note_not_sent(*, by: str, explicit: bool) -> Notice:
 
 def hold_ended(*, reason: str, hold: str | None, people: list[str]) -> Notice:
     return Notice(HOLD_ENDED, {"reason": reason, "hold": hold, "people": people})
+
+
+def survey_rated(*, rating: int, low: bool, people: list[str]) -> Notice:
+    return Notice(SURVEY_RATED, {"rating": rating, "low": low, "people": people})
+
+
+def survey_commented(*, rating: int | None) -> Notice:
+    return Notice(SURVEY_COMMENTED, {"rating": rating})

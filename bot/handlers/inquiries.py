@@ -1,4 +1,4 @@
-"""``/inquiries [mine|unclaimed|overdue|<category>…]``: open inquiries, answered to the caller only.
+"""``/inquiries [mine|unclaimed|overdue|<category>|tag:<tag>…]``: open inquiries, answered to the caller only.
 
 Each line links the thread and shows the category, the holder and how long the customer has been waiting, so a
 glance says what to pick up next. Filters combine: ``/inquiries overdue billing``.
@@ -6,6 +6,7 @@ glance says what to pick up next. Filters combine: ``/inquiries overdue billing`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import BotConfig
+from bot.domain.tagging import tag_name
 from bot.slack.blocks import category_label, permalink
 from bot.slack.header_controls import status_note
 from bot.slack.mentions import duration
@@ -23,6 +25,7 @@ from bot.usecases.triage import Triage
 MAX_LINES = 100
 SECTION_CHARS = 2900  # a section's text holds 3,000 characters
 FLAGS = ("mine", "unclaimed", "overdue")
+TAG_FILTER = "tag:"
 
 
 @dataclass
@@ -31,27 +34,30 @@ class Filters:
     unclaimed: bool = False
     overdue: bool = False
     categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # tag:<name>, each required
 
     def describe(self) -> str:
-        words = [f for f in FLAGS if getattr(self, f)] + self.categories
+        words = [f for f in FLAGS if getattr(self, f)] + self.categories + [f"tag:{t}" for t in self.tags]
         return ", ".join(words)
 
 
-def parse_filters(text: str, known: set[str]) -> Filters | str:
+def parse_filters(text: str, known: set[str], tags: Sequence[str] = ()) -> Filters | str:
     """The filters in a command's text, or the one-line complaint about the first word that is none."""
     filters = Filters()
     by_folded = {k.casefold(): k for k in known}
     for word in text.split():
         folded = word.casefold()
-        if folded in FLAGS:
+        if folded.startswith(TAG_FILTER) and len(word) > len(TAG_FILTER):
+            filters.tags.append(tag_name(word[len(TAG_FILTER) :], tags) or "")
+        elif folded in FLAGS:
             setattr(filters, folded, True)
         elif folded in by_folded:
             filters.categories.append(by_folded[folded])
         else:
             choices = ", ".join(sorted(known)) or "none configured"
             return (
-                f"Unknown filter “{escape(word)}”. Use `mine`, `unclaimed`, `overdue` or a category ({choices}); "
-                "they combine, e.g. `/inquiries overdue billing`."
+                f"Unknown filter “{escape(word)}”. Use `mine`, `unclaimed`, `overdue`, a category ({choices}) "
+                "or `tag:<tag>`; they combine, e.g. `/inquiries overdue billing`."
             )
     return filters
 
@@ -102,7 +108,8 @@ def register(app: AsyncApp, triage: Triage, config: BotConfig, team_url: str) ->
     @app.command("/inquiries")
     async def on_inquiries(ack: Any, command: dict[str, Any]) -> None:
         text = (command.get("text") or "").strip()
-        filters = parse_filters(text, await triage.known_categories() if text else set(config.categories))
+        known = await triage.known_categories() if text else set(config.categories)
+        filters = parse_filters(text, known, config.tags.names)
         if isinstance(filters, str):
             await ack(response_type="ephemeral", text=filters)
             return
@@ -112,6 +119,7 @@ def register(app: AsyncApp, triage: Triage, config: BotConfig, team_url: str) ->
             unclaimed=filters.unclaimed,
             overdue=filters.overdue,
             categories=filters.categories or None,
+            tags=filters.tags,
         )
         blocks = inquiries_blocks(found, filters, config, team_url, triage.clock())
         await ack(response_type="ephemeral", text=f"{len(found)} open inquiries", blocks=blocks)

@@ -210,6 +210,8 @@ def profile_blocks(profile: Profile, team_url: str) -> list[dict[str, Any]]:
         title += f" (#{profile.asked_for} was merged into this customer)"
     facts = f"*Stage:* {escape(profile.stage)}   *Tags:* {escape(', '.join(profile.tags)) or 'none'}"
     facts += f"   *Customer since:* {day(c.created_at)}"
+    if profile.asked_about:  # the tags of their conversations (bot.store.tags)
+        facts += "   *Asked about:* " + ", ".join(f"{escape(tag)} ({n})" for tag, n in profile.asked_about)
     if c.erased_at is not None:
         facts += f"   *Personal data erased* {day(c.erased_at)}"
     blocks: list[dict[str, Any]] = [_section(title), _context(facts)]

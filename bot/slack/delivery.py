@@ -26,6 +26,7 @@ from bot.slack.header_controls import controls, status_note
 from bot.slack.opening import with_opening
 from bot.slack.routing_blocks import RoutingView
 from bot.slack.text import escape
+from bot.slack.toolkit_blocks import survey_line, tag_blocks
 from bot.store.database import Database, Transaction
 from bot.store.outbox import Job
 from bot.store.parts import FILE, SLACK, TEXT
@@ -114,10 +115,13 @@ class SlackDelivery:
             origin = await tx.origins.shown_on(conversation.id)  # where the customer came from (bot.store.origins)
             views = await tx.origins.views_before(conversation.customer_id, conversation.opened_at)
             opening = await tx.archive.opening_words(conversation.id)  # quoted on the header (bot.slack.opening)
+            survey = await tx.surveys.of(conversation.id)  # satisfaction and tags (bot.slack.toolkit_blocks)
+            tags = await tx.tags.of(conversation.id)
         if previous is not None and previous.thread_ts:
             previous_link = permalink(self.team_url, previous.slack_channel, previous.thread_ts)
         routing = RoutingView.of(state, moved_from or (permalink(self.team_url, *alias) if alias else None))
         customer = header_blocks(conversation.id, conversation.customer_id, earlier)
+        customer = [*survey_line(survey), *tag_blocks(conversation.id, self.config.tags.names, tags), *customer]
         hold, until = (state.hold, state.hold_until) if state is not None else (None, None)
         language = pick_language(conversation.language, conversation.language_code, self.config.language)
         post = header(

@@ -75,5 +75,5 @@ def history_blocks(page: SearchPage, team_url: str) -> list[dict[str, Any]]:
 USAGE_HINT = (
     "Usage: `/history <words>` with any of `customer:<name|@username|id>` `category:<key>` "
     f"`channel:<{'|'.join(registry.CHANNELS)}>` "
-    '`from:2026-01-31` `to:2026-02-28`; `"two words"` finds them together.'
+    '`tag:<tag>` `from:2026-01-31` `to:2026-02-28`; `"two words"` finds them together.'
 )

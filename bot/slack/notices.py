@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain import notices
 from bot.domain.models import Category, Conversation
 from bot.domain.notices import Notice
+from bot.domain.surveys import stars
 from bot.slack.blocks import category_label, channel_name
 from bot.slack.mentions import duration, mentions, place, who
 from bot.slack.text import escape
@@ -57,6 +58,15 @@ def render(
         else:
             text = f":alarm_clock: {people} The hold is over: this inquiry is active again."
         return text.replace("  ", " ")
+    if kind == notices.SURVEY_RATED:
+        rating = int(f["rating"])
+        emoji = ":warning:" if f.get("low") else ":star:"
+        text = f"{emoji} The customer rated this conversation *{rating}/5* {stars(rating)}."
+        people = mentions(f.get("people") or []) if f.get("low") else ""
+        return f"{text} {people}".rstrip()
+    if kind == notices.SURVEY_COMMENTED:
+        rated = f" on their {f['rating']}/5 rating" if f.get("rating") else ""
+        return f":speech_balloon: That was the customer's comment{rated}."
     if kind in _CHANGES:
         return _change(kind, f)
     if kind == notices.LEFT_CONTACT:

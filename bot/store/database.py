@@ -28,6 +28,8 @@ from bot.store.origins import OriginStore
 from bot.store.outbox import Outbox
 from bot.store.parts import PartStore
 from bot.store.search import Search
+from bot.store.surveys import SurveyStore
+from bot.store.tags import TagStore
 from bot.store.timers import TimerStore
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,8 @@ class Transaction:
         self.holds = HoldStore(conn)  # inquiries waiting on the customer or on hold (bot.store.holds)
         self.languages = LanguageStore(conn)  # the language each customer reads (bot.store.languages)
         self.parts = PartStore(conn)  # which platform messages carry each archived message (bot.store.parts)
+        self.surveys = SurveyStore(conn)  # satisfaction after Close (bot.store.surveys)
+        self.tags = TagStore(conn)  # what conversations were about (bot.store.tags)
 
 
 class Database:

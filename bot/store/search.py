@@ -229,7 +229,7 @@ class Search(TextMatch):
         hits = await self._hits(recent.order_by(messages.c.id.desc()).limit(limit))
         if len(hits) >= limit or floor <= 0:
             return hits
-        joined = filters.category is not None or filters.channel is not None
+        joined = filters.category is not None or filters.channel is not None or filters.tag is not None
         extra = self._filter_conditions(Filters(since=filters.since, until=filters.until))
         cursor = floor
         while len(hits) < limit:  # candidates through the text indexes, then the other filters on those

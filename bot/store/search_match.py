@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.store.customer_schema import activities
 from bot.store.schema import conversations, identities, messages
 from bot.store.search_results import Filters
+from bot.store.toolkit_schema import conversation_tags
 
 MIN_TRIGRAM = 3
 
@@ -79,6 +80,11 @@ class TextMatch:
             conditions.append(created < filters.until)
         if filters.category is not None:
             conditions.append(conversations.c.category == filters.category)
+        if filters.tag is not None:  # a note counts when written from a thread of a tagged conversation
+            column = activities.c.conversation_id if for_activities else messages.c.conversation_id
+            conditions.append(
+                exists().where(conversation_tags.c.conversation_id == column, conversation_tags.c.tag == filters.tag)
+            )
         if filters.channel is not None:
             if for_activities:
                 other = identities.alias("channel_identity")

@@ -15,6 +15,7 @@ class Filters:
     channel: str | None = None  # the customer's channel: telegram, ...
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
+    tag: str | None = None  # conversations tagged so (bot.store.tags)
 
 
 @dataclass(frozen=True)

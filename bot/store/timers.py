@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Conversation, Status
 from bot.store.archive import _conversation_select, _to_conversation
 from bot.store.routing_schema import inquiry_state, inquiry_timers, thread_aliases
 from bot.store.schema import conversations
+from bot.store.toolkit_schema import conversation_tags
 
 PENDING = "pending"
 FIRED = "fired"
@@ -341,8 +342,10 @@ class TimerStore:
         overdue: bool = False,
         mine: tuple[str, Collection[str]] | None = None,
         limit: int = 200,
+        tags: Collection[str] = (),
     ) -> list[Inquiry]:
-        """Open inquiries matching every filter given; ``mine`` is (user, categories they own)."""
+        """Open inquiries matching every filter given; ``mine`` is (user, categories they own); ``tags``: each of
+        them set on the conversation."""
         query = (
             _conversation_select()
             .add_columns(*inquiry_state.c)
@@ -365,5 +368,8 @@ class TimerStore:
                     and_(conversations.c.holder.is_(None), conversations.c.category.in_(list(owned))),
                 )
             )
+        for tag in tags:
+            query = query.where(exists().where(conversation_tags.c.conversation_id == conversations.c.id,
+                                               conversation_tags.c.tag == tag))  # fmt: skip
         rows = (await self.conn.execute(query.order_by(conversations.c.opened_at).limit(limit))).all()
         return [Inquiry(conversation=_to_conversation(r), state=_to_state(r)) for r in rows]

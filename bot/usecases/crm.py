@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bot.config import DEFAULT_STAGES, BotConfig
 from bot.domain.ids import parse_id
 from bot.domain.models import EventKind, Status
+from bot.domain.tagging import tag_name
 from bot.store.customers import CustomerRow
 from bot.store.database import Database, Transaction, retried
 from bot.store.search_results import Filters, Hit
@@ -146,6 +147,7 @@ class Customers:
                 tags=await tx.customers.tags(survivor),
                 timeline=await tx.customers.timeline(survivor, limit=TIMELINE_READ),
                 asked_for=customer_id,
+                asked_about=tuple(await tx.tags.of_customer(survivor)),
             )
             await tx.customers.audit(viewer, "profile", str(survivor), self.clock(), via=via)
             return profile
@@ -244,7 +246,8 @@ class Customers:
         since = parse_day(raw["from"]) if "from" in raw else None
         until = parse_day(raw["to"], end=True) if "to" in raw else None
         channel = raw["channel"].strip().lower() if "channel" in raw else None
-        return Filters(customer_ids=customer_ids, category=category, channel=channel, since=since, until=until)
+        tag = tag_name(raw.get("tag"), self.config.tags.names if self.config is not None else ())
+        return Filters(customer_ids=customer_ids, category=category, channel=channel, since=since, until=until, tag=tag)
 
     def _category_key(self, value: str) -> str:
         categories = dict(self.config.categories) if self.config is not None else {}
@@ -375,6 +378,7 @@ class Customers:
             for conversation in await tx.customers.conversations_of(survivor, limit=1000):
                 await tx.archive.forget_edited_texts(conversation.id)  # staff edits quoted the erased replies
                 await tx.parts.forget([conversation.id])  # which platform messages carried them
+                await tx.surveys.forget(conversation.id)  # a comment on a rating, a question not asked yet
                 if conversation.status == Status.OPEN:  # nobody is left to answer
                     await tx.archive.change_status(conversation.id, Status.OPEN, Status.CLOSED, now)
                     await tx.archive.add_event(conversation.id, EventKind.CLOSED, actor, now, reason="customer erased")

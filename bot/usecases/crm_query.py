@@ -14,7 +14,7 @@ from bot.usecases.errors import CrmError
 
 MAX_QUERY_CHARS = 500  # the query travels in a "more" button's value (2,000 characters at most)
 PAGE_SIZE = 10
-FILTER_KEYS = ("customer", "category", "channel", "from", "to")
+FILTER_KEYS = ("customer", "category", "channel", "from", "to", "tag")
 _TOKEN = re.compile(r'(?P<key>[A-Za-z]+):(?:"(?P<qvalue>[^"]*)"|(?P<value>\S+))|"(?P<phrase>[^"]+)"|(?P<word>\S+)')
 
 

@@ -60,6 +60,7 @@ class Profile:
     tags: list[str]
     timeline: list[Any]
     asked_for: int  # the id that was asked for: another one when it was merged into this customer
+    asked_about: tuple[tuple[str, int], ...] = ()  # the tags of their conversations, most frequent first
 
 
 @dataclass(frozen=True)

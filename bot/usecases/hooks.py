@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.models import Conversation, InboundMessage, Status
@@ -33,4 +34,43 @@ class ConversationHooks:
 
     async def moved_thread(self, tx: Transaction, slack_channel: str, thread_ts: str) -> Conversation | None:
         """The conversation that used to live in a thread it has moved away from."""
+        return None
+
+
+class HookChain(ConversationHooks):
+    """Several parts' hooks in one, called in order (routing first: the others read the state it sets)."""
+
+    def __init__(self, hooks: Sequence[ConversationHooks]) -> None:
+        self.hooks = tuple(hooks)
+
+    async def opened(
+        self, tx: Transaction, conversation_id: int, message: InboundMessage, category: str | None, now: datetime
+    ) -> None:
+        for hook in self.hooks:
+            await hook.opened(tx, conversation_id, message, category, now)
+
+    async def customer_wrote(
+        self, tx: Transaction, conversation_id: int, message: InboundMessage, *, opened: bool, now: datetime
+    ) -> bool:
+        answered = False
+        for hook in self.hooks:
+            answered = await hook.customer_wrote(tx, conversation_id, message, opened=opened, now=now) or answered
+        return answered
+
+    async def acknowledged(self, tx: Transaction, conversation_id: int, message: InboundMessage, now: datetime) -> None:
+        for hook in self.hooks:
+            await hook.acknowledged(tx, conversation_id, message, now)
+
+    async def staff_replied(self, tx: Transaction, conversation: Conversation, user: str, now: datetime) -> None:
+        for hook in self.hooks:
+            await hook.staff_replied(tx, conversation, user, now)
+
+    async def status_changed(self, tx: Transaction, conversation: Conversation, status: Status, now: datetime) -> None:
+        for hook in self.hooks:
+            await hook.status_changed(tx, conversation, status, now)
+
+    async def moved_thread(self, tx: Transaction, slack_channel: str, thread_ts: str) -> Conversation | None:
+        for hook in self.hooks:
+            if (found := await hook.moved_thread(tx, slack_channel, thread_ts)) is not None:
+                return found
         return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.config import BotConfig
 from bot.connectors.base import Activity, Outcome
@@ -23,15 +23,29 @@ from bot.usecases import jobs
 from bot.usecases.hooks import ConversationHooks
 
 
+class Comments(Protocol):
+    """Messages after Close that comment on a rating (bot.usecases.surveys.Surveys)."""
+
+    async def commented_on(
+        self, tx: Transaction, identity_id: int, message: InboundMessage, now: datetime
+    ) -> Conversation | None: ...
+
+    async def record_comment(
+        self, tx: Transaction, conversation: Conversation, message: InboundMessage, message_id: int, now: datetime
+    ) -> None: ...
+
+
 class Receiving:
     def __init__(
-        self, config: BotConfig, texts: TextBook, *, clock: Callable[[], datetime], hooks: ConversationHooks
-    ) -> None:
+        self, config: BotConfig, texts: TextBook, *, clock: Callable[[], datetime], hooks: ConversationHooks,
+        comments: Comments | None = None,
+    ) -> None:  # fmt: skip
         """``texts``: every language's customer texts; each customer reads their own (bot.domain.i18n)."""
         self.config = config
         self.texts = texts
         self.clock = clock
         self.hooks = hooks
+        self.comments = comments
 
     async def message(self, tx: Transaction, message: InboundMessage, known: set[str]) -> Outcome:
         """``known``: the source keys of the group already archived (one query for the whole group)."""
@@ -44,6 +58,9 @@ class Receiving:
         if message.origin:  # e.g. a website visitor's page, reported with the first message
             await tx.origins.remember(identity_id, message.origin, message.source_key, now)
         conversation = await tx.archive.open_conversation(identity_id)
+        rated = await self._rated(tx, identity_id, message, now) if conversation is None else None
+        if rated is not None:  # a comment on a rating comes before a thanks
+            return await self._archive_comment(tx, rated, message, now)
         if conversation is None and (closed := await self._thanked(tx, identity_id, message, now)) is not None:
             return await self._archive_thanks(tx, closed, message, now)
         opened = conversation is None
@@ -110,6 +127,23 @@ class Receiving:
         await tx.archive.add_event(conversation.id, EventKind.THANKED_AFTER_CLOSE, actor, now, message_id=message_id)
         await jobs.post_inbound(tx, conversation.id, conversation.slack_channel, message_id)
         return Outcome(conversation_id=conversation.id)
+
+    async def _rated(
+        self, tx: Transaction, identity_id: int, message: InboundMessage, now: datetime
+    ) -> Conversation | None:
+        return await self.comments.commented_on(tx, identity_id, message, now) if self.comments else None
+
+    async def _archive_comment(
+        self, tx: Transaction, conversation: Conversation, message: InboundMessage, now: datetime
+    ) -> Outcome:
+        """A comment on a rating: into the closed thread like a thanks, and kept on the survey."""
+        assert self.comments is not None
+        message_id = await self._archive_words(tx, conversation.id, message, now)
+        if message_id is None:
+            return Outcome(conversation_id=conversation.id, duplicate=True)
+        await jobs.post_inbound(tx, conversation.id, conversation.slack_channel, message_id)
+        await self.comments.record_comment(tx, conversation, message, message_id, now)
+        return Outcome(conversation_id=conversation.id, message_id=message_id)
 
     async def _archive_words(
         self, tx: Transaction, conversation_id: int, message: InboundMessage, now: datetime

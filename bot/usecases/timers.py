@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from bot.observability.metrics import Metrics
-from bot.store.database import Database
+from bot.store.database import Database, Transaction
+from bot.store.timers import Timer
 from bot.usecases.triage import Triage
 
 log = logging.getLogger(__name__)
+
+TimerHandler = Callable[[Transaction, Timer, datetime], Awaitable[None]]
 
 
 class TimerLoop:
@@ -31,8 +34,12 @@ class TimerLoop:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_interval: float = 5.0,
         metrics: Metrics | None = None,
+        handlers: Mapping[str, TimerHandler] | None = None,
     ) -> None:
+        """``handlers``: timer kinds other parts act on (a survey to ask); the rest are the escalations and
+        wake-ups of bot.usecases.triage."""
         self.db = db
+        self.handlers = dict(handlers or {})
         self.triage = triage
         self.owner = owner
         self.clock = clock
@@ -69,7 +76,10 @@ class TimerLoop:
                     if timer is None:
                         return fired
                     claimed = timer.id
-                    level = await self.triage.fire(tx, timer, now)
+                    if (handler := self.handlers.get(timer.kind)) is not None:
+                        await handler(tx, timer, now)
+                    else:
+                        level = await self.triage.fire(tx, timer, now)
             except Exception:
                 if claimed is None:
                     raise

@@ -223,6 +223,7 @@ class Triage(ConversationHooks):
         overdue: bool = False,
         categories: Collection[str] | None = None,
         limit: int = 200,
+        tags: Collection[str] = (),
     ) -> list[Inquiry]:
         """Open inquiries for /inquiries: overdue first, then by priority, then the longest wait first."""
         now = self.clock()
@@ -235,6 +236,7 @@ class Triage(ConversationHooks):
                 categories=categories,
                 mine=(user, owned) if mine else None,
                 limit=limit,
+                tags=tags,
             )
 
         def order(inquiry: Inquiry) -> tuple[Any, ...]:

@@ -480,6 +480,17 @@ class FakeSlack(FakeServer):
                         initial = el.get("initial_option")
                         if initial is not None and initial not in options:
                             errors.append(f"must match one of the options [json-pointer:{ep}/initial_option]")
+                    elif el.get("type") == "multi_static_select":
+                        options = el.get("options") or []
+                        if not options or len(options) > 100:
+                            errors.append(f"must have 1 to 100 items [json-pointer:{ep}/options]")
+                        for k, option in enumerate(options):
+                            check_text(option.get("text"), 75, f"{ep}/options/{k}/text")
+                            if len(str(option.get("value", ""))) > 150:
+                                errors.append(f"must be less than 151 characters [json-pointer:{ep}/options/{k}/value]")
+                        for k, initial in enumerate(el.get("initial_options") or []):
+                            if initial not in options:
+                                errors.append(f"must match one of the options [json-pointer:{ep}/initial_options/{k}]")
                     elif el.get("type") == "users_select":
                         check_text(el.get("placeholder") or {}, 150, f"{ep}/placeholder")
                     if len(str(el.get("action_id", ""))) > 255:

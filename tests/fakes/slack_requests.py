@@ -289,11 +289,13 @@ def select_action_body(
     *,
     option: tuple[str, str] | None = None,
     selected_user: str | None = None,
+    options: list[tuple[str, str]] | None = None,
     user: str = "U1",
     channel: str = "C0INBOX",
     message_ts: str | None = None,
 ) -> bytes:
-    """A choice in a menu: a static_select `option` (label, value) or a users_select `selected_user`.
+    """A choice in a menu: a static_select `option` (label, value), a multi_static_select's whole selection
+    `options` (possibly empty) or a users_select `selected_user`.
 
     As Slack sends them, these actions carry no `value`: the element is known by its block_id and action_id.
     """
@@ -303,6 +305,14 @@ def select_action_body(
             "type": "static_select",
             "selected_option": {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": value},
             "placeholder": {"type": "plain_text", "text": "Select", "emoji": True},
+        }
+    elif options is not None:
+        element = {
+            "type": "multi_static_select",
+            "selected_options": [
+                {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": value}
+                for label, value in options
+            ],
         }
     elif selected_user is not None:
         element = {"type": "users_select", "selected_user": selected_user}
