@@ -34,6 +34,7 @@ from bot.handlers import (
     thread_replies,
 )  # fmt: skip
 from bot.handlers import customers as customer_handlers
+from bot.handlers import reports as report_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
 from bot.handlers.http import slack_events_handler
@@ -42,9 +43,11 @@ from bot.observability.http import Gate, guard, livez_handler, metrics_handler
 from bot.observability.metrics import Metrics
 from bot.service import oldest_pending_seconds, serve_metrics, state_reader, stop_receiving
 from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
+from bot.slack.digest_delivery import PostDigest
 from bot.slack.files import SlackFileInfo, SlackFiles
 from bot.slack.inbound_edits import UpdateInbound
 from bot.slack.names import SlackNames
+from bot.slack.report_delivery import ReportPublisher
 from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
 from bot.slack.staff import StaffDirectory
 from bot.slack.workspace import SlackConnection
@@ -53,9 +56,11 @@ from bot.store.engine import create_engine, migrate
 from bot.usecases import jobs
 from bot.usecases.conversations import Conversations
 from bot.usecases.crm import Customers
+from bot.usecases.digest import POST_DIGEST, DigestLoop
 from bot.usecases.intake import Intake
 from bot.usecases.picks import PICK_PREFIX
 from bot.usecases.receiving import Receiving
+from bot.usecases.reports import Reports
 from bot.usecases.staff_edits import StaffEdits
 from bot.usecases.timers import TimerLoop
 from bot.usecases.triage import Triage
@@ -86,6 +91,7 @@ class Runtime:
     slack_connection: SlackConnection | None = field(default=None)
     metrics: Metrics = field(default_factory=Metrics)
     gate: Gate = field(default_factory=Gate)
+    digest: DigestLoop | None = None  # the weekly digest (reports.digest); tests with a clock call run_due()
 
     @property
     def url(self) -> str:
@@ -150,6 +156,9 @@ async def running(
     timers = TimerLoop(
         db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval, metrics=metrics
     )
+    reports = Reports(db, config.bot, clock=clock)
+    digest_poll = max(60.0, timer_poll_interval)  # checked at start, then every minute (tests: by hand)
+    digest = DigestLoop(db, config.bot, owner=settings.worker_id, clock=clock, poll_interval=digest_poll)
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(
         token=settings.slack_bot_token,
@@ -171,6 +180,8 @@ async def running(
         team_url = await slack_connection.workspace_url()
         files = SlackFiles(session, settings.slack_bot_token, resolve=SlackFileInfo(slack).resolve)
         handlers = _slack_handlers(slack, db, config, connectors, team_url, files)
+        publisher = ReportPublisher(slack, reports, config.bot)
+        handlers[POST_DIGEST] = PostDigest(slack, db, config.bot, connectors, team_url=team_url, publisher=publisher)
         worker = DeliveryWorker(
             db,
             handlers,
@@ -206,10 +217,11 @@ async def running(
         controls.register(slack_app, service, triage.holds, whisper)
         reactions.register(slack_app, service, staff, customers, config.bot.reactions, whisper)
         send_shortcut.register(slack_app, service, names, whisper)
+        report_handlers.register(slack_app, reports, publisher, background)
 
         rt = Runtime(
             config=config, db=db, service=service, intake=intake, slack=slack, connectors=connectors, worker=worker,
-            triage=triage, timers=timers, slack_connection=slack_connection, metrics=metrics, gate=gate,
+            triage=triage, timers=timers, slack_connection=slack_connection, metrics=metrics, gate=gate, digest=digest,
         )  # fmt: skip
 
         async def health() -> dict[str, str | float]:
@@ -259,6 +271,7 @@ async def running(
         if slack_connection.accepted:
             await worker.start()  # with a token Slack refuses, jobs would fail for good: they wait instead
         await timers.start()
+        await digest.start()
         slack_connection.connect_socket_mode(slack_app)
         rt.ready = slack_connection.accepted
         log.info("threadbridge is running on port %d", rt.port)
@@ -274,6 +287,7 @@ async def running(
         for connector in started:
             await connector.stop()
         await timers.stop()
+        await digest.stop()
         if worker is not None:
             await worker.stop()
         if runner is not None:
@@ -295,6 +309,8 @@ async def _drain(rt: Runtime, started: list[Connector], *answering: buttons.Whis
     if rt.slack_connection is not None:
         await rt.slack_connection.close()
     await rt.timers.stop()
+    if rt.digest is not None:
+        await rt.digest.stop()
     await rt.worker.stop(grace=grace)
     for part in answering:
         await part.drain()

@@ -15,13 +15,14 @@ from bot.config.categories import parse_categories
 from bot.config.errors import ConfigError
 from bot.config.fields import CHANNEL, GROUP_ID, LABEL_LIMIT, channel_id, check_keys
 from bot.config.model import DEFAULT_STAGES, BotConfig
+from bot.config.reports import parse_reports
 from bot.config.schedule import parse_business_hours
 from bot.config.texts import parse_texts
 from bot.domain.i18n import LANGUAGES
 
 _TOP_KEYS = (
     "language", "default_category", "ask_category", "slack", "channels", "texts", "business_hours", "categories", "crm",
-    "replies", "resurface", "after_close", "reactions",
+    "replies", "resurface", "after_close", "reactions", "reports",
 )  # fmt: skip
 _SLACK_KEYS = ("inbox_channel", "staff_channels", "staff_groups")
 _CRM_KEYS = ("stages",)
@@ -165,6 +166,7 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
         resurface=parse_resurface(data.get("resurface")),
         after_close=parse_after_close(data.get("after_close")),
         reactions=parse_reactions(data.get("reactions")),
+        reports=parse_reports(data.get("reports")),
     )
 
 

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from bot.config.behaviour import AfterClose, Reactions, Replies, Resurface
+from bot.config.reports import Reports
 from bot.config.secrets import mask_url_password, redact, url_password
 from bot.domain.models import BusinessHours, Category
 
@@ -38,6 +39,7 @@ class BotConfig:
     resurface: Resurface = field(default_factory=Resurface)
     after_close: AfterClose = field(default_factory=AfterClose)
     reactions: Reactions = field(default_factory=Reactions)
+    reports: Reports = field(default_factory=Reports)  # reports: time zone, chart font, weekly digest
 
     def hours_for(self, category: str | None) -> BusinessHours | None:
         """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""
