@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, null, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
@@ -131,7 +131,8 @@ class ReportStore:
         closed = self._in(conversations.c.closed_at, scope)
         fr = _business_first_response()
         targets = dict(scope.targets or {})
-        target = case(targets, value=conversations.c.category, else_=null()) if targets else null()
+        no_target = cast(null(), Integer)
+        target = case(targets, value=conversations.c.category, else_=no_target) if targets else no_target
         one = literal(1, Integer)
 
         def count(condition: ColumnElement[bool]) -> Any:
