@@ -15,8 +15,8 @@ from alembic.script import ScriptDirectory
 
 import bot.store.channel_schema
 import bot.store.customer_schema
-import bot.store.routing_schema
 import bot.store.report_schema
+import bot.store.routing_schema
 import bot.store.toolkit_schema  # noqa: F401
 from bot.store.engine import MIGRATIONS, READONLY, create_engine, migrate
 from bot.store.schema import metadata
