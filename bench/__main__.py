@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "burst": "drain of 1,000 messages over 50 conversations into one channel limited to 1 post/s",
     "search": "/history latency p50/p95 over 1,000,000 messages and 50,000 customers",
     "widget": "1,000 concurrent widget connections: memory per connection, visitor→Slack and reply→visitor p99 vs echo",
+    "reports": "/report over 90 days of a 1,000,000-message archive: p95 on SQLite and PostgreSQL vs one COUNT",
 }
 
 

@@ -12,7 +12,7 @@ from bench.common import DOCS
 
 JSON_PATH = DOCS / "benchmarks.json"
 MD_PATH = DOCS / "BENCHMARKS.md"
-ORDER = ("relay", "inbound", "memory", "startup", "burst", "search", "widget")
+ORDER = ("relay", "inbound", "memory", "startup", "burst", "search", "widget", "reports")
 
 
 def load(path: Path = JSON_PATH) -> dict[str, Any]:

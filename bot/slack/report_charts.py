@@ -14,14 +14,12 @@ import threading
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-
-import matplotlib
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # drawn on Agg directly: no pyplot, no display
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot.domain.report_figures import Report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH, HEIGHT, DPI = 1200, 900, 100  # pixels: the chart is always exactly this size
 HANGUL_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic", "UnDotum")
@@ -32,6 +30,8 @@ _OPENED, _CLOSED, _P50, _P90 = "#4a90d9", "#8fbf5a", "#f0a030", "#d9534f"
 @cache
 def chart_font(configured: str | None) -> str | None:
     """The family to draw with: the configured one, else an installed one with Hangul; None: matplotlib's own."""
+    from matplotlib import font_manager  # imported when first drawn: the bot starts without loading matplotlib
+
     if configured:
         if Path(configured).is_file():
             font_manager.fontManager.addfont(configured)
@@ -46,6 +46,10 @@ def _label(key: str, labels: Mapping[str, str]) -> str:
 
 
 def _draw(report: Report, labels: Mapping[str, str]) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # drawn on Agg directly: no pyplot, no display
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     scope = report.scope.removeprefix("<@").removesuffix(">")  # a person's mention: their id
@@ -97,6 +101,8 @@ def _draw(report: Report, labels: Mapping[str, str]) -> Figure:
 
 def render_png(report: Report, labels: Mapping[str, str], font: str | None = None) -> bytes:
     """The chart as PNG bytes, WIDTH x HEIGHT pixels (blocking: call it through ``render``)."""
+    import matplotlib
+
     family = chart_font(font)
     with _lock, matplotlib.rc_context({"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]}):
         figure = _draw(report, labels)
