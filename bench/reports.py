@@ -58,14 +58,14 @@ def _enrich_statements(dialect: str) -> list[str]:
         "INSERT INTO surveys (conversation_id, customer_id, status, due_at, asked_at, rating, rated_at) "
         "SELECT id, customer_id, CASE WHEN id % 3 = 0 THEN 'asked' ELSE 'rated' END, closed_at, closed_at, "
         "CASE WHEN id % 3 = 0 THEN NULL ELSE 1 + id % 5 END, CASE WHEN id % 3 = 0 THEN NULL ELSE closed_at END "
-        "FROM conversations WHERE closed_at IS NOT NULL AND id % 2 = 0",
+        "FROM conversations WHERE closed_at IS NOT NULL AND id % 4 = 1",
         "INSERT INTO conversation_tags (conversation_id, tag, actor, created_at) "
-        "SELECT id, CASE id % 6 WHEN 0 THEN '환불' WHEN 1 THEN 'vip' WHEN 2 THEN 'delivery' WHEN 3 THEN 'login' "
+        "SELECT id, CASE (id / 2) % 6 WHEN 0 THEN '환불' WHEN 1 THEN 'vip' WHEN 2 THEN 'delivery' WHEN 3 THEN 'login' "
         "WHEN 4 THEN 'coupon' ELSE 'other' END, 'rule:bench', opened_at FROM conversations",
         "INSERT INTO saved_replies (title, body_en, body_ko, tags, created_by, created_at, updated_by, updated_at) "
         "SELECT 'Reply ' || n, 'x', 'x', '[]', 'yaml', opened_at, 'yaml', opened_at "
         "FROM (SELECT id AS n, opened_at FROM conversations WHERE id <= 12) AS first_twelve",
-        "UPDATE messages SET saved_reply_id = 1 + id % 12 WHERE direction = 'outbound' AND id % 20 = 0",
+        "UPDATE messages SET saved_reply_id = 1 + (id / 20) % 12 WHERE direction = 'outbound' AND id % 20 = 0",
         "ANALYZE",
     ]
 

@@ -184,6 +184,8 @@ async def test_the_command_answers_at_once_then_posts_the_numbers_chart_and_csv(
         assert "*Saved replies used*: Refund timeline (2), Restart the app (1)" in text
         assert "*결제/환불*: 2 opened, 2 closed" in text and f"<@{STAFF}>: 2 opened, 2 closed" in text
         chart, table = bot.slack.uploads[-2:]
+        assert len(bot.slack.calls_to("files.getUploadURLExternal")) == 2  # files_upload_v2, one URL per file
+        assert len(bot.slack.calls_to("files.completeUploadExternal")) == 1 and not bot.slack.calls_to("files.upload")
         assert {chart["channel"], table["channel"]} == {INBOX}
         assert chart["thread_ts"] == table["thread_ts"] == post["ts"]  # in the report's thread
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, null, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import String
+from sqlalchemy.types import String, TypeDecorator
 
 import bot.store.report_schema  # noqa: F401  (the indexes these queries read by)
 from bot.store.routing_schema import inquiry_state
@@ -42,6 +42,21 @@ def _utc_hour_sqlite(element: utc_hour, compiler: Any, **kw: Any) -> str:
 @compiles(utc_hour, "postgresql")
 def _utc_hour_postgresql(element: utc_hour, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(next(iter(element.clauses)), **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+
+
+class IsoText(TypeDecorator[str]):
+    """A timestamp read as ISO 8601 text in UTC, for the CSV: SQLite's stored text is reshaped rather than parsed
+    (a 90-day report reads tens of thousands of them), PostgreSQL's datetime is formatted."""
+
+    impl = String()
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat(timespec="seconds")
+        return f"{str(value)[:19].replace(' ', 'T')}+00:00"  # stored as "YYYY-MM-DD HH:MM:SS[.ffffff]", UTC
 
 
 @dataclass(frozen=True)
@@ -77,13 +92,12 @@ class SurveyCell:
     rating_sum: int
 
 
-@dataclass(frozen=True)
-class ConversationRow:
-    """One conversation behind the numbers (a CSV line)."""
+class ConversationRow(NamedTuple):
+    """One conversation behind the numbers (a CSV line); a tuple, as a 90-day report reads tens of thousands."""
 
     id: int
-    opened_at: datetime
-    closed_at: datetime | None
+    opened_at: str  # ISO 8601, UTC
+    closed_at: str | None
     status: str
     category: str | None
     person: str | None
@@ -91,6 +105,7 @@ class ConversationRow:
     resolution_seconds: int | None  # wall-clock; None: not closed in the period
     rating: int | None
     opened_in_period: bool
+    tags: str  # its tags, separated by spaces
 
 
 def _person() -> ColumnElement[Any]:
@@ -160,30 +175,36 @@ class ReportStore:
     async def rows(self, scope: Scope) -> list[ConversationRow]:
         opened = self._in(conversations.c.opened_at, scope)
         closed = self._in(conversations.c.closed_at, scope)
+        tags = (
+            select(func.aggregate_strings(conversation_tags.c.tag, " "))
+            .where(conversation_tags.c.conversation_id == conversations.c.id)
+            .scalar_subquery()
+        )
         query = (
             select(
                 conversations.c.id,
-                conversations.c.opened_at,
-                conversations.c.closed_at,
+                type_coerce(conversations.c.opened_at, IsoText).label("opened_at"),
+                type_coerce(conversations.c.closed_at, IsoText).label("closed_at"),
                 conversations.c.status,
                 conversations.c.category,
                 _person().label("person"),
-                _business_first_response().label("fr"),
+                case((opened, _business_first_response()), else_=null()).label("fr"),
                 case((closed, inquiry_state.c.resolution_seconds), else_=null()).label("resolution"),
                 surveys.c.rating,
                 case((opened, literal(1, Integer)), else_=0).label("opened_in"),
+                tags.label("tags"),
             )
             .select_from(self._joined().outerjoin(surveys, surveys.c.conversation_id == conversations.c.id))
             .where(self._touched(scope), *self._filters(scope))
             .order_by(conversations.c.id)
         )
+        result = await self.conn.execute(query)
         return [
             ConversationRow(
-                r.id, r.opened_at, r.closed_at, r.status, r.category, r.person,
-                None if r.fr is None or not r.opened_in else int(r.fr),
-                None if r.resolution is None else int(r.resolution), r.rating, bool(r.opened_in),
+                id_, opened_at, closed_at, status, category, person, fr, resolution, rating, opened_in == 1,
+                (" ".join(sorted(tags.split(" "))) if " " in tags else tags) if tags else "",
             )
-            for r in (await self.conn.execute(query)).all()
+            for id_, opened_at, closed_at, status, category, person, fr, resolution, rating, opened_in, tags in result
         ]
 
     async def survey_cells(self, scope: Scope) -> list[SurveyCell]:
@@ -230,21 +251,6 @@ class ReportStore:
             .limit(limit)
         )
         return [(str(r.tag), int(r.n)) for r in (await self.conn.execute(query)).all()]
-
-    async def tags_of(self, scope: Scope) -> dict[int, list[str]]:
-        """Each conversation's tags, for the CSV."""
-        query = (
-            select(conversation_tags.c.conversation_id, conversation_tags.c.tag)
-            .select_from(
-                self._joined().join(conversation_tags, conversation_tags.c.conversation_id == conversations.c.id)
-            )
-            .where(self._touched(scope), *self._filters(scope))
-            .order_by(conversation_tags.c.conversation_id, conversation_tags.c.tag)
-        )
-        found: dict[int, list[str]] = {}
-        for r in (await self.conn.execute(query)).all():
-            found.setdefault(int(r.conversation_id), []).append(str(r.tag))
-        return found
 
     async def saved_reply_uses(self, scope: Scope, limit: int = 10) -> list[tuple[str, int]]:
         """Saved replies sent to customers in the period, most used first (read by the saved-reply index)."""

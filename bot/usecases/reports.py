@@ -29,7 +29,6 @@ class Built:
 
     report: Report
     rows: list[ConversationRow]
-    tags: dict[int, list[str]]
     targets: dict[str, int]
 
     def csv(self) -> bytes:
@@ -42,11 +41,11 @@ class Built:
             within = "" if target is None or not r.opened_in_period else (
                 "yes" if r.first_response_seconds is not None and r.first_response_seconds <= target else "no")
             writer.writerow([
-                r.id, r.opened_at.isoformat(), r.closed_at.isoformat() if r.closed_at else "", r.status,
+                r.id, r.opened_at, r.closed_at or "", r.status,
                 r.category or "", r.person or "", "yes" if r.opened_in_period else "no",
                 "" if r.first_response_seconds is None else r.first_response_seconds, within,
                 "" if r.resolution_seconds is None else r.resolution_seconds, "" if r.rating is None else r.rating,
-                " ".join(self.tags.get(r.id, [])),
+                r.tags,
             ])  # fmt: skip
         return ("\ufeff" + out.getvalue()).encode()
 
@@ -115,7 +114,6 @@ class Reports:
             surveys = await store.survey_cells(scope)
             hours = await store.opened_by_hour(scope)
             top_tags = await store.top_tags(scope)
-            tags = await store.tags_of(scope)
             saved = await store.saved_reply_uses(scope)
         report = Report(period=period, scope=self.scope_label(request), total=Figures())
         by_category: dict[str, Figures] = defaultdict(Figures)
@@ -141,4 +139,4 @@ class Reports:
         report.hours = local_hours(hours, self.zone)
         report.top_tags = top_tags
         report.saved_replies = saved
-        return Built(report=report, rows=rows, tags=tags, targets=targets)
+        return Built(report=report, rows=rows, targets=targets)
