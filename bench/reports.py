@@ -11,6 +11,7 @@ same join.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -108,18 +109,19 @@ async def _measure(label: str, database_url: str) -> dict[str, Any]:
     try:
         built = await reports.build(request)  # warm-up; and what the period holds
         total = built.report.total
-        whole, queries, drawing, baseline = [], [], [], []
+        render_png(built.report, labels)  # the first chart loads matplotlib and its fonts
+        whole, numbers, files, baseline = [], [], [], []
         started = time.monotonic()
         rounds = 0
         while rounds < ROUNDS and (rounds < 3 or time.monotonic() - started < BUDGET_S):
             t = time.perf_counter()
             built = await reports.build(request)
-            built.csv()
-            t_sql = time.perf_counter()
-            render_png(built.report, labels)
+            t_numbers = time.perf_counter()
+            chart = asyncio.to_thread(render_png, built.report, labels)
+            _, table_bytes = await asyncio.gather(chart, reports.csv(built))
             done = time.perf_counter()
-            queries.append(t_sql - t)
-            drawing.append(done - t_sql)
+            numbers.append(t_numbers - t)
+            files.append(done - t_numbers)
             whole.append(done - t)
             rounds += 1
         for _ in range(ROUNDS):
@@ -131,16 +133,17 @@ async def _measure(label: str, database_url: str) -> dict[str, Any]:
         await engine.dispose()
     return {
         "rounds": rounds,
+        "numbers_p50_ms": ms(percentile(numbers, 50)),
+        "numbers_p95_ms": ms(percentile(numbers, 95)),
+        "files_p95_ms": ms(percentile(files, 95)),
         "p50_s": round(percentile(whole, 50), 3),
         "p95_s": round(percentile(whole, 95), 3),
-        "sql_csv_p95_ms": ms(percentile(queries, 95)),
-        "chart_p95_ms": ms(percentile(drawing, 95)),
         "baseline_p95_ms": ms(percentile(baseline, 95)),
-        "conversations": len(built.rows),
+        "conversations": len(await reports.rows(built)),
         "counted": counted,
         "opened": total.opened,
         "closed": total.closed,
-        "csv_bytes": len(built.csv()),
+        "csv_bytes": len(table_bytes),
     }
 
 
@@ -195,30 +198,37 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
         for label in databases:
             result = await _one_database(label, tmp)
             raw[label] = result
-            log(f"reports {label}: p50 {result['p50_s']} s, p95 {result['p95_s']} s")
+            log(f"reports {label}: numbers p95 {result['numbers_p95_ms']} ms, with the files p95 {result['p95_s']} s")
+            baseline = {"baseline": result["baseline_p95_ms"], "baseline_label": "one COUNT of the period's rows, p95"}
             checks.append(
                 check(
-                    f"{label}: /report 90d p95 (queries, CSV and chart)",
-                    result["p95_s"] * 1000,
-                    "ms",
-                    baseline=result["baseline_p95_ms"],
-                    baseline_label="one COUNT of the period's conversations, p95",
-                    target=f"< {TARGET_P95_S * 1000:g} ms",
-                    met=result["p95_s"] < TARGET_P95_S,
-                    note=f"queries + CSV p95 {result['sql_csv_p95_ms']} ms, chart p95 {result['chart_p95_ms']} ms",
+                    f"{label}: /report 90d p95, the numbers (every query and figure)",
+                    result["numbers_p95_ms"], "ms", target=f"< {TARGET_P95_S * 1000:g} ms",
+                    met=result["numbers_p95_ms"] < TARGET_P95_S * 1000, note=f"p50 {result['numbers_p50_ms']} ms",
+                    **baseline,
                 )
-            )
+            )  # fmt: skip
+            checks.append(
+                check(
+                    f"{label}: /report 90d p95, numbers then chart and CSV",
+                    round(result["p95_s"] * 1000, 1), "ms", target=f"< {TARGET_P95_S * 1000:g} ms",
+                    met=result["p95_s"] < TARGET_P95_S,
+                    note=f"chart and CSV (drawn beside the CSV's query) p95 {result['files_p95_ms']} ms", **baseline,
+                )
+            )  # fmt: skip
             rows.append([
                 label, result["conversations"], result["opened"], result["closed"], result["csv_bytes"],
-                result["sql_csv_p95_ms"], result["chart_p95_ms"], result["rounds"], result["seeded_s"],
+                result["numbers_p95_ms"], result["files_p95_ms"], result["rounds"], result["seeded_s"],
             ])  # fmt: skip
     return {
         "title": TITLE,
         "how": (
             f"{SHAPE.messages:,} messages, {SHAPE.customers * SHAPE.conversations_per_customer:,} conversations "
             "bulk-loaded (bench/seed.py), then inquiry state, surveys, tags and saved replies filled by SQL. Each "
-            f"timed call: `Reports.build` for {PERIOD_START:%Y-%m-%d}..{PERIOD_END:%Y-%m-%d} (90 days), the CSV and "
-            f"the 1200x900 chart, in the benchmark process; one warm-up, then up to {ROUNDS} rounds within "
+            f"timed call: `Reports.build` for {PERIOD_START:%Y-%m-%d}..{PERIOD_END:%Y-%m-%d} (90 days: the numbers "
+            "the message shows), then the 1200x900 chart (in a thread) beside the CSV's query, in the benchmark "
+            "process, as /report posts them (the numbers first, the files in its thread); "
+            f"one warm-up, then up to {ROUNDS} rounds within "
             f"{BUDGET_S:g} s. Baseline: one COUNT of the period's conversations with the same join."
         ),
         "checks": checks,
@@ -226,8 +236,8 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
             table(
                 "Per database",
                 [
-                    "database", "conversations read", "opened", "closed", "CSV bytes", "queries+CSV p95 ms",
-                    "chart p95 ms", "rounds", "load s",
+                    "database", "conversations read", "opened", "closed", "CSV bytes", "numbers p95 ms",
+                    "chart+CSV p95 ms", "rounds", "load s",
                 ],
                 rows,
             )

@@ -3,6 +3,7 @@ uploaded with files_upload_v2 (getUploadURLExternal, the bytes, completeUploadEx
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -58,7 +59,9 @@ class ReportPublisher:
     async def upload_files(self, channel: str, thread_ts: str, built: Built, call: Call | None = None) -> None:
         """The chart (PNG) and the conversations (CSV), in the summary's thread, in one upload."""
         call = call or self._plain
-        png = await render(built.report, category_labels(self.config), self.config.reports.font)
+        png, table = await asyncio.gather(  # drawn in a thread while the database reads the rows
+            render(built.report, category_labels(self.config), self.config.reports.font), self.reports.csv(built)
+        )
         stem = file_stem(built)
         await call(
             "files_upload_v2",
@@ -66,7 +69,7 @@ class ReportPublisher:
             thread_ts=thread_ts,
             file_uploads=[
                 {"content": png, "filename": f"{stem}.png", "title": f"Chart: {built.report.period.label}"},
-                {"content": built.csv(), "filename": f"{stem}.csv", "title": "Conversations behind the numbers"},
+                {"content": table, "filename": f"{stem}.csv", "title": "Conversations behind the numbers"},
             ],
         )
 

@@ -108,6 +108,15 @@ class ConversationRow(NamedTuple):
     tags: str  # its tags, separated by spaces
 
 
+class Duration(NamedTuple):
+    """How long one conversation took, as far as the period saw it."""
+
+    category: str | None
+    person: str | None
+    first_response_seconds: int | None  # business time, holds excluded; None: not answered or opened earlier
+    resolution_seconds: int | None  # wall-clock; None: not closed in the period
+
+
 def _person() -> ColumnElement[Any]:
     """Whose conversation it is: its holder, else whoever answered first."""
     return func.coalesce(conversations.c.holder, inquiry_state.c.first_response_by)
@@ -171,6 +180,22 @@ class ReportStore:
         rows = (await self.conn.execute(query)).all()
         return [Cell(r.category, r.person, int(r.opened), int(r.closed), int(r.answered), int(r.targeted),
                      int(r.within_target)) for r in rows]  # fmt: skip
+
+    async def durations(self, scope: Scope) -> list[Duration]:
+        """First-response and resolution times of the period's conversations: what the percentiles are taken of."""
+        opened = self._in(conversations.c.opened_at, scope)
+        closed = self._in(conversations.c.closed_at, scope)
+        query = (
+            select(
+                conversations.c.category,
+                _person(),
+                case((opened, _business_first_response()), else_=null()),
+                case((closed, inquiry_state.c.resolution_seconds), else_=null()),
+            )
+            .select_from(self._joined())
+            .where(self._touched(scope), *self._filters(scope))
+        )
+        return [Duration(*row) for row in await self.conn.execute(query)]
 
     async def rows(self, scope: Scope) -> list[ConversationRow]:
         opened = self._in(conversations.c.opened_at, scope)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ from bot.config import BotConfig
 from bot.domain.periods import ReportRequest
 from bot.domain.report_figures import Figures, Report, percentile
 from bot.store.database import Database
-from bot.store.reports import Cell, ConversationRow, ReportStore, Scope, SurveyCell
+from bot.store.reports import Cell, ConversationRow, Duration, ReportStore, Scope, SurveyCell
 
 CSV_COLUMNS = (
     "conversation_id", "opened_at", "closed_at", "status", "category", "person", "opened_in_period",
@@ -25,29 +25,30 @@ CSV_COLUMNS = (
 
 @dataclass
 class Built:
-    """A report and what it was computed from."""
+    """A report and the scope it was computed over (its CSV is read from the same scope)."""
 
     report: Report
-    rows: list[ConversationRow]
+    scope: Scope
     targets: dict[str, int]
 
-    def csv(self) -> bytes:
-        """The conversations behind the numbers, one a line (UTF-8 with a BOM, so spreadsheets read Korean)."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for r in self.rows:
-            target = self.targets.get(r.category or "")
-            within = "" if target is None or not r.opened_in_period else (
-                "yes" if r.first_response_seconds is not None and r.first_response_seconds <= target else "no")
-            writer.writerow([
-                r.id, r.opened_at, r.closed_at or "", r.status,
-                r.category or "", r.person or "", "yes" if r.opened_in_period else "no",
-                "" if r.first_response_seconds is None else r.first_response_seconds, within,
-                "" if r.resolution_seconds is None else r.resolution_seconds, "" if r.rating is None else r.rating,
-                r.tags,
-            ])  # fmt: skip
-        return ("\ufeff" + out.getvalue()).encode()
+
+def csv_of(rows: Iterable[ConversationRow], targets: Mapping[str, int]) -> bytes:
+    """The conversations behind the numbers, one a line (UTF-8 with a BOM, so spreadsheets read Korean)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        target = targets.get(r.category or "")
+        within = "" if target is None or not r.opened_in_period else (
+            "yes" if r.first_response_seconds is not None and r.first_response_seconds <= target else "no")
+        writer.writerow([
+            r.id, r.opened_at, r.closed_at or "", r.status, r.category or "", r.person or "",
+            "yes" if r.opened_in_period else "no",
+            "" if r.first_response_seconds is None else r.first_response_seconds, within,
+            "" if r.resolution_seconds is None else r.resolution_seconds, "" if r.rating is None else r.rating,
+            r.tags,
+        ])  # fmt: skip
+    return ("\ufeff" + out.getvalue()).encode()
 
 
 def _add_cell(figures: Figures, cell: Cell) -> None:
@@ -64,7 +65,7 @@ def _add_survey(figures: Figures, cell: SurveyCell) -> None:
     figures.rating_sum += cell.rating_sum
 
 
-def _durations(figures: Figures, rows: Iterable[ConversationRow]) -> None:
+def _durations(figures: Figures, rows: Iterable[Duration]) -> None:
     rows = list(rows)
     first = [r.first_response_seconds for r in rows if r.first_response_seconds is not None]
     resolution = [r.resolution_seconds for r in rows if r.resolution_seconds is not None]
@@ -110,7 +111,7 @@ class Reports:
         async with self.db.reading() as tx:
             store = ReportStore(tx.conn)
             cells = await store.cells(scope)
-            rows = await store.rows(scope)
+            durations = await store.durations(scope)
             surveys = await store.survey_cells(scope)
             hours = await store.opened_by_hour(scope)
             top_tags = await store.top_tags(scope)
@@ -124,10 +125,10 @@ class Reports:
         for survey in surveys:
             for figures in (report.total, by_category[survey.category or ""], by_person[survey.person or ""]):
                 _add_survey(figures, survey)
-        _durations(report.total, rows)
-        rows_by_category: dict[str, list[ConversationRow]] = defaultdict(list)
-        rows_by_person: dict[str, list[ConversationRow]] = defaultdict(list)
-        for row in rows:
+        _durations(report.total, durations)
+        rows_by_category: dict[str, list[Duration]] = defaultdict(list)
+        rows_by_person: dict[str, list[Duration]] = defaultdict(list)
+        for row in durations:
             rows_by_category[row.category or ""].append(row)
             rows_by_person[row.person or ""].append(row)
         for key, figures in by_category.items():
@@ -139,4 +140,12 @@ class Reports:
         report.hours = local_hours(hours, self.zone)
         report.top_tags = top_tags
         report.saved_replies = saved
-        return Built(report=report, rows=rows, targets=targets)
+        return Built(report=report, scope=scope, targets=targets)
+
+    async def rows(self, built: Built) -> list[ConversationRow]:
+        """The conversations behind a report's numbers (read after the numbers are out: they are many)."""
+        async with self.db.reading() as tx:
+            return await ReportStore(tx.conn).rows(built.scope)
+
+    async def csv(self, built: Built) -> bytes:
+        return csv_of(await self.rows(built), built.targets)
