@@ -206,6 +206,7 @@ async def test_the_command_answers_at_once_then_posts_the_numbers_chart_and_csv(
         a = next(row for row in lines if int(row["conversation_id"]) == ids["A"])
         assert (a["category"], a["person"], a["first_response_seconds"], a["within_target"], a["resolution_seconds"],
                 a["rating"], a["tags"]) == ("billing", STAFF, "240", "yes", "3840", "5", "refund vip")  # fmt: skip
+        assert (a["opened_at"], a["closed_at"]) == ("2026-11-23T01:00:00+00:00", "2026-11-23T02:04:00+00:00")
         e = next(row for row in lines if int(row["conversation_id"]) == ids["E"])
         assert (e["opened_in_period"], e["first_response_seconds"], e["resolution_seconds"]) == ("no", "", "257400")
 

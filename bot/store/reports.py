@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, null, or_, select, type_coerce
+from sqlalchemy import Integer, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import String, TypeDecorator
+from sqlalchemy.types import String
 
 import bot.store.report_schema  # noqa: F401  (the indexes these queries read by)
 from bot.store.routing_schema import inquiry_state
@@ -44,19 +44,23 @@ def _utc_hour_postgresql(element: utc_hour, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(next(iter(element.clauses)), **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 
 
-class IsoText(TypeDecorator[str]):
-    """A timestamp read as ISO 8601 text in UTC, for the CSV: SQLite's stored text is reshaped rather than parsed
-    (a 90-day report reads tens of thousands of them), PostgreSQL's datetime is formatted."""
+class utc_iso(FunctionElement[str]):
+    """A timestamp as ISO 8601 text in UTC ("2026-11-23T01:00:00+00:00"), formatted by the database: the CSV's tens
+    of thousands of timestamps are never parsed into Python datetimes only to be printed again."""
 
-    impl = String()
-    cache_ok = True
+    type = String()
+    inherit_cache = True
 
-    def process_result_value(self, value: Any, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            return value.astimezone(UTC).isoformat(timespec="seconds")
-        return f"{str(value)[:19].replace(' ', 'T')}+00:00"  # stored as "YYYY-MM-DD HH:MM:SS[.ffffff]", UTC
+
+@compiles(utc_iso, "sqlite")
+def _utc_iso_sqlite(element: utc_iso, compiler: Any, **kw: Any) -> str:
+    return f"strftime('%Y-%m-%dT%H:%M:%S+00:00', {compiler.process(next(iter(element.clauses)), **kw)})"
+
+
+@compiles(utc_iso, "postgresql")
+def _utc_iso_postgresql(element: utc_iso, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""
 
 
 @dataclass(frozen=True)
@@ -208,8 +212,8 @@ class ReportStore:
         query = (
             select(
                 conversations.c.id,
-                type_coerce(conversations.c.opened_at, IsoText).label("opened_at"),
-                type_coerce(conversations.c.closed_at, IsoText).label("closed_at"),
+                utc_iso(conversations.c.opened_at).label("opened_at"),
+                utc_iso(conversations.c.closed_at).label("closed_at"),
                 conversations.c.status,
                 conversations.c.category,
                 _person().label("person"),
