@@ -18,13 +18,14 @@ from sqlalchemy import update
 
 from bot.domain.periods import parse_request
 from bot.domain.report_figures import percentile
+from bot.slack.header_controls import STATUS_SELECT
 from bot.slack.report_charts import HANGUL_FAMILIES, HEIGHT, WIDTH, chart_font
 from bot.store.schema import messages
 from bot.store.toolkit_schema import conversation_tags, saved_replies, surveys
 from bot.usecases.reports import Built, Reports
 from tests.clock import Clock
 from tests.conftest import INBOX, SIGNING_SECRET, STAFF, STAFF2, Bot, BotFactory, all_text, wait_until
-from tests.fakes.slack_requests import command_body, post_signed
+from tests.fakes.slack_requests import command_body, post_signed, select_action_body
 
 SEOUL = ZoneInfo("Asia/Seoul")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -263,3 +264,27 @@ def test_the_chart_font_is_the_configured_one_or_an_installed_one_with_hangul() 
     assert chart_font("Some Family") == "Some Family"
     found = chart_font(None)
     assert found in HANGUL_FAMILIES and found in installed
+
+
+async def test_time_spent_waiting_on_the_customer_does_not_count_against_the_target(
+    bot_factory: BotFactory, clock: Clock
+) -> None:
+    """As the escalations count it: 2 minutes, 30 waiting on the customer, 5 more: 7 minutes of a 10-minute target."""
+    async with bot_factory(bot_yaml=REPORT_YAML, clock=clock) as bot:
+        thread, conversation_id = await opens(bot, clock, A, "refund please", seoul(23, 10))
+        clock.now = seoul(23, 10, 2)
+        body = select_action_body(
+            STATUS_SELECT, f"controls:{conversation_id}", option=("Waiting on the customer", "waiting"), user=STAFF
+        )
+        response = await post_signed(bot.http, bot.events_url, body, SIGNING_SECRET,
+                                     content_type="application/x-www-form-urlencoded")  # fmt: skip
+        assert response.status == 200
+        await bot.idle()
+        clock.now = seoul(23, 10, 32)
+        bot.telegram.push_text(A, "here is the order number")
+        await bot.thread_text(thread, "here is the order number")
+        await bot.idle()
+        await replies(bot, clock, thread, STAFF, seoul(23, 10, 37))
+        clock.now = seoul(23, 12)
+        total = (await build(bot, clock, "this week")).report.total
+        assert (total.first_response_p50, total.within_target, total.targeted) == (7 * 60, 1, 1)
