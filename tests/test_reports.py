@@ -201,7 +201,8 @@ async def test_the_command_answers_at_once_then_posts_the_numbers_chart_and_csv(
         assert len(colours) > 50  # bars, text and axes, not a blank canvas
         assert (pixels[..., :3] < 0.5).any(axis=-1).mean() > 0.01  # something dark was drawn
 
-        assert table["filename"].endswith(".csv")
+        stem = "report-2026-11-23-2026-11-25"  # Monday to today, Wednesday, in Seoul
+        assert (chart["filename"], table["filename"]) == (f"{stem}.png", f"{stem}.csv")
         lines = list(csv.DictReader(io.StringIO(table["content"].decode("utf-8-sig"))))
         assert [int(row["conversation_id"]) for row in lines] == sorted(ids.values())
         a = next(row for row in lines if int(row["conversation_id"]) == ids["A"])

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -25,10 +27,12 @@ def category_labels(config: BotConfig) -> dict[str, str]:
     return {key: c.label for key, c in config.categories.items()}
 
 
-def file_stem(built: Built) -> str:
+def file_stem(built: Built, zone: ZoneInfo) -> str:
+    """"report-<first day>-<last day>", the days as the team counts them."""
     period = built.report.period
-    first, last = period.start.date().isoformat(), period.end.date().isoformat()
-    return f"report-{first}-{last}"
+    first = period.start.astimezone(zone).date()
+    last = (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    return f"report-{first.isoformat()}-{last.isoformat()}"
 
 
 class ReportPublisher:
@@ -62,7 +66,7 @@ class ReportPublisher:
         png, table = await asyncio.gather(  # drawn in a thread while the database reads the rows
             render(built.report, category_labels(self.config), self.config.reports.font), self.reports.csv(built)
         )
-        stem = file_stem(built)
+        stem = file_stem(built, self.config.reports.zone(self.config.business_hours))
         await call(
             "files_upload_v2",
             channel=channel,
