@@ -67,8 +67,9 @@ def _add_survey(figures: Figures, cell: SurveyCell) -> None:
 
 def _durations(figures: Figures, rows: Iterable[Duration]) -> None:
     rows = list(rows)
-    first = [r.first_response_seconds for r in rows if r.first_response_seconds is not None]
-    resolution = [r.resolution_seconds for r in rows if r.resolution_seconds is not None]
+    # By position: tens of thousands of rows, and a row's fields by name cost far more than by index.
+    first = [r[2] for r in rows if r[2] is not None]  # Duration.first_response_seconds
+    resolution = [r[3] for r in rows if r[3] is not None]  # Duration.resolution_seconds
     figures.first_response_p50, figures.first_response_p90 = percentile(first, 50), percentile(first, 90)
     figures.resolution_p50, figures.resolution_p90 = percentile(resolution, 50), percentile(resolution, 90)
 
@@ -77,7 +78,7 @@ def local_hours(buckets: Iterable[tuple[str, int]], zone: ZoneInfo) -> list[int]
     """UTC hour buckets ("YYYY-MM-DD HH") counted into the team's hours of day."""
     hours = [0] * 24
     for bucket, count in buckets:
-        at = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        at = datetime(int(bucket[:4]), int(bucket[5:7]), int(bucket[8:10]), int(bucket[11:13]), tzinfo=UTC)
         hours[at.astimezone(zone).hour] += count
     return hours
 
@@ -128,9 +129,9 @@ class Reports:
         _durations(report.total, durations)
         rows_by_category: dict[str, list[Duration]] = defaultdict(list)
         rows_by_person: dict[str, list[Duration]] = defaultdict(list)
-        for row in durations:
-            rows_by_category[row.category or ""].append(row)
-            rows_by_person[row.person or ""].append(row)
+        for row in durations:  # (category, person, first response, resolution)
+            rows_by_category[row[0] or ""].append(row)
+            rows_by_person[row[1] or ""].append(row)
         for key, figures in by_category.items():
             _durations(figures, rows_by_category[key])
         for key, figures in by_person.items():
