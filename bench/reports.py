@@ -131,6 +131,7 @@ async def _measure(label: str, database_url: str) -> dict[str, Any]:
             async with engine.connect() as conn:
                 counted = (await conn.execute(baseline_sql, bounds)).scalar_one()
             baseline.append(time.perf_counter() - t)
+        conversations = len(await reports.rows(built))
     finally:
         await engine.dispose()
     load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
@@ -143,7 +144,7 @@ async def _measure(label: str, database_url: str) -> dict[str, Any]:
         "p50_s": round(percentile(whole, 50), 3),
         "p95_s": round(percentile(whole, 95), 3),
         "baseline_p95_ms": ms(percentile(baseline, 95)),
-        "conversations": len(await reports.rows(built)),
+        "conversations": conversations,
         "counted": counted,
         "opened": total.opened,
         "closed": total.closed,
