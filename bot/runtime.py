@@ -36,6 +36,7 @@ from bot.handlers import (
     thread_replies,
 )  # fmt: skip
 from bot.handlers import customers as customer_handlers
+from bot.handlers import reports as report_handlers
 from bot.handlers import triage as triage_handlers
 from bot.handlers.background import Background
 from bot.handlers.http import slack_events_handler
@@ -45,9 +46,11 @@ from bot.observability.http import Gate, guard, livez_handler, metrics_handler
 from bot.observability.metrics import Metrics
 from bot.service import oldest_pending_seconds, serve_metrics, state_reader, stop_receiving
 from bot.slack.delivery import OpenThread, PostAlert, PostInbound, PostNotice, UpdateHeader
+from bot.slack.digest_delivery import PostDigest
 from bot.slack.files import SlackFileInfo, SlackFiles
 from bot.slack.inbound_edits import UpdateInbound
 from bot.slack.names import SlackNames
+from bot.slack.report_delivery import ReportPublisher
 from bot.slack.routing_delivery import MoveThread, PostEscalation, RetireHeader
 from bot.slack.staff import StaffDirectory
 from bot.slack.workspace import SlackConnection
@@ -56,10 +59,12 @@ from bot.store.engine import create_engine, migrate
 from bot.usecases import jobs
 from bot.usecases.conversations import Conversations
 from bot.usecases.crm import Customers
+from bot.usecases.digest import POST_DIGEST, DigestLoop
 from bot.usecases.hooks import HookChain
 from bot.usecases.intake import Intake
 from bot.usecases.picks import PICK_PREFIX
 from bot.usecases.receiving import Receiving
+from bot.usecases.reports import Reports
 from bot.usecases.staff_edits import StaffEdits
 from bot.usecases.surveys import SURVEY, Surveys
 from bot.usecases.tagging import Tagging
@@ -95,6 +100,7 @@ class Runtime:
     toolkit: Toolkit | None = None  # saved replies and the App Home
     surveys: Surveys | None = None  # satisfaction after Close
     tagging: Tagging | None = None  # tags on conversations
+    digest: DigestLoop | None = None  # the weekly digest (reports.digest); tests with a clock call run_due()
 
     @property
     def url(self) -> str:
@@ -165,6 +171,9 @@ async def running(
         db, triage, owner=settings.worker_id, clock=clock, poll_interval=timer_poll_interval, metrics=metrics,
         handlers={SURVEY: surveys.fire},
     )  # fmt: skip
+    reports = Reports(db, config.bot, clock=clock)
+    digest_poll = max(60.0, timer_poll_interval)  # checked at start, then every minute (tests: by hand)
+    digest = DigestLoop(db, config.bot, owner=settings.worker_id, clock=clock, poll_interval=digest_poll)
     session = aiohttp.ClientSession()  # shared by the Slack Web API client and Slack file downloads
     slack = AsyncWebClient(
         token=settings.slack_bot_token,
@@ -187,6 +196,8 @@ async def running(
         team_url = await slack_connection.workspace_url()
         files = SlackFiles(session, settings.slack_bot_token, resolve=SlackFileInfo(slack).resolve)
         handlers = _slack_handlers(slack, db, config, connectors, team_url, files)
+        publisher = ReportPublisher(slack, reports, config.bot)
+        handlers[POST_DIGEST] = PostDigest(slack, db, config.bot, connectors, team_url=team_url, publisher=publisher)
         worker = DeliveryWorker(
             db,
             handlers,
@@ -229,11 +240,12 @@ async def running(
         )  # fmt: skip
         tags.register(slack_app, tagging, whisper)
 
+        report_handlers.register(slack_app, reports, publisher, background)
+
         rt = Runtime(
             config=config, db=db, service=service, intake=intake, slack=slack, connectors=connectors, worker=worker,
-            triage=triage, timers=timers, slack_connection=slack_connection, metrics=metrics, gate=gate,
-            toolkit=toolkit,
-            surveys=surveys, tagging=tagging,
+            triage=triage, timers=timers, slack_connection=slack_connection, metrics=metrics, gate=gate, digest=digest,
+            toolkit=toolkit, surveys=surveys, tagging=tagging,
         )  # fmt: skip
 
         async def health() -> dict[str, str | float]:
@@ -284,6 +296,7 @@ async def running(
             await worker.start()  # with a token Slack refuses, jobs would fail for good: they wait instead
         await timers.start()
         await toolkit.start()
+        await digest.start()
         slack_connection.connect_socket_mode(slack_app)
         rt.ready = slack_connection.accepted
         log.info("threadbridge is running on port %d", rt.port)
@@ -301,6 +314,7 @@ async def running(
         await timers.stop()
         if toolkit is not None:
             await toolkit.stop()
+        await digest.stop()
         if worker is not None:
             await worker.stop()
         if runner is not None:
@@ -322,6 +336,8 @@ async def _drain(rt: Runtime, started: list[Connector], *answering: buttons.Whis
     if rt.slack_connection is not None:
         await rt.slack_connection.close()
     await rt.timers.stop()
+    if rt.digest is not None:
+        await rt.digest.stop()
     await rt.worker.stop(grace=grace)
     for part in answering:
         await part.drain()

@@ -505,7 +505,7 @@ def test_top_level_must_be_a_mapping() -> None:
     assert bot_error(["slack"], source="config/bot.yaml") == (
         "config/bot.yaml: a YAML mapping at the top level (keys: language, default_category, ask_category, slack, "
         "channels, texts, business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, "
-        "app_home, surveys, tags)"
+        "app_home, surveys, tags, reports)"
     )
     assert bot_error("just text").startswith("config: a YAML mapping at the top level")
 
@@ -522,7 +522,7 @@ def test_empty_document_needs_slack(data: object) -> None:
             minimal(slak={}),
             "slak: unknown key (expected one of: language, default_category, ask_category, slack, channels, texts, "
             "business_hours, categories, crm, replies, resurface, after_close, reactions, saved_replies, app_home, "
-            "surveys, tags)",
+            "surveys, tags, reports)",
         ),
         (
             {"slack": {"inbox_channel": "C0INBOX", "inbox": "C0X"}},
@@ -811,7 +811,7 @@ def test_slack_manifest_is_complete() -> None:
     assert manifest["display_information"]["name"]
     assert manifest["features"]["bot_user"]["display_name"]
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {"/history", "/inquiries", "/customer"}
+    assert set(commands) == {"/history", "/inquiries", "/customer", "/report"}
     for command in commands.values():
         assert command["url"] == "https://YOUR-HOST/slack/events"
         assert command["description"] and command["usage_hint"]

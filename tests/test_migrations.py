@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 
 import bot.store.channel_schema
 import bot.store.customer_schema
+import bot.store.report_schema
 import bot.store.routing_schema
 import bot.store.toolkit_schema  # noqa: F401
 from bot.store.engine import MIGRATIONS, READONLY, create_engine, migrate

@@ -15,6 +15,7 @@ from bot.config.categories import parse_categories
 from bot.config.errors import ConfigError
 from bot.config.fields import CHANNEL, GROUP_ID, LABEL_LIMIT, channel_id, check_keys
 from bot.config.model import DEFAULT_STAGES, BotConfig
+from bot.config.reports import parse_reports
 from bot.config.saved_replies import parse_app_home, parse_saved_replies
 from bot.config.schedule import parse_business_hours
 from bot.config.texts import parse_texts
@@ -23,7 +24,7 @@ from bot.domain.i18n import LANGUAGES
 
 _TOP_KEYS = (
     "language", "default_category", "ask_category", "slack", "channels", "texts", "business_hours", "categories", "crm",
-    "replies", "resurface", "after_close", "reactions", "saved_replies", "app_home", "surveys", "tags",
+    "replies", "resurface", "after_close", "reactions", "saved_replies", "app_home", "surveys", "tags", "reports",
 )  # fmt: skip
 _SLACK_KEYS = ("inbox_channel", "staff_channels", "staff_groups")
 _CRM_KEYS = ("stages",)
@@ -171,6 +172,7 @@ def parse_bot_config(data: object, *, source: str = "config") -> BotConfig:
         app_home=parse_app_home(data.get("app_home")),
         surveys=parse_surveys(data.get("surveys")),
         tags=parse_tags(data.get("tags")),
+        reports=parse_reports(data.get("reports")),
     )
 
 

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from bot.config.behaviour import AfterClose, Reactions, Replies, Resurface
+from bot.config.reports import Reports
 from bot.config.saved_replies import AppHomeSettings
 from bot.config.secrets import mask_url_password, redact, url_password
 from bot.config.toolkit import SurveySettings, TagSettings
@@ -45,6 +46,7 @@ class BotConfig:
     app_home: AppHomeSettings = field(default_factory=AppHomeSettings)
     surveys: SurveySettings = field(default_factory=SurveySettings)  # satisfaction after Close (bot.config.toolkit)
     tags: TagSettings = field(default_factory=TagSettings)  # what conversations are about (bot.config.toolkit)
+    reports: Reports = field(default_factory=Reports)  # reports: time zone, chart font, weekly digest
 
     def hours_for(self, category: str | None) -> BusinessHours | None:
         """The business hours that apply to a category (or to an uncategorised inquiry); None: always open."""

@@ -176,6 +176,7 @@ class FakeSlack(FakeServer):
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "files.info": self._files_info,
+            "files.upload": lambda params: {"ok": False, "error": "method_deprecated"},  # retired in 2025-11
             "apps.connections.open": self._connections_open,
             "views.open": self._views_open,
             "views.update": self._views_update,
