@@ -6,7 +6,6 @@ changes made by another process) costs each person one publish per interval: the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from typing import Any
@@ -15,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import BotConfig
+from bot.domain.tasks import cancelled
 from bot.handlers.home_view import PAGE_ACTION, home_view, outsider_view
 from bot.slack.answers import SLACK_FAILURES, describe, slack_call
 from bot.slack.group_members import GroupMembers, is_group
@@ -118,11 +118,8 @@ class AppHome:
                 log.exception("refreshing App Homes failed; trying again in %.0fs", self.interval)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
 
 def register(app: AsyncApp, app_home: AppHome) -> None:

@@ -9,7 +9,6 @@ posts on its first pass, as long as it is still the same week (a digest that wou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.config import BotConfig
 from bot.config.reports import Digest
 from bot.domain.periods import Period, iso_week, week_of, week_period
+from bot.domain.tasks import cancelled
 from bot.store.database import Database
 from bot.store.digests import DigestStore
 
@@ -95,11 +95,8 @@ class DigestLoop:
             self._task = asyncio.create_task(self._run(), name="digest")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
+from bot.domain.tasks import cancelled
 from bot.observability.metrics import Metrics
 from bot.store.database import Database, Transaction
 from bot.store.timers import Timer
@@ -52,11 +53,8 @@ class TimerLoop:
         self._task = asyncio.create_task(self._run(), name="timers")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     def wake(self) -> None:
         """Check for due timers now rather than at the next poll."""

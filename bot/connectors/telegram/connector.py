@@ -43,6 +43,7 @@ from bot.connectors.telegram.settings import WEBHOOK_PATH, TelegramSettings
 from bot.connectors.telegram.updates import ALLOWED_UPDATES, item_of, update_id
 from bot.domain.errors import PermanentFailure, TemporaryFailure
 from bot.domain.models import Attachment, Rate
+from bot.domain.tasks import cancelled
 
 log = logging.getLogger(__name__)
 
@@ -120,17 +121,11 @@ class TelegramConnector:
 
     async def stop_receiving(self) -> None:
         """Stop polling (updates not yet stored stay with Telegram for the next process); sending goes on."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancelled(self._task)
         with contextlib.suppress(TelegramError, RuntimeError):
             await self.bot.shutdown()
 
