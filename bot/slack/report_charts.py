@@ -75,8 +75,9 @@ def _draw(report: Report, labels: Mapping[str, str]) -> Figure:
     for x, k in zip(at, keys, strict=True):
         share = report.by_category[k].within_target_share
         if share is not None:
-            response.annotate(f"{share * 100:.0f}% in target", (x, max(p90[x], p50[x])), ha="center", va="bottom")
-    response.margins(y=0.15)  # room for the share above the tallest bar
+            response.annotate(f"{share * 100:.0f}% in target", (x, max(p90[x], p50[x])), xytext=(0, 4),
+                              textcoords="offset points", ha="center", va="bottom")  # fmt: skip
+    response.margins(y=0.2)  # room for the share above the tallest bar
     response.set_xticks(at, names, rotation=20, ha="right")
     response.set_ylabel("minutes (business time)")
     response.set_title("First response by category")
@@ -91,6 +92,7 @@ def _draw(report: Report, labels: Mapping[str, str]) -> Figure:
     top = report.top_tags[:10][::-1]
     if top:
         tags.barh([t for t, _ in top], [n for _, n in top], color=_CLOSED)
+        tags.xaxis.set_major_locator(MaxNLocator(integer=True))  # conversations: whole numbers
         tags.set_title("Top tags")
     else:
         tags.text(0.5, 0.5, "no tags in this period", ha="center", va="center", transform=tags.transAxes)
