@@ -7,7 +7,9 @@ what Slack refuses) at every step, and once more for the longest content a heade
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -74,9 +76,13 @@ EVERYTHING: dict[str, Any] = {
 }
 
 
-def everything(bot_factory: BotFactory, slack: Any, clock: Clock) -> Any:
+# The most the configuration allows: 100 tags (one Slack menu's options) of up to 63 characters.
+LONG_TAGS = [f"{n:02d}-" + "customer-asked-about-the-refund-of-a-card-payment-abroad"[: 60 - n % 7] for n in range(100)]
+
+
+def everything(bot_factory: BotFactory, slack: Any, clock: Clock, **yaml: Any) -> Any:
     slack.blocks_chars_limit = 12_000  # the low end of Slack's undocumented total (msg_blocks_too_long)
-    return bot_factory(bot_yaml=EVERYTHING, clock=clock, **WEBSITE_ENV)
+    return bot_factory(bot_yaml={**EVERYTHING, **yaml}, clock=clock, **WEBSITE_ENV)
 
 
 async def signed(bot: Bot, body: bytes) -> dict[str, Any]:
@@ -217,6 +223,16 @@ async def test_one_korean_conversation_through_every_feature_at_once(
         assert (await bot.slack_event(app_home_opened_event(STAFF))).status == 200  # the App Home is valid too
         await wait_until(lambda: STAFF in bot.slack.home_views, what="the App Home")
 
+        clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("Asia/Seoul")).astimezone(UTC)  # the next Monday
+        assert bot.rt.digest is not None and await bot.rt.digest.run_due() == "2026-W48"  # W47 went on start
+
+        def digest() -> str:
+            week = "(2026-11-23 – 2026-11-29)"
+            return next((all_text(m) for m in bot.slack.channel_messages(DIGEST) if week in all_text(m)), "")
+
+        await wait_until(digest, what="the weekly digest")
+        assert "*1* inquiries opened, *1* closed" in digest() and "satisfaction 2.00/5 (100% of 1 answered)" in digest()
+
 
 async def test_the_longest_realistic_header_stays_within_block_kits_limits(
     bot_factory: BotFactory, slack: FakeSlack
@@ -227,7 +243,7 @@ async def test_the_longest_realistic_header_stays_within_block_kits_limits(
     page = f"{PAGE_ORIGIN}/products/" + "/".join(f"category-{n:02d}-with-a-long-slug" for n in range(12)) + "?q=1"
     page_views = [{"vid": f"view-{n:06d}", "url": f"{PAGE_ORIGIN}/docs/section-{n}/" + "long-page-name-" * 8,
                    "title": "제목 " * 30} for n in range(60)]  # fmt: skip
-    async with everything(bot_factory, slack, clock) as bot:
+    async with everything(bot_factory, slack, clock, tags={"list": LONG_TAGS}) as bot:
         v = visitor(bot, user=user, page=page, lang="ko")
         welcome = await v.connect()
         assert welcome["t"] == "welcome", welcome
@@ -244,7 +260,7 @@ async def test_the_longest_realistic_header_stays_within_block_kits_limits(
         assert said["t"] == "ack", said
         conversation = await website_conversation(bot)
         thread = await bot.thread_for_address("website", conversation.address)
-        await choose_tags(bot, conversation.id, *TAGS)
+        await choose_tags(bot, conversation.id, *LONG_TAGS[:60])
         await bot.click(CLOSE, conversation.id)
         await bot.idle()
         async with bot.rt.db.transaction() as tx:  # the customer's answer, as the survey records it
@@ -259,7 +275,7 @@ async def test_the_longest_realistic_header_stays_within_block_kits_limits(
         await bot.idle()
         text = await header_refreshed(bot, thread, "on hold until")
         message = first_message(bot, thread)
-        assert "1/5" in text and "repeat" in text and "*Came from:*" in text and "*Before writing:*" in text
+        assert "1/5" in text and LONG_TAGS[0] in text and "*Came from:*" in text and "*Before writing:*" in text
         assert "3 earlier" in text or "earlier conversations" in text, text
         assert long_name.split()[0] in text
         assert message["blocks"]
