@@ -1,5 +1,6 @@
 """Every optional feature switched on at once: categories with owners and the category question, business hours,
-tags and their rules, surveys, saved replies, the App Home, reports with the digest, named replies, resurfacing,
+tags and their rules, surveys, saved replies, the App Home, reports with the digest, named replies sent explicitly
+(``send:``), resurfacing,
 thanks after Close, reactions, and the website widget beside Telegram. One Korean customer's conversation is walked
 through all of it, and the thread's first message is checked against Block Kit's limits (the fake Slack refuses
 what Slack refuses) at every step, and once more for the longest content a header realistically carries."""
@@ -44,7 +45,7 @@ EVERYTHING: dict[str, Any] = {
     "ask_category": True,
     "slack": {"inbox_channel": INBOX},
     "texts": {"auto_reply": False},
-    "replies": {"author": "name"},
+    "replies": {"author": "name", "send": "explicit", "send_prefix": "send:"},
     "resurface": {"after_minutes": 60},
     "after_close": {"thanks": ["감사합니다", "thanks"], "within_minutes": 1440},
     "surveys": {"enabled": True, "delay_minutes": 30, "low_rating": 2, "comment_minutes": 60},
@@ -167,14 +168,23 @@ async def test_one_korean_conversation_through_every_feature_at_once(
         assert f"*Held by:* <@{STAFF}>" in all_text(first_message(bot, thread))
         await wait_until(lambda: any(text in t for t in bot.telegram.sent_texts(CHAT)), what="the saved reply")
 
+        await bot.staff_reply(thread, "카드사 확인이 필요해 보여요")  # explicit send: stays in the thread
         ts = new_ts()
-        await bot.staff_reply(thread, "카드 결제는 취소 처리까지 하루 걸려요", ts=ts)
+        await bot.staff_reply(thread, "send: 카드 결제는 취소 처리까지 하루 걸려요", ts=ts)
         await bot.idle()
-        edited = "카드 결제는 취소 처리까지 이틀 걸려요"
+        card = [t for t in bot.telegram.sent_texts(CHAT) if "카드" in t]
+        assert card == ["Jiwoo: 카드 결제는 취소 처리까지 하루 걸려요"]
+        edited = "send: 카드 결제는 취소 처리까지 이틀 걸려요"
         await bot.slack_event(message_changed_event(thread[0], ts, edited, user=STAFF, thread_ts=thread[1]))
         await bot.idle()
-        await wait_until(lambda: any(e.get("text", "").endswith(edited) for e in bot.telegram.edits),
-                         what="the edit at the customer")  # fmt: skip
+        shown = "Jiwoo: 카드 결제는 취소 처리까지 이틀 걸려요"  # without the prefix
+        await wait_until(lambda: any(e.get("text") == shown for e in bot.telegram.edits), what="the edit")
+
+        clock.advance(minutes=61)  # quiet for an hour: the customer's next words mention the holder
+        bot.telegram.push_text(CHAT, "네 알겠습니다, 기다릴게요")
+        mention = f"<@{STAFF}> The customer wrote again after 1 h 1 min"
+        await bot.thread_text(thread, "네 알겠습니다, 기다릴게요", mention)
+        await bot.idle()
 
         await react(bot, thread, "white_check_mark")  # closes
         conversation = await bot.rt.service.conversation(conversation_id)
