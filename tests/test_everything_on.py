@@ -1,9 +1,9 @@
 """Every optional feature switched on at once: categories with owners and the category question, business hours,
 tags and their rules, surveys, saved replies, the App Home, reports with the digest, named replies sent explicitly
-(``send:``), resurfacing,
-thanks after Close, reactions, and the website widget beside Telegram. One Korean customer's conversation is walked
-through all of it, and the thread's first message is checked against Block Kit's limits (the fake Slack refuses
-what Slack refuses) at every step, and once more for the longest content a header realistically carries."""
+(``send:``), resurfacing, thanks after Close, reactions, and the website widget beside Telegram. One Korean customer's
+conversation is walked through all of it, and the thread's first message is checked against Block Kit's limits (the
+fake Slack refuses what Slack refuses) at every step, and once more for the longest content a header realistically
+carries."""
 
 from __future__ import annotations
 
@@ -301,3 +301,21 @@ async def website_conversation(bot: Bot) -> Any:
 
     await wait_until(check, what="the website conversation")
     return found[0]
+
+
+
+async def test_on_a_saturday_the_customer_hears_the_hours_and_the_categories_in_korean(
+    bot_factory: BotFactory, slack: FakeSlack
+) -> None:
+    clock = Clock(datetime(2026, 11, 28, 14, 0, tzinfo=ZoneInfo("Asia/Seoul")).astimezone(UTC))  # a Saturday
+    async with everything(bot_factory, slack, clock) as bot:
+        bot.telegram.push_text(CHAT, "결제 오류가 나요")
+        thread = await bot.thread_for(CHAT)
+        await bot.idle()
+        await wait_until(lambda: bot.telegram.buttons(CHAT), what="the category buttons")
+        after_hours, question = bot.telegram.sent_texts(CHAT)
+        assert after_hours.startswith("지금은 상담 시간이 아니에요.") and question.startswith("어떤 문의인지")
+        [(_, rows)] = bot.telegram.buttons(CHAT)
+        assert [row[0]["text"] for row in rows] == ["결제/환불", "버그 신고", "일반 문의"]
+        header = all_text(first_message(bot, thread))
+        assert "*First reply:* due <!date^" in header and "|2026-11-30 00:10 UTC>" in header  # Monday 09:10 Seoul
