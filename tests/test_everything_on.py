@@ -98,7 +98,7 @@ def first_message(bot: Bot, thread: tuple[str, str]) -> dict[str, Any]:
     message = bot.slack.message(*thread)
     assert message is not None
     blocks = message["blocks"]
-    assert bot.slack._check_blocks(blocks) is None, bot.slack._check_blocks(blocks)
+    assert bot.slack.block_errors(blocks) is None, bot.slack.block_errors(blocks)
     assert len(blocks) <= 50 and len(message["text"]) <= 40_000
     action_ids = [e["action_id"] for b in blocks for e in [*b.get("elements", []), b.get("accessory") or {}]
                   if isinstance(e, dict) and "action_id" in e]  # fmt: skip

@@ -410,6 +410,10 @@ class FakeSlack(FakeServer):
             return {"ok": False, "error": "channel_not_found"}
         return None
 
+    def block_errors(self, blocks: Any) -> dict[str, Any] | None:
+        """What Slack would answer to a message with these blocks now (None: accepted)."""
+        return self._check_blocks(blocks)
+
     def _check_blocks(self, blocks: Any, max_blocks: int = 50) -> dict[str, Any] | None:
         """Enforce the documented Block Kit limits the way Slack reports them (invalid_blocks)."""
         if blocks is None:
