@@ -130,6 +130,31 @@ async def test_slack_blocks_limits_and_missing_channel(slack: FakeSlack) -> None
     assert len(slack.messages) == 1
 
 
+async def test_slack_refuses_too_many_blocks_and_repeated_ids(slack: FakeSlack) -> None:
+    client = web_client(slack)
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    button = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "go"}
+    refused = {
+        "no more than 50 items allowed [json-pointer:/blocks]": [section] * 51,
+        "duplicate action_id [json-pointer:/blocks/0/elements/1/action_id]": [
+            {"type": "actions", "elements": [button, button]}
+        ],
+        "duplicate block_id [json-pointer:/blocks/1/block_id]": [
+            {**section, "block_id": "same"}, {**section, "block_id": "same"}
+        ],
+    }
+    for error, blocks in refused.items():
+        with pytest.raises(SlackApiError) as exc:
+            await client.chat_postMessage(channel="C0INBOX", text="fallback", blocks=blocks)
+        assert exc.value.response["error"] == "invalid_blocks" and exc.value.response["errors"] == [error]
+    await client.chat_postMessage(channel="C0INBOX", text="fallback", blocks=[section] * 50)
+    other = {**button, "action_id": "other"}
+    await client.chat_postMessage(channel="C0INBOX", text="fallback", blocks=[
+        {"type": "actions", "elements": [button, other]}, {"type": "actions", "elements": [button]}
+    ])  # fmt: skip
+    assert len(slack.messages) == 2
+
+
 async def test_slack_files_upload_v2_and_hosted_download(slack: FakeSlack) -> None:
     client = web_client(slack)
     parent = await client.chat_postMessage(channel="C0INBOX", text="thread")

@@ -410,6 +410,10 @@ class FakeSlack(FakeServer):
             return {"ok": False, "error": "channel_not_found"}
         return None
 
+    def block_errors(self, blocks: Any) -> dict[str, Any] | None:
+        """What Slack would answer to a message with these blocks now (None: accepted)."""
+        return self._check_blocks(blocks)
+
     def _check_blocks(self, blocks: Any, max_blocks: int = 50) -> dict[str, Any] | None:
         """Enforce the documented Block Kit limits the way Slack reports them (invalid_blocks)."""
         if blocks is None:
@@ -429,6 +433,7 @@ class FakeSlack(FakeServer):
                 if len(text) > limit:
                     errors.append(f"must be less than {limit + 1} characters [json-pointer:{pointer}/text]")
 
+        block_ids: set[str] = set()
         for i, block in enumerate(blocks):
             p = f"/blocks/{i}"
             kind = block.get("type") if isinstance(block, dict) else None
@@ -437,6 +442,11 @@ class FakeSlack(FakeServer):
                 continue
             if len(str(block.get("block_id", ""))) > 255:
                 errors.append(f"must be less than 256 characters [json-pointer:{p}/block_id]")
+            if "block_id" in block:  # unique within the message or view
+                if block["block_id"] in block_ids:
+                    errors.append(f"duplicate block_id [json-pointer:{p}/block_id]")
+                block_ids.add(block["block_id"])
+            errors.extend(_duplicate_action_ids(block, p))
             if kind == "section":
                 if "text" in block:
                     check_text(block["text"], 3000, f"{p}/text")
@@ -985,3 +995,21 @@ def _input_errors(blocks: list[Any]) -> list[str]:
 
 def _guess_mime(filename: str) -> str:
     return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
+
+
+def _duplicate_action_ids(block: dict[str, Any], pointer: str) -> list[str]:
+    """Slack refuses a block whose interactive elements share an action_id (invalid_blocks)."""
+    elements = [(f"{pointer}/elements/{j}", el) for j, el in enumerate(block.get("elements") or [])]
+    for key in ("accessory", "element"):
+        if isinstance(block.get(key), dict):
+            elements.append((f"{pointer}/{key}", block[key]))
+    seen: set[str] = set()
+    errors: list[str] = []
+    for where, element in elements:
+        action_id = element.get("action_id") if isinstance(element, dict) else None
+        if action_id is None:
+            continue
+        if action_id in seen:
+            errors.append(f"duplicate action_id [json-pointer:{where}/action_id]")
+        seen.add(action_id)
+    return errors
