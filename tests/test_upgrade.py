@@ -4,6 +4,7 @@ schema refuses to start with one line instead of running against tables it does 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,26 @@ async def test_several_processes_migrating_at_once_all_start(database_url: str) 
         for engine in engines:
             await engine.dispose()
     assert len(versions) == 1
+
+
+async def test_a_new_sqlite_file_busy_in_another_process_is_waited_for_not_refused(tmp_path: Path) -> None:
+    """Switching a file still in rollback-journal mode to WAL while another process writes to it answers "database
+    is locked" at once, without SQLite's busy wait; several processes starting on a new file meet exactly that."""
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE first_writer (n INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO first_writer VALUES (1)")
+    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+            rows = (await conn.execute(text("SELECT count(*) FROM first_writer"))).scalar()
+    finally:
+        await engine.dispose()
+        other.close()
+    assert (mode, rows) == ("wal", 1)
 
 
 async def test_an_older_version_refuses_a_newer_schema(database_url: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 READONLY = "threadbridge_readonly"  # execution option: this connection's transaction only reads (Database.reading)
+SQLITE_BUSY_SECONDS = 30  # how long a SQLite connection waits for another one's write lock
 _PG_MIGRATION_LOCK = 727_001  # advisory lock id: several processes starting together migrate one at a time
 
 
@@ -27,18 +30,18 @@ def create_engine(database_url: str) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(cursor)
             # FULL: a commit is on disk before it returns, so a power cut cannot undo a message already acknowledged
             # (NORMAL may lose the last commits). Group commit keeps the flushes few (docs/DELIVERY.md).
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -58,6 +61,24 @@ def create_engine(database_url: str) -> AsyncEngine:
     return create_async_engine(
         url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"server_settings": server_settings}
     )
+
+
+def _enter_wal(cursor: sqlite3.Cursor, *, patience: float = SQLITE_BUSY_SECONDS) -> None:
+    """Switch a connection to WAL, waiting out the other processes doing the same on a new database file.
+
+    Two connections converting one new file at once can deadlock on its lock; SQLite then answers "database is
+    locked" at once instead of calling the busy handler, so the wait is done here."""
+    deadline = time.monotonic() + patience
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)  # a connection's own thread (aiosqlite), never the event loop
+        pause = min(pause * 2, 0.2)
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:
