@@ -21,9 +21,11 @@ NOTES: dict[str, str] = {
         "force_custom_plan`, so the planner proves the old condition implies the index's), hence no difference "
         "there. A prune batch deletes 100 rows in about "
         "1 ms; what holds the lock longer is the commit's flush of the pages it dirtied (8-18 ms measured directly "
-        "while the machine's load average was 8). The run recorded here began at a load average of 6.9 on the two "
-        "cores (other work running): figures of the bot and of the baseline move together with that load, so "
-        "compare them within a row."
+        "while the machine's load average was 8). The run recorded here began at a load average of 1.5, with "
+        "nothing else running: the longest prune batch is 18 / 20 ms (SQLite / PostgreSQL) and a wake-up claim p99 "
+        "8.7 / 7.1 ms, against 3.2 / 3.3 ms for the one-row write. The same code at a load average of 6.9 (on "
+        "2026-12-01 17:59 UTC) measured 62 / 31 ms, 84 / 20 ms and 58 / 13.6 ms: figures of the bot and of the "
+        "baseline move together with the load, so compare them within a row."
     ),
     "newthread": (
         "Reading it: the thread's first post (the header) now quotes the customer's opening words "
@@ -46,8 +48,9 @@ NOTES: dict[str, str] = {
         "conversations (grouped counts, durations, surveys, hours, tags, saved replies) are most of the numbers; the "
         "chart (matplotlib, 1200x900) costs 0.3-1 s depending on the machine's load, and on PostgreSQL the CSV's "
         "30,000 rows with their tags are the larger part of 'chart and CSV'. Figures move by 2-3x with the load "
-        "average (recorded in each row): on 2026-12-01 the same code measured SQLite numbers p95 3.3 s at load 6 "
-        "and 0.69 s at load 2.8."
+        "average (recorded in each row): on 2026-12-01 the same code measured SQLite numbers p95 3.3 s at load 6, "
+        "0.69 s at load 2.8 and 0.41 s at load 1.1, and PostgreSQL numbers then chart and CSV p95 3.09 s at load "
+        "4-5 and 1.12 s at load 1.1."
     ),
     "startup": (
         "Reading it: the bare process with the same imports already takes about 0.9–1.0 s, so the bot's own "
@@ -97,12 +100,12 @@ NOTES: dict[str, str] = {
 
 CLOSE_IT: dict[str, str] = {
     "outbox": (
-        "The claim's own statements are fast (see the reading above); a miss here is the commit and the thread hops "
-        "under the machine's load, which the baseline shows too. To go lower: on SQLite, run the claim as one sync "
-        "function through `AsyncConnection.run_sync` (one thread hop instead of three plus BEGIN and COMMIT), and "
-        "hand the job a receive transaction has just queued straight to the worker (no claim at all on the hot "
-        "path). For pruning: batches smaller than 100 rows, or a checkpoint-friendly pause between batches, if the "
-        "flush of a batch's pages keeps the lock past 50 ms on a loaded disk."
+        "The claim's own statements are fast (see the reading above); what is left is its statements' thread hops, "
+        "BEGIN and the commit, about 2.5 times the one-row write's p99 on a quiet machine. To go lower: on SQLite, "
+        "run the claim as one sync function through `AsyncConnection.run_sync` (one thread hop instead of three plus "
+        "BEGIN and COMMIT), and hand the job a receive transaction has just queued straight to the worker (no claim "
+        "at all on the hot path). For pruning: batches smaller than 100 rows, or a checkpoint-friendly pause between "
+        "batches, if the flush of a batch's pages keeps the lock past 50 ms on a loaded disk."
     ),
     "reports": (
         "The numbers meet the target on both databases; the files after them miss it on PostgreSQL. Reading the "
