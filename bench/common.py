@@ -498,7 +498,7 @@ async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[InPr
     from datetime import UTC, datetime
 
     from bot.config import parse_bot_config
-    from bot.domain.i18n import customer_texts
+    from bot.domain.i18n import TextBook
     from bot.store.database import Database
     from bot.store.engine import create_engine, migrate
     from bot.usecases.crm import Customers
@@ -511,7 +511,7 @@ async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[InPr
     engine = create_engine(database_url)
     await migrate(engine)
     db = Database(engine)
-    texts = customer_texts(config.language, greeting=config.greeting, auto_reply=config.auto_reply)
+    texts = TextBook(config.language, config.texts)  # as bot.runtime builds it
 
     def clock() -> datetime:
         return datetime.now(UTC)
