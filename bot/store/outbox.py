@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, text, update
+from sqlalchemy import Float, Integer, Select, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.schema import DONE_WHERE, UNFINISHED_WHERE, outbox
@@ -55,25 +55,74 @@ def _to_job(row: Any) -> Job:
     )
 
 
-def claim_statement(*, now: float, limit: int, skip_targets: Collection[str] = ()) -> Select[Any]:
-    """The runnable heads of lanes, oldest first: read through the index of unfinished rows only."""
+def _claim_query(*, skipping: bool) -> Select[Any]:
+    """The runnable heads of lanes, oldest first, read through the index of unfinished rows only; each with whether
+    its lane has more unfinished jobs behind it (a batch can only grow then). Built once: parameters ``now``, ``rows``
+    (how many to read) and, when ``skipping``, ``skip`` (targets to leave out)."""
     earlier = outbox.alias("earlier")
+    later = outbox.alias("later")
     blocked_by_earlier = (
         select(earlier.c.id)
         .where(earlier.c.lane == outbox.c.lane, earlier.c.id < outbox.c.id, earlier.c.status.in_(_UNFINISHED))
         .exists()
     )
+    has_next = (
+        select(later.c.id)
+        .where(later.c.lane == outbox.c.lane, later.c.id > outbox.c.id, later.c.status.in_(_UNFINISHED))
+        .exists()
+        .label("has_next")
+    )
+    now = bindparam("now", type_=Float)
     runnable = or_(outbox.c.status == PENDING, and_(outbox.c.status == SENDING, outbox.c.lease_until < now))
     query = (
-        select(outbox)
+        select(outbox, has_next)
         .where(UNFINISHED_SQL, runnable, outbox.c.not_before <= now, ~blocked_by_earlier)
         .order_by(outbox.c.id)
-        .limit(limit * 4)
+        .limit(bindparam("rows", type_=Integer))
         .with_for_update(skip_locked=True)
     )
-    if skip_targets:
-        query = query.where(outbox.c.target.not_in(list(skip_targets)))
+    if skipping:
+        query = query.where(outbox.c.target.not_in(bindparam("skip", expanding=True)))
     return query
+
+
+_CLAIM = _claim_query(skipping=False)
+_CLAIM_SKIPPING = _claim_query(skipping=True)
+_LEASE = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=SENDING, lease_until=bindparam("until", type_=Float), lease_owner=bindparam("owner"))
+)
+
+
+def _claim_parameters(now: float, limit: int, skip_targets: Collection[str]) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"now": now, "rows": limit * 4}
+    if skip_targets:
+        parameters["skip"] = list(skip_targets)
+    return parameters
+
+
+def claim_statement(*, now: float, limit: int, skip_targets: Collection[str] = ()) -> Select[Any]:
+    """The claim's SELECT with its parameters bound (tests read its plan; ``Outbox.claim`` runs the prebuilt one)."""
+    query = _CLAIM_SKIPPING if skip_targets else _CLAIM
+    return query.params(**_claim_parameters(now, limit, skip_targets))
+
+
+def _followers_query() -> Select[Any]:
+    """The unfinished jobs of lanes ``lanes`` up to ``place`` in each lane's order (its head is place 1)."""
+    place = func.row_number().over(partition_by=outbox.c.lane, order_by=outbox.c.id).label("place")
+    behind = (
+        select(outbox.c.id, outbox.c.lane, place)
+        .where(UNFINISHED_SQL, outbox.c.lane.in_(bindparam("lanes", expanding=True)))
+        .subquery()
+    )
+    return select(behind.c.id, behind.c.lane).where(behind.c.place <= bindparam("place", type_=Integer))
+
+
+_FOLLOWERS = _followers_query()
+_FOLLOWER_ROWS = (
+    select(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True))).with_for_update(skip_locked=True)
+)
 
 
 def prune_candidates(finished_before: datetime, *, limit: int) -> Select[Any]:
@@ -143,10 +192,11 @@ class Outbox:
         are skipped (PostgreSQL); SQLite serialises writers, so the same query is safe there too. Heads of
         ``first_kinds`` (a new thread's header) take a target's room before the others among the rows read.
         """
-        query = claim_statement(now=now, limit=limit, skip_targets=skip_targets)
+        query = _CLAIM_SKIPPING if skip_targets else _CLAIM
         started: dict[str, int] = {}
         heads: list[Job] = []
-        found = list((await self.conn.execute(query)).all())
+        with_more: set[int] = set()  # heads with unfinished jobs behind them in their lane
+        found = list((await self.conn.execute(query, _claim_parameters(now, limit, skip_targets))).all())
         if first_kinds:  # a stable sort: one head per lane, so no lane's order changes; ids decide the rest
             found.sort(key=lambda row: row.kind not in first_kinds)
         for row in found:
@@ -156,16 +206,14 @@ class Outbox:
                 continue
             started[row.target] = started.get(row.target, 0) + 1
             heads.append(_to_job(row))
-        growing = [head for head in heads if head.kind in batchable_kinds] if max_batch > 1 else []
+            if row.has_next:
+                with_more.add(row.id)
+        growing = [h for h in heads if h.kind in batchable_kinds and h.id in with_more] if max_batch > 1 else []
         followers = await self._followers(growing, max_batch - 1, now) if growing else {}
         batches = [[head, *followers.get(head.id, [])] for head in heads]
         ids = [job.id for batch in batches for job in batch]
         if ids:
-            await self.conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids))
-                .values(status=SENDING, lease_until=now + lease_seconds, lease_owner=owner)
-            )
+            await self.conn.execute(_LEASE, {"ids": ids, "until": now + lease_seconds, "owner": owner})
         return batches
 
     async def _followers(self, heads: list[Job], limit: int, now: float) -> dict[int, list[Job]]:
@@ -174,23 +222,14 @@ class Outbox:
         and they must come along before anything queued after them; a row locked by another process (PostgreSQL)
         would leave a gap, so a batch stops before it."""
         by_lane = {head.lane: head for head in heads}
-        place = func.row_number().over(partition_by=outbox.c.lane, order_by=outbox.c.id).label("place")
-        behind = (  # a lane's unfinished jobs in order: its head first (nothing unfinished is older), then the rest
-            select(outbox.c.id, outbox.c.lane, place).where(UNFINISHED_SQL, outbox.c.lane.in_(list(by_lane))).subquery()
-        )
         expected: dict[str, list[int]] = {}
-        for row in (await self.conn.execute(select(behind.c.id, behind.c.lane).where(behind.c.place <= limit + 1))):
+        for row in await self.conn.execute(_FOLLOWERS, {"lanes": list(by_lane), "place": limit + 1}):
             if row.id > by_lane[row.lane].id:
                 expected.setdefault(row.lane, []).append(row.id)
         wanted = [job_id for ids in expected.values() for job_id in ids]
         if not wanted:
             return {}
-        rows = {
-            row.id: row
-            for row in await self.conn.execute(
-                select(outbox).where(outbox.c.id.in_(wanted)).with_for_update(skip_locked=True)
-            )
-        }
+        rows = {row.id: row for row in await self.conn.execute(_FOLLOWER_ROWS, {"ids": wanted})}
         found: dict[int, list[Job]] = {}
         for lane, ids in expected.items():
             head = by_lane[lane]
