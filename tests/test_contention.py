@@ -18,6 +18,7 @@ from bot.domain.models import InboundMessage, Sender
 from bot.slack.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT
 from bot.store.archive import Archive
 from bot.store.database import ATTEMPTS
+from bot.store.follow_ups import FollowUpStore
 from bot.store.timers import TimerStore
 from bot.usecases.jobs import SEND_TO_CUSTOMER
 from tests.conftest import STAFF, STAFF2, Bot, all_text, wait_until
@@ -206,8 +207,9 @@ async def test_a_staff_reply_and_a_customer_message_at_the_same_moment_do_not_de
     postgres = db.dialect == "postgresql"
     thread, conversation_id = await open_thread(bot)
     pause = Pause()
-    if first == "customer":
+    if first == "customer":  # the identity is locked by whichever way the message takes (one alone, or a group)
         monkeypatch.setattr(Archive, "upsert_identity", pause_after(Archive.upsert_identity, pause))
+        monkeypatch.setattr(FollowUpStore, "senders", pause_after(FollowUpStore.senders, pause))
     else:
         monkeypatch.setattr(Archive, "touch", pause_after(Archive.touch, pause))
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from bot.domain.models import InboundMessage, Sender
-from bot.store.archive import Archive
-from bot.usecases.intake import cursor_key
+from bot.usecases.intake import Intake, cursor_key
 from tests.conftest import Bot, BotFactory, wait_until
+from tests.refusals import refuse_archiving
 from tests.test_delivery import occurrences
 
 
@@ -29,24 +29,6 @@ async def archived_texts(bot: Bot) -> list[str]:
         return list((await tx.conn.execute(text("SELECT text FROM messages ORDER BY id"))).scalars().all())
 
 
-def fail_once_for(bot: Bot, marker: str) -> list[str]:
-    """Make archiving the message whose text is ``marker`` fail the first time, as a failing disk would (an error that
-    is not contention: contention runs the whole transaction again, see tests/test_contention.py)."""
-    receiving = bot.rt.intake.receiving
-    real_receive = receiving.message
-    failed: list[str] = []
-
-    async def flaky(tx: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
-        if message.text == marker and not failed:
-            failed.append(marker)
-            await real_receive(tx, message, *args, **kwargs)  # its rows are written, then undone with it
-            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
-        return await real_receive(tx, message, *args, **kwargs)
-
-    receiving.message = flaky  # type: ignore[method-assign]
-    return failed
-
-
 async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_alone(
     bot_factory: BotFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,7 +38,7 @@ async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_a
         first = bot.telegram.push_text(900, "w-0")
         assert await bot.telegram.deliver_webhook(first) == 200
         await bot.thread_for(900)
-        failed = fail_once_for(bot, "w-7")
+        failed = refuse_archiving(bot, "w-7")
         intake = bot.rt.intake
         stored_when_answered: dict[str, bool] = {}
         real_submit = intake.submit
@@ -68,14 +50,14 @@ async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_a
             return outcomes
 
         intake.submit = submit_and_check  # type: ignore[method-assign]
-        groups: list[int] = []  # one entry per receive transaction: how many updates it stored
-        real_known = Archive.existing_source_keys
+        groups: list[tuple[int, bool]] = []  # per receive transaction: how many updates, and whether a rerun
+        real_store = Intake._store_group_in
 
-        async def known(archive: Archive, keys: Any) -> set[str]:
-            groups.append(len(keys))
-            return await real_known(archive, keys)
+        async def store(self: Intake, group: Any, *, careful: bool) -> Any:
+            groups.append((sum(len(batch.items) for batch in group), careful))
+            return await real_store(self, group, careful=careful)
 
-        monkeypatch.setattr(Archive, "existing_source_keys", known)
+        monkeypatch.setattr(Intake, "_store_group_in", store)
         ids = [bot.telegram.push_text(900 + i % 3, f"w-{i}") for i in range(1, 25)]
         statuses = await asyncio.gather(*(bot.telegram.deliver_webhook(i) for i in ids))
 
@@ -84,7 +66,9 @@ async def test_concurrent_webhook_updates_share_a_commit_and_one_bad_one_fails_a
         stored = await archived_texts(bot)
         assert sorted(t for t in stored if t != "w-0") == sorted(f"w-{i}" for i in range(1, 25) if i != 7)
         assert all(stored_when_answered[f"w-{i}"] for i in range(1, 25) if i != 7)  # answered after the commit
-        assert sum(groups) == 24 and len(groups) < 24 // 2  # shared commits, not one per update
+        first_tries = [size for size, careful in groups if not careful]
+        assert sum(first_tries) == 24 and len(first_tries) < 24 // 2  # shared commits, not one per update
+        assert len(groups) - len(first_tries) == 1  # the group holding w-7 ran again, item by item, and the rest held
         assert await bot.telegram.deliver_webhook(ids[6]) == 200  # Telegram's retry of the failed one
         assert "w-7" in await archived_texts(bot)
 
@@ -124,7 +108,7 @@ async def test_polling_stores_one_getupdates_in_one_transaction_and_never_confir
     thread = await bot.thread_for(902)
     await bot.idle()
     intake = bot.rt.intake
-    failed = fail_once_for(bot, "p-3")
+    failed = refuse_archiving(bot, "p-3")
     real_submit = intake.submit
     calls: list[tuple[int, str | None, str | None, list[str]]] = []
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,6 +48,18 @@ def _conversation_select() -> Any:
     return select(*_CONVERSATION_COLUMNS).join(identities, identities.c.id == conversations.c.identity_id)
 
 
+# The statements every customer message runs, built once (building one costs more than running it on SQLite).
+_BY_ID = _conversation_select().where(conversations.c.id == bindparam("conversation_id"))
+_OPEN_OF_IDENTITY = _conversation_select().where(
+    conversations.c.identity_id == bindparam("identity_id"), conversations.c.status == Status.OPEN
+)
+_TOUCH = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation_id"))
+    .values(last_message_at=bindparam("now", type_=conversations.c.last_message_at.type))
+)
+
+
 def _to_conversation(row: Row[Any]) -> Conversation:
     m = row._mapping
     return Conversation(
@@ -81,7 +93,7 @@ class Archive(IdentityRecords):
     # --- conversations ---------------------------------------------------------------------------------------
 
     async def conversation(self, conversation_id: int) -> Conversation | None:
-        row = (await self.conn.execute(_conversation_select().where(conversations.c.id == conversation_id))).first()
+        row = (await self.conn.execute(_BY_ID, {"conversation_id": conversation_id})).first()
         return _to_conversation(row) if row else None
 
     async def conversation_by_thread(self, slack_channel: str, thread_ts: str) -> Conversation | None:
@@ -95,13 +107,7 @@ class Archive(IdentityRecords):
         return _to_conversation(row) if row else None
 
     async def open_conversation(self, identity_id: int) -> Conversation | None:
-        row = (
-            await self.conn.execute(
-                _conversation_select().where(
-                    conversations.c.identity_id == identity_id, conversations.c.status == Status.OPEN
-                )
-            )
-        ).first()
+        row = (await self.conn.execute(_OPEN_OF_IDENTITY, {"identity_id": identity_id})).first()
         return _to_conversation(row) if row else None
 
     async def latest_conversation_id(self, identity_id: int) -> int | None:
@@ -144,9 +150,7 @@ class Archive(IdentityRecords):
         )
 
     async def touch(self, conversation_id: int, now: datetime) -> None:
-        await self.conn.execute(
-            update(conversations).where(conversations.c.id == conversation_id).values(last_message_at=now)
-        )
+        await self.conn.execute(_TOUCH, {"conversation_id": conversation_id, "now": now})
 
     async def claim_if_free(self, conversation_id: int, user: str) -> bool:
         """Set the holder only when nobody holds it: the database decides between two simultaneous clicks."""

@@ -22,6 +22,7 @@ from bot.store.channel_records import ChannelRecords
 from bot.store.customers import CustomerStore
 from bot.store.dead_letters import DeadLetters
 from bot.store.engine import READONLY
+from bot.store.follow_ups import FollowUpStore
 from bot.store.holds import HoldStore
 from bot.store.languages import LanguageStore
 from bot.store.origins import OriginStore
@@ -109,6 +110,7 @@ class Transaction:
         self.parts = PartStore(conn)  # which platform messages carry each archived message (bot.store.parts)
         self.surveys = SurveyStore(conn)  # satisfaction after Close (bot.store.surveys)
         self.tags = TagStore(conn)  # what conversations were about (bot.store.tags)
+        self.follow_ups = FollowUpStore(conn, self.outbox)  # many customer messages at once (bot.store.follow_ups)
 
 
 class Database:

@@ -5,11 +5,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Sender
 from bot.store.schema import customers, identities
+
+_IDENTITY_LOCKED = (  # built once: every customer message runs it
+    select(
+        identities.c.id,
+        identities.c.customer_id,
+        identities.c.display_name,
+        identities.c.username,
+        identities.c.verified,
+        identities.c.email,
+        identities.c.language_code,
+    )
+    .where(identities.c.channel == bindparam("channel"), identities.c.external_id == bindparam("external_id"))
+    # Locked until commit: a merge moving this identity to another customer waits for us, or we for it,
+    # so a message never opens a conversation under a customer that was just merged away. FOR NO KEY
+    # UPDATE, not FOR UPDATE: it conflicts with the merge's UPDATE but not with the FOR KEY SHARE that
+    # foreign-key checks take on this row (a staff reply's second update of the conversation checks
+    # conversations.identity_id), so a reply and a message of the same customer never deadlock.
+    .with_for_update(key_share=True)
+)
 
 
 class IdentityRecords:
@@ -17,26 +36,8 @@ class IdentityRecords:
 
     async def upsert_identity(self, channel: str, sender: Sender, now: datetime) -> tuple[int, int]:
         """The (customer id, identity id) of a sender, created on first contact, names kept current."""
-        row = (
-            await self.conn.execute(
-                select(
-                    identities.c.id,
-                    identities.c.customer_id,
-                    identities.c.display_name,
-                    identities.c.username,
-                    identities.c.verified,
-                    identities.c.email,
-                    identities.c.language_code,
-                )
-                .where(identities.c.channel == channel, identities.c.external_id == sender.external_id)
-                # Locked until commit: a merge moving this identity to another customer waits for us, or we for it,
-                # so a message never opens a conversation under a customer that was just merged away. FOR NO KEY
-                # UPDATE, not FOR UPDATE: it conflicts with the merge's UPDATE but not with the FOR KEY SHARE that
-                # foreign-key checks take on this row (a staff reply's second update of the conversation checks
-                # conversations.identity_id), so a reply and a message of the same customer never deadlock.
-                .with_for_update(key_share=True)
-            )
-        ).first()
+        parameters = {"channel": channel, "external_id": sender.external_id}
+        row = (await self.conn.execute(_IDENTITY_LOCKED, parameters)).first()
         if row is not None:
             language_code = sender.language_code or row.language_code  # a channel that stops saying keeps it
             known = (row.display_name, row.username, row.verified, row.email, row.language_code)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Conversation, Status
@@ -28,6 +28,14 @@ FIRST = "first"  # escalation in the thread, owners mentioned again
 SECOND = "second"  # escalation to the configured channel or person
 WAKE = "wake"  # an inquiry on hold until a time: it wakes then (bot.usecases.holds)
 TIMER_KINDS = (FIRST, SECOND)  # the escalations: what an answer or a hold cancels
+
+# Built once: every customer message runs them.
+_STATE = select(inquiry_state).where(inquiry_state.c.conversation_id == bindparam("conversation_id"))
+_WAITING_SINCE = (
+    update(inquiry_state)
+    .where(inquiry_state.c.conversation_id == bindparam("state_of"), inquiry_state.c.waiting_since.is_(None))
+    .values(waiting_since=bindparam("since", type_=inquiry_state.c.waiting_since.type))
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +102,7 @@ class TimerStore:
         )
 
     async def state(self, conversation_id: int) -> InquiryState | None:
-        row = (
-            await self.conn.execute(select(inquiry_state).where(inquiry_state.c.conversation_id == conversation_id))
-        ).first()
+        row = (await self.conn.execute(_STATE, {"conversation_id": conversation_id})).first()
         if row is None:
             return None
         return InquiryState(**row._asdict())
@@ -134,11 +140,7 @@ class TimerStore:
 
     async def customer_waiting(self, conversation_id: int, since: datetime) -> None:
         """Start the waiting clock at the customer's message, unless it already runs."""
-        await self.conn.execute(
-            update(inquiry_state)
-            .where(inquiry_state.c.conversation_id == conversation_id, inquiry_state.c.waiting_since.is_(None))
-            .values(waiting_since=since)
-        )
+        await self.conn.execute(_WAITING_SINCE, {"state_of": conversation_id, "since": since})
 
     async def answered(self, conversation_id: int, *, by: str, at: datetime, business_seconds: float) -> bool:
         """Stop the waiting clock; True when this was the conversation's first response (recorded once)."""

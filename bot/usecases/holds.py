@@ -97,9 +97,12 @@ class Holds:
             people = [conversation.holder] if conversation.holder else list(conf.owners if conf else ())
             await jobs.post_notice(tx, conversation, notices.hold_ended(reason=reason, hold=state.hold, people=people))
 
-    async def customer_wrote(self, tx: Transaction, conversation_id: int, now: datetime) -> None:
-        """A customer writing wakes an inquiry that waited on them, or was on hold."""
-        state = await tx.timers.state(conversation_id)
+    async def customer_wrote(
+        self, tx: Transaction, conversation_id: int, now: datetime, *, state: InquiryState | None = None
+    ) -> None:
+        """A customer writing wakes an inquiry that waited on them, or was on hold; ``state``: its state as the
+        caller just read it in this transaction (one read fewer)."""
+        state = state or await tx.timers.state(conversation_id)
         if state is None or state.hold is None:
             return
         conversation = await tx.archive.conversation(conversation_id)

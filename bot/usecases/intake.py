@@ -2,7 +2,8 @@
 
 Group commit: calls that arrive while a commit is under way wait and share the next transaction, so a process is
 not capped at its database's commits per second; every caller is answered only after its items are committed.
-Within the transaction each item has a savepoint of its own:
+A group runs without savepoints first; when something in it fails, the transaction is rolled back and the group
+runs again with a savepoint for each caller and each item:
 
 - an item the database refuses for what it is (bad data, a bug its content triggers) is quarantined: kept whole as
   a dead letter, the team told once in the inbox channel, and the items after it go on;
@@ -33,6 +34,7 @@ from bot.observability.logs import log_context
 from bot.observability.metrics import Metrics
 from bot.store.database import Database, Transaction, contention, retried
 from bot.usecases import jobs
+from bot.usecases.follow_ups import FollowUps
 from bot.usecases.inbox import ChannelInbox, cursor_key
 from bot.usecases.receiving import Receiving
 
@@ -52,6 +54,10 @@ def is_transient(exc: BaseException) -> bool:
         state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
         return state.startswith(_TRANSIENT_SQLSTATES)
     return False
+
+
+class _Refused(Exception):
+    """Something in a group stored without savepoints failed: it runs again, each item in a savepoint of its own."""
 
 
 class TapHandler(Protocol):
@@ -92,6 +98,7 @@ class Intake:
         self.db = db
         self.metrics = metrics or Metrics()
         self.receiving = receiving
+        self.follow_ups = FollowUps(receiving)
         self.taps = dict(taps)  # by the prefix of the button's data: "cat:" -> the category pick
         self.alert_channel = alert_channel
         self.clock = clock
@@ -143,11 +150,58 @@ class Intake:
 
     @retried
     async def _store_group(self, group: Sequence[_Batch]) -> list[list[Outcome] | BaseException]:
-        """The group's one transaction; its callers are answered only after it returns (contention runs it again)."""
+        """The group's one transaction; its callers are answered only after it returns (contention runs it again).
+
+        It runs without savepoints (each costs two statements per item); when something in it fails, it runs again
+        with a savepoint per batch and per item, which keeps the others and quarantines the one at fault."""
+        try:
+            return await self._store_group_in(group, careful=False)
+        except _Refused as refused:
+            cause, size = refused.__cause__, sum(len(b.items) for b in group)
+            log.warning(
+                "a group of %d update(s) failed (%s: %s); storing them again one by one", size, type(cause).__name__,
+                str(cause)[:300], exc_info=cause if not isinstance(cause, DBAPIError) else None,
+            )  # fmt: skip
+            return await self._store_group_in(group, careful=True)
+
+    async def _store_group_in(self, group: Sequence[_Batch], *, careful: bool) -> list[list[Outcome] | BaseException]:
         async with self.db.transaction() as tx:
             keys = [i.message.source_key for b in group for i in b.items if isinstance(i, Received)]
             known = await tx.archive.existing_source_keys(keys)
+            if not careful:
+                return list(await self._store_at_once(tx, group, known))
             return [await self._store_batch(tx, batch, known) for batch in group]
+
+    async def _store_at_once(self, tx: Transaction, group: Sequence[_Batch], known: set[str]) -> list[list[Outcome]]:
+        """Every caller's items and cursor, without savepoints; runs of customer messages go to ``FollowUps``
+        together, anything else one by one in its place. Any failure but contention is ``_Refused``."""
+        outcomes: list[list[Outcome | None]] = [[None] * len(batch.items) for batch in group]
+        run: list[tuple[int, int, InboundMessage]] = []  # (caller, item, message)
+
+        async def store_run() -> None:
+            stored = await self.follow_ups.store(tx, [message for *_, message in run], known)
+            for (caller, index, _), outcome in zip(run, stored, strict=True):
+                outcomes[caller][index] = outcome
+            run.clear()
+
+        try:
+            for caller, batch in enumerate(group):
+                for index, item in enumerate(batch.items):
+                    if isinstance(item, Received) and not item.greeting:
+                        run.append((caller, index, clean(item.message)))
+                        continue
+                    if run:
+                        await store_run()
+                    outcomes[caller][index] = await self._store_one(tx, batch.channel, item, known)
+                if batch.cursor is not None:
+                    await tx.archive.put_setting(cursor_key(batch.channel), batch.cursor)
+            if run:
+                await store_run()
+        except Exception as exc:
+            if contention(exc):
+                raise
+            raise _Refused from exc
+        return [[o for o in batch if o is not None] for batch in outcomes]
 
     async def _store_batch(self, tx: Transaction, batch: _Batch, known: set[str]) -> list[Outcome] | BaseException:
         """A caller's items and cursor in one savepoint: all of them, or (the database failing) none."""
@@ -162,6 +216,12 @@ class Intake:
                 raise
             log.warning("could not store %d update(s) of %s; they come again: %s", len(batch.items), batch.channel, exc)
             return exc
+
+    async def _store_one(self, tx: Transaction, channel: str, item: Item, known: set[str]) -> Outcome:
+        log_context(channel=channel)
+        if isinstance(item, Unreadable):
+            return await self._quarantine(tx, channel, item)
+        return await self._store(tx, channel, item, known)
 
     async def _store_item(self, tx: Transaction, channel: str, item: Item, known: set[str]) -> Outcome:
         log_context(channel=channel)

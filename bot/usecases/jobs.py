@@ -101,13 +101,20 @@ async def post_inbound(
 ) -> None:
     """``resurfaced``: the thread was quiet (facts ``quiet`` seconds, ``people`` to mention, ``broadcast``); the
     message is then posted on its own, with the mention, and shown in the channel too when ``broadcast``."""
+    job = inbound_post(conversation_id, slack_channel, edited=edited, resurfaced=resurfaced)
+    await _enqueue(tx, **job, conversation_id=conversation_id, message_id=message_id)
+
+
+def inbound_post(
+    conversation_id: int, slack_channel: str, *, edited: bool = False, resurfaced: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The lane, target, kind and payload of a customer message's post (queued with many others at once by
+    bot.usecases.follow_ups)."""
     payload: dict[str, Any] = {"edited": edited}
     if resurfaced:
         payload["resurfaced"] = resurfaced
-    await _enqueue(
-        tx, lane=slack_lane(conversation_id), target=_slack(slack_channel), kind=POST_INBOUND,
-        payload=payload, conversation_id=conversation_id, message_id=message_id,
-    )  # fmt: skip
+    lane, target = slack_lane(conversation_id), _slack(slack_channel)
+    return {"lane": lane, "target": target, "kind": POST_INBOUND, "payload": payload}
 
 
 async def update_inbound(tx: Transaction, conversation: InThread, *, version_id: int, original_id: int) -> None:

@@ -71,7 +71,7 @@ class Receiving:
         message_id = await self._archive_words(tx, conversation_id, message, now)
         if message_id is None:  # a concurrent delivery of the same update won the race
             return Outcome(conversation_id=conversation_id, duplicate=True)
-        resurfaced = self._resurfaced(conversation, message, now) if conversation is not None else None
+        resurfaced = self.resurfaced(conversation, message, now) if conversation is not None else None
         if not opened:  # a new conversation was created with last_message_at = now
             await tx.archive.touch(conversation_id, now)
         await jobs.post_inbound(
@@ -167,7 +167,7 @@ class Receiving:
             await tx.parts.record(message_id, message.channel, message.address, external, [TEXT], now)
         return message_id
 
-    def _resurfaced(self, conversation: Conversation, message: InboundMessage, now: datetime) -> dict[str, Any] | None:
+    def resurfaced(self, conversation: Conversation, message: InboundMessage, now: datetime) -> dict[str, Any] | None:
         """A message into a thread quiet for longer than ``resurface.after_minutes``: who to mention (the holder,
         else the category's owners) and whether to show it in the channel too."""
         after = self.config.resurface.after_minutes

@@ -3,7 +3,7 @@ by keyword rules as customer messages arrive. Who set each tag is kept (a Slack 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from bot.config import BotConfig
@@ -11,7 +11,7 @@ from bot.domain.models import EventKind, InboundMessage
 from bot.domain.tagging import matching_rules
 from bot.store.database import Database, Transaction, retried
 from bot.usecases import jobs
-from bot.usecases.hooks import ConversationHooks
+from bot.usecases.hooks import ConversationHooks, FollowUp
 
 
 class Tagging(ConversationHooks):
@@ -35,6 +35,12 @@ class Tagging(ConversationHooks):
                 if conversation is not None:
                     await jobs.refresh_header(tx, conversation)
         return False
+
+    async def customers_wrote(self, tx: Transaction, follow_ups: Sequence[FollowUp], now: datetime) -> None:
+        """Only the messages a rule matches need anything (most match none): no statement for the others."""
+        for follow_up in follow_ups:
+            if matching_rules(follow_up.message.text, self.settings.rules):
+                await self.customer_wrote(tx, follow_up.conversation.id, follow_up.message, opened=False, now=now)
 
     @retried
     async def set_tags(self, conversation_id: int, chosen: Collection[str], user: str) -> str:

@@ -8,7 +8,7 @@ category (moving the thread to the category's channel), reassignment, escalation
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ from bot.store.database import Database, Transaction, retried
 from bot.store.timers import FIRST, SECOND, WAKE, Inquiry, InquiryState, Timer
 from bot.usecases import jobs
 from bot.usecases.holds import Holds
-from bot.usecases.hooks import ConversationHooks
+from bot.usecases.hooks import ConversationHooks, FollowUp
 from bot.usecases.picks import (
     SOURCE_CUSTOMER,
     SOURCE_DEFAULT,
@@ -89,11 +89,13 @@ class Triage(ConversationHooks):
     async def customer_wrote(
         self, tx: Transaction, conversation_id: int, message: InboundMessage, *, opened: bool, now: datetime
     ) -> bool:
-        await tx.timers.ensure_state(conversation_id)
+        state = await tx.timers.ensure_state(conversation_id)
         if message.edited:
             return False  # fixing a typo is not a new question: no clock restarts, no reply
-        await self.holds.customer_wrote(tx, conversation_id, now)  # an inquiry waiting on them wakes
+        await self.holds.customer_wrote(tx, conversation_id, now, state=state)  # an inquiry waiting on them wakes
         await tx.timers.customer_waiting(conversation_id, now)
+        if not self.config.business_hours:
+            return False  # always open: nothing to tell them after hours (and no row to read for it)
         conversation = await tx.archive.conversation(conversation_id)
         assert conversation is not None
         hours = self.config.hours_for(conversation.category)
@@ -106,6 +108,15 @@ class Triage(ConversationHooks):
             conversation_id, EventKind.AFTER_HOURS_REPLY, "bot", now, hours=hours.name if hours else None
         )
         return True
+
+    async def customers_wrote(self, tx: Transaction, follow_ups: Sequence[FollowUp], now: datetime) -> None:
+        """Many waiting clocks started in one statement; an inquiry on hold, after hours or without its state row
+        (older data) goes through ``customer_wrote``, as a message alone does."""
+        plain = [f.active and is_open(self.config.hours_for(f.conversation.category), now) for f in follow_ups]
+        for follow_up in (f for f, simple in zip(follow_ups, plain, strict=True) if not simple):
+            await self.customer_wrote(tx, follow_up.conversation.id, follow_up.message, opened=False, now=now)
+        starting = [f.conversation.id for f, simple in zip(follow_ups, plain, strict=True) if simple and f.waiting]
+        await tx.follow_ups.customers_waiting(starting, now)
 
     async def acknowledged(self, tx: Transaction, conversation_id: int, message: InboundMessage, now: datetime) -> None:
         """Offer the categories as buttons, after the acknowledgement; the message itself is already on its way."""
@@ -254,9 +265,8 @@ class Triage(ConversationHooks):
 
     @staticmethod
     def is_overdue(state: InquiryState | None, now: datetime) -> bool:
-        return bool(
-            state and state.first_response_at is None and state.first_response_due and state.first_response_due <= now
-        )
+        due = state.first_response_due if state and state.first_response_at is None else None
+        return bool(due and due <= now)
 
     async def known_categories(self) -> set[str]:
         """Configured categories plus retired ones that open conversations still carry (for /inquiries filters)."""

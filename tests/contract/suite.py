@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from bot.connectors.base import Outgoing, OutgoingFile
 from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
 from bot.domain.richtext import Run
 from tests.conftest import wait_until
 from tests.contract.harness import ChannelHarness
+from tests.refusals import refuse_archiving
 
 
 class RecordedParts:
@@ -59,20 +59,10 @@ class ChannelContract:
         assert harness.bot.slack_count(thread, "only once, please") == 1
 
     async def test_an_update_is_confirmed_only_once_it_is_stored(self, harness: ChannelHarness) -> None:
-        receiving = harness.bot.rt.intake.receiving
-        real = receiving.message
-        refused: list[str] = []
-
-        async def database_fails_once(tx: Any, message: Any, known: Any) -> Any:
-            if not refused:
-                refused.append(message.text)
-                raise OperationalError("INSERT", {}, Exception("disk I/O error"))  # not contention: no rerun
-            return await real(tx, message, known)
-
-        receiving.message = database_fails_once  # type: ignore[method-assign]
+        refused = refuse_archiving(harness.bot, "stored before confirmed")  # type: ignore[arg-type]
         address = harness.new_address()
         handle = await harness.customer_writes(address, "stored before confirmed")
-        await wait_until(lambda: bool(refused), what="the first attempt refused")
+        await wait_until(lambda: bool(refused), what="the first attempt refused, and the caller told")
         if not harness.has_cursor:
             assert not await harness.confirmed(handle)  # the platform was told to send it again
             await harness.deliver_again(handle)

@@ -1,0 +1,111 @@
+"""Customer messages into conversations already open, stored many at once: most of what a busy inbox receives.
+
+A group commit (bot.usecases.intake) hands its messages here in order. Those that only add to an open conversation
+(the sender known and unchanged, not an edit, nothing remembered about where they came from) are archived, mapped,
+queued and timed with a few statements for the whole run of them (bot.store.follow_ups); any other message goes
+through ``Receiving.message`` alone, after the run before it is stored, and so does every later message of its
+sender in the group (its conversation may have just opened or closed). The outcome of each is what
+``Receiving.message`` would have given it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bot.connectors.base import Outcome
+from bot.domain.models import Conversation, InboundMessage
+from bot.store.database import Transaction
+from bot.store.follow_ups import KnownSender, NewMessage
+from bot.store.timers import InquiryState
+from bot.usecases import jobs
+from bot.usecases.hooks import FollowUp
+from bot.usecases.receiving import Receiving
+
+_SenderKey = tuple[str, str]  # (channel, external id)
+
+
+@dataclass
+class _Group:
+    """What the group's first reads found, kept current as its messages are stored."""
+
+    senders: dict[_SenderKey, KnownSender]
+    open: dict[int, Conversation]  # by identity id
+    states: dict[int, InquiryState]  # by conversation id
+    alone: set[_SenderKey]  # senders whose messages go one by one from here on
+
+
+class FollowUps:
+    def __init__(self, receiving: Receiving) -> None:
+        self.receiving = receiving
+
+    async def store(self, tx: Transaction, messages: Sequence[InboundMessage], known: set[str]) -> list[Outcome]:
+        """Each message's outcome, in order; ``known``: the source keys of the group already archived."""
+        senders = await tx.follow_ups.senders({(m.channel, m.sender.external_id) for m in messages})
+        opened = await tx.follow_ups.open_conversations({s.identity_id for s in senders.values()})
+        states = await tx.follow_ups.states({c.id for c in opened.values()})
+        group = _Group(senders, opened, states, set())
+        outcomes: list[Outcome] = []
+        run: list[tuple[InboundMessage, Conversation | None]] = []  # None: a redelivery, answered in its place
+        in_run: set[str] = set()
+        for message in messages:
+            conversation = self._open_for(message, group)
+            if message.source_key in known:  # a redelivery: must not open a conversation again
+                run.append((message, None))
+            elif conversation is not None and message.source_key not in in_run:
+                run.append((message, conversation))
+                in_run.add(message.source_key)
+                group.open[conversation.identity_id] = replace(conversation, last_message_at=self.receiving.clock())
+            else:
+                outcomes += await self._store_run(tx, run, group)
+                run, in_run = [], set()
+                group.alone.add((message.channel, message.sender.external_id))
+                outcomes.append(await self.receiving.message(tx, message, known))
+        return outcomes + await self._store_run(tx, run, group)
+
+    def _open_for(self, message: InboundMessage, group: _Group) -> Conversation | None:
+        """The conversation a message only adds to, or None when it needs ``Receiving.message``."""
+        key = (message.channel, message.sender.external_id)
+        known = group.senders.get(key)
+        if known is None or key in group.alone or message.edited or message.origin:
+            return None
+        sender = message.sender
+        language_code = sender.language_code or known.language_code
+        now_reads = (sender.display_name, sender.username, sender.verified, sender.email, language_code)
+        if now_reads != (known.display_name, known.username, known.verified, known.email, known.language_code):
+            return None  # the identity is updated by upsert_identity
+        return group.open.get(known.identity_id)
+
+    async def _store_run(
+        self, tx: Transaction, run: list[tuple[InboundMessage, Conversation | None]], group: _Group
+    ) -> list[Outcome]:
+        """A run of messages, in order: its follow-ups stored together, a redelivery in it answered as one."""
+        adding = [(m, c) for m, c in run if c is not None]
+        if not adding:
+            return [Outcome(duplicate=True) for _ in run]
+        now = self.receiving.clock()
+        rows = []
+        for message, conversation in adding:
+            resurfaced = self.receiving.resurfaced(conversation, message, now)
+            rows.append(
+                NewMessage(
+                    conversation_id=conversation.id, channel=message.channel, address=message.address,
+                    author_id=f"{message.channel}:{message.sender.external_id}",
+                    author_name=message.sender.display_name, text=message.text, source_key=message.source_key,
+                    attachments=[a.to_json() for a in message.attachments],
+                    external_message_id=message.external_message_id,
+                    job=jobs.inbound_post(conversation.id, conversation.slack_channel, resurfaced=resurfaced),
+                )
+            )  # fmt: skip
+        ids = await tx.follow_ups.archive(rows, now)
+        stored = [FollowUp(c, group.states.get(c.id), m) for m, c in adding if m.source_key in ids]
+        await self.receiving.hooks.customers_wrote(tx, stored, now)
+        return [_outcome(m, c, ids) for m, c in run]
+
+
+def _outcome(message: InboundMessage, conversation: Conversation | None, ids: dict[str, int]) -> Outcome:
+    if conversation is None:
+        return Outcome(duplicate=True)
+    if message.source_key not in ids:  # another process archived it first
+        return Outcome(conversation_id=conversation.id, duplicate=True)
+    return Outcome(conversation_id=conversation.id, message_id=ids[message.source_key])
