@@ -8,20 +8,21 @@ import asyncio
 import functools
 import logging
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.archive import Archive
 from bot.store.channel_records import ChannelRecords
 from bot.store.customers import CustomerStore
 from bot.store.dead_letters import DeadLetters
-from bot.store.engine import READONLY
+from bot.store.engine import READONLY, SQLITE_BUSY_SECONDS
 from bot.store.follow_ups import FollowUpStore
 from bot.store.holds import HoldStore
 from bot.store.languages import LanguageStore
@@ -117,6 +118,10 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._after_enqueue: list[Callable[[], None]] = []
+        # SQLite takes one writer at a time. Left to SQLite, writers that find the lock taken poll for it with
+        # growing sleeps, and under load one can lose for seconds to the others; queued here, they take turns in
+        # order (readers never wait: WAL). Other processes on the same file still meet SQLite's busy timeout.
+        self._writers = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -128,12 +133,29 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self.engine.begin() as conn:
+        async with self._turn(), self.engine.begin() as conn:
             tx = Transaction(conn)
             yield tx
         if tx.outbox.enqueued:
             for callback in self._after_enqueue:
                 callback()
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite), in the order the writers asked for it."""
+        if self._writers is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_SECONDS):  # as long as SQLite itself would wait for its lock
+                await self._writers.acquire()
+        except TimeoutError:
+            locked = sqlite3.OperationalError("database is locked")  # contention: the use case may run again
+            raise OperationalError("BEGIN IMMEDIATE", None, locked) from None
+        try:
+            yield
+        finally:
+            self._writers.release()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Transaction]:
