@@ -68,8 +68,8 @@ async def test_a_writer_that_waits_too_long_is_told_as_sqlite_would_tell_it(
     monkeypatch.setattr(database, "SQLITE_BUSY_SECONDS", 0.2)
     async with db.transaction():
         with pytest.raises(OperationalError) as refused:
-            async with db.transaction():
-                pass
+            async with db.transaction() as tx:
+                await tx.archive.put_setting("never", "1")  # not reached: the turn never came
     assert contention(refused.value) == "database is locked"
     async with db.transaction() as tx:  # the turn was handed on: the next writer goes at once
         await tx.archive.put_setting("after", "1")

@@ -150,7 +150,12 @@ class Archive(IdentityRecords):
         )
 
     async def touch(self, conversation_id: int, now: datetime) -> None:
-        await self.conn.execute(_TOUCH, {"conversation_id": conversation_id, "now": now})
+        await self.touch_all([conversation_id], now)
+
+    async def touch_all(self, conversation_ids: Sequence[int], now: datetime) -> None:
+        """A customer wrote in each of these conversations at ``now`` (one statement for a group of them)."""
+        if conversation_ids:
+            await self.conn.execute(_TOUCH, [{"conversation_id": c, "now": now} for c in conversation_ids])
 
     async def claim_if_free(self, conversation_id: int, user: str) -> bool:
         """Set the holder only when nobody holds it: the database decides between two simultaneous clicks."""

@@ -10,18 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, tuple_, update
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Conversation, Delivery, Direction, Status
 from bot.store.archive import _conversation_select, _to_conversation
-from bot.store.outbox import PENDING
+from bot.store.outbox import Outbox
 from bot.store.routing_schema import inquiry_state
-from bot.store.schema import conversations, identities, message_parts, messages, outbox
+from bot.store.schema import conversations, identities, message_parts, messages
 from bot.store.timers import InquiryState
 
 
@@ -53,22 +53,10 @@ class NewMessage:
     job: dict[str, Any]  # its Slack post's outbox row: lane, target, kind, payload (bot.usecases.jobs)
 
 
-_TOUCH_ALL = (
-    update(conversations)
-    .where(conversations.c.id == bindparam("target_id"))
-    .values(last_message_at=bindparam("now", type_=conversations.c.last_message_at.type))
-)
-_WAITING_ALL = (
-    update(inquiry_state)
-    .where(inquiry_state.c.conversation_id == bindparam("state_of"), inquiry_state.c.waiting_since.is_(None))
-    .values(waiting_since=bindparam("since", type_=inquiry_state.c.waiting_since.type))
-)
-
-
 class FollowUpStore:
-    def __init__(self, conn: AsyncConnection, outbox_counter: Any) -> None:
+    def __init__(self, conn: AsyncConnection, outbox: Outbox) -> None:
         self.conn = conn
-        self._outbox = outbox_counter  # the transaction's Outbox: counts what was queued (wakes the worker)
+        self._outbox = outbox  # the transaction's queue: it counts what was queued (the worker is woken for it)
 
     async def senders(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], KnownSender]:
         """The identities of these (channel, external id) pairs, locked as ``upsert_identity`` locks one."""
@@ -115,8 +103,8 @@ class FollowUpStore:
         return {row.conversation_id: InquiryState(**row._asdict()) for row in rows}
 
     async def archive(self, group: Sequence[NewMessage], now: datetime) -> dict[str, int]:
-        """The messages, their map of message ids, their conversations touched and their posts queued; returns the
-        new messages' ids by source key (one archived meanwhile by another process is left out: a redelivery)."""
+        """The messages, their map of message ids and their posts queued; returns the new messages' ids by source
+        key (one archived meanwhile by another process is left out: a redelivery)."""
         ids = await self._insert_messages(group, now)
         stored = [m for m in group if m.source_key in ids]
         parts = [
@@ -126,26 +114,9 @@ class FollowUpStore:
         ]  # fmt: skip
         if parts:
             await self.conn.execute(message_parts.insert(), parts)
-        touched = sorted({m.conversation_id for m in stored})
-        if touched:
-            await self.conn.execute(_TOUCH_ALL, [{"target_id": c, "now": now} for c in touched])
-        if stored:
-            created = datetime.now(UTC)
-            await self.conn.execute(
-                outbox.insert(),
-                [
-                    {**m.job, "conversation_id": m.conversation_id, "message_id": ids[m.source_key],
-                     "status": PENDING, "attempts": 0, "not_before": time.time(), "created_at": created}
-                    for m in stored
-                ],
-            )  # fmt: skip
-            self._outbox.enqueued += len(stored)
+        jobs = [{**m.job, "conversation_id": m.conversation_id, "message_id": ids[m.source_key]} for m in stored]
+        await self._outbox.enqueue_all(jobs, now=time.time())
         return ids
-
-    async def customers_waiting(self, conversation_ids: Sequence[int], since: datetime) -> None:
-        """Start each waiting clock at the customer's message, unless it already runs (``TimerStore``'s rule)."""
-        if conversation_ids:
-            await self.conn.execute(_WAITING_ALL, [{"state_of": c, "since": since} for c in conversation_ids])
 
     async def _insert_messages(self, group: Sequence[NewMessage], now: datetime) -> dict[str, int]:
         dialect = sqlite if self.conn.dialect.name == "sqlite" else postgresql
@@ -163,8 +134,4 @@ class FollowUpStore:
             .returning(messages.c.id, messages.c.source_key)
         )
         result = await self.conn.execute(statement, rows)
-        return {row.source_key: row.id for row in _rows(result)}
-
-
-def _rows(result: Any) -> list[Row[Any]]:
-    return list(result.all())
+        return {row.source_key: row.id for row in result.all()}

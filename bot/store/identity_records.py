@@ -4,6 +4,7 @@ and language kept current. A part of the archive (``Archive`` inherits it)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +32,14 @@ _IDENTITY_LOCKED = (  # built once: every customer message runs it
 )
 
 
+def unchanged(known: Any, sender: Sender) -> bool:
+    """Whether an identity as stored (a row with its names, verification, email and language) already says what
+    ``sender`` says, so it needs no update; a channel that stops giving the language keeps the stored one."""
+    language_code = sender.language_code or known.language_code
+    now_reads = (sender.display_name, sender.username, sender.verified, sender.email, language_code)
+    return now_reads == (known.display_name, known.username, known.verified, known.email, known.language_code)
+
+
 class IdentityRecords:
     conn: AsyncConnection
 
@@ -40,8 +49,7 @@ class IdentityRecords:
         row = (await self.conn.execute(_IDENTITY_LOCKED, parameters)).first()
         if row is not None:
             language_code = sender.language_code or row.language_code  # a channel that stops saying keeps it
-            known = (row.display_name, row.username, row.verified, row.email, row.language_code)
-            if known != (sender.display_name, sender.username, sender.verified, sender.email, language_code):
+            if not unchanged(row, sender):
                 await self.conn.execute(
                     update(identities)
                     .where(identities.c.id == row.id)

@@ -42,6 +42,22 @@ class Job:
     attempts: int
 
 
+def _new_job(
+    lane: str,
+    target: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: float,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+) -> dict[str, Any]:
+    """A job's row as queued: pending, runnable from ``now``."""
+    return {
+        "lane": lane, "target": target, "kind": kind, "payload": payload, "conversation_id": conversation_id,
+        "message_id": message_id, "status": PENDING, "attempts": 0, "not_before": now, "created_at": datetime.now(UTC),
+    }  # fmt: skip
+
+
 def _to_job(row: Any) -> Job:
     return Job(
         id=row.id,
@@ -152,24 +168,14 @@ class Outbox:
         message_id: int | None = None,
     ) -> int:
         self.enqueued += 1
-        return (
-            await self.conn.execute(
-                outbox.insert()
-                .values(
-                    lane=lane,
-                    target=target,
-                    kind=kind,
-                    payload=payload,
-                    conversation_id=conversation_id,
-                    message_id=message_id,
-                    status=PENDING,
-                    attempts=0,
-                    not_before=now,
-                    created_at=datetime.now(UTC),
-                )
-                .returning(outbox.c.id)
-            )
-        ).scalar_one()
+        row = _new_job(lane, target, kind, payload, now, conversation_id, message_id)
+        return (await self.conn.execute(outbox.insert().values(**row).returning(outbox.c.id))).scalar_one()
+
+    async def enqueue_all(self, jobs: Sequence[dict[str, Any]], *, now: float) -> None:
+        """Many jobs in one statement; each is ``enqueue``'s arguments but ``now``, as a dict."""
+        if jobs:
+            self.enqueued += len(jobs)
+            await self.conn.execute(outbox.insert(), [_new_job(**job, now=now) for job in jobs])
 
     async def claim(
         self,

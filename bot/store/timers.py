@@ -6,7 +6,7 @@ Timers live in the database so they survive restarts; a timer fires through one 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,7 +140,12 @@ class TimerStore:
 
     async def customer_waiting(self, conversation_id: int, since: datetime) -> None:
         """Start the waiting clock at the customer's message, unless it already runs."""
-        await self.conn.execute(_WAITING_SINCE, {"state_of": conversation_id, "since": since})
+        await self.customers_waiting([conversation_id], since)
+
+    async def customers_waiting(self, conversation_ids: Sequence[int], since: datetime) -> None:
+        """The same for each of these inquiries, in one statement (a group of follow-ups)."""
+        if conversation_ids:
+            await self.conn.execute(_WAITING_SINCE, [{"state_of": c, "since": since} for c in conversation_ids])
 
     async def answered(self, conversation_id: int, *, by: str, at: datetime, business_seconds: float) -> bool:
         """Stop the waiting clock; True when this was the conversation's first response (recorded once)."""

@@ -17,6 +17,7 @@ from bot.connectors.base import Outcome
 from bot.domain.models import Conversation, InboundMessage
 from bot.store.database import Transaction
 from bot.store.follow_ups import KnownSender, NewMessage
+from bot.store.identity_records import unchanged
 from bot.store.timers import InquiryState
 from bot.usecases import jobs
 from bot.usecases.hooks import FollowUp
@@ -69,10 +70,7 @@ class FollowUps:
         known = group.senders.get(key)
         if known is None or key in group.alone or message.edited or message.origin:
             return None
-        sender = message.sender
-        language_code = sender.language_code or known.language_code
-        now_reads = (sender.display_name, sender.username, sender.verified, sender.email, language_code)
-        if now_reads != (known.display_name, known.username, known.verified, known.email, known.language_code):
+        if not unchanged(known, message.sender):
             return None  # the identity is updated by upsert_identity
         return group.open.get(known.identity_id)
 
@@ -98,6 +96,7 @@ class FollowUps:
                 )
             )  # fmt: skip
         ids = await tx.follow_ups.archive(rows, now)
+        await tx.archive.touch_all(sorted({m.conversation_id for m in rows if m.source_key in ids}), now)
         stored = [FollowUp(c, group.states.get(c.id), m) for m, c in adding if m.source_key in ids]
         await self.receiving.hooks.customers_wrote(tx, stored, now)
         return [_outcome(m, c, ids) for m, c in run]

@@ -116,7 +116,7 @@ class Triage(ConversationHooks):
         for follow_up in (f for f, simple in zip(follow_ups, plain, strict=True) if not simple):
             await self.customer_wrote(tx, follow_up.conversation.id, follow_up.message, opened=False, now=now)
         starting = [f.conversation.id for f, simple in zip(follow_ups, plain, strict=True) if simple and f.waiting]
-        await tx.follow_ups.customers_waiting(starting, now)
+        await tx.timers.customers_waiting(starting, now)
 
     async def acknowledged(self, tx: Transaction, conversation_id: int, message: InboundMessage, now: datetime) -> None:
         """Offer the categories as buttons, after the acknowledgement; the message itself is already on its way."""
