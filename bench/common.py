@@ -40,6 +40,7 @@ SIGNING_SECRET = "bench-signing-secret"
 TELEGRAM_TOKEN = "123456:BENCH"
 WEBHOOK_SECRET = "bench-webhook-secret"
 INBOX = "C0INBOX"
+TOPIC_CHANNELS = 100  # the most topic channels a benchmark routes to (bench.relay); staff are members of each
 STAFF = "U0STAFF"
 
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -185,6 +186,8 @@ class Fakes:
 
     async def __aenter__(self) -> Fakes:
         self.slack.add_user(STAFF, name="jiwoo", real_name="Jiwoo Park", profile={"display_name": "Jiwoo"})
+        for channel in (INBOX, *(topic_channel(n) for n in range(TOPIC_CHANNELS))):
+            self.slack.set_members(channel, [STAFF])  # a staff channel's members may use the slash commands
         await self.slack.start()
         await self.telegram.start()
         return self

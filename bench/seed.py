@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import make_url
 
 from bench.common import INBOX
+from bot.store import grams
 
 FAMILY = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "Kim", "Lee", "Park", "Smith", "Garcia", "Nguyen"]
 GIVEN = [
@@ -200,9 +201,21 @@ def _fts_content(sql: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _gram_fill(insert_trigger: str) -> str | None:
+    """A contentless gram table's insert trigger (migration 0012) as one statement filling it from its table."""
+    match = re.search(
+        r"ON (\w+) BEGIN INSERT INTO (\w+)\(rowid, grams\) VALUES \(new\.id, (\w+)\(([^)]*)\)\);", insert_trigger
+    )
+    if match is None:
+        return None
+    table, gram_table, function, arguments = match.groups()
+    return f"INSERT INTO {gram_table}(rowid, grams) SELECT id, {function}({arguments.replace('new.', '')}) FROM {table}"
+
+
 def seed_sqlite(path: str, shape: Shape, progress: Callable[[str], None] = lambda _: None) -> None:
     """executemany in one transaction per table; FTS5 triggers on the loaded tables are lifted during the load
-    and each external-content index rebuilt once afterwards (the same index, built in one pass)."""
+    and each index built once afterwards (the same index, built in one pass): the external-content trigram tables
+    rebuilt, the contentless gram tables filled."""
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -228,11 +241,17 @@ def seed_sqlite(path: str, shape: Shape, progress: Callable[[str], None] = lambd
                 for chunk in _chunks(rows, 50_000):
                     conn.executemany(sql, [tuple(_sqlite_value(v) for v in row) for row in chunk])
             progress(f"loaded {name}")
+        grams.register(conn)
         with conn:
             for name, content in fts.items():
                 if content in loaded:
                     conn.execute(f"INSERT INTO {name}({name}) VALUES ('rebuild')")
                     progress(f"rebuilt {name}")
+            for name, sql in triggers:
+                fill = _gram_fill(sql)
+                if fill is not None and name.endswith("_ai"):
+                    conn.execute(fill)
+                    progress(f"filled {name.removesuffix('_ai')}")
             for _, sql in triggers:
                 conn.execute(sql)
         conn.execute("ANALYZE")

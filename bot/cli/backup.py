@@ -42,7 +42,7 @@ def sqlite_file(url: str) -> Path | None:
 
 
 _TABLES = ("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-           "AND name NOT LIKE '%_fts%' ORDER BY name")  # the search index is rebuilt from these, not counted
+           "AND name NOT LIKE '%_fts%' AND name NOT LIKE '%_grams%' ORDER BY name")  # search indexes: not counted
 
 
 def _copy(source: Path, target: Path, overwrite: bool) -> Backup:

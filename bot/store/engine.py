@@ -15,6 +15,8 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.store import grams
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -43,6 +45,7 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cursor.close()
+            grams.register(dbapi_conn)  # the search's gram tables are written by triggers calling it
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,8 @@ not as tokens. The index is built by migration 0003:
 
 - SQLite: FTS5 ``trigram`` tables (``messages_fts``, ``activities_fts``, ``identities_fts``) kept exact by triggers.
   A term of three or more characters is a trigram phrase; shorter terms (trigrams cannot hold them) are checked
-  with LIKE, either on the rows the longer terms found or, for an all-short query, by a newest-first scan.
+  with LIKE on the rows the longer terms found, or, for an all-short query, found through the gram tables of
+  migration 0012 (``messages_grams`` and the others: every one- and two-character gram, bot.store.grams).
 - PostgreSQL: ``pg_trgm`` GIN indexes serve ILIKE for terms of three characters or more, and a GIN index over
   ``threadbridge_grams(text)`` (every one- and two-character gram) serves the short ones exactly.
 
@@ -65,8 +66,8 @@ class Search(TextMatch):
                 found[survivor] = None
         identity_text: ColumnElement[str] = literal_column(IDENTITY_TEXT_SQL)
         stmt = select(identities.c.customer_id)
-        match = self._fts_match("identities_fts", terms)
-        short = [t for t in terms if is_short(t)] if match is not None else terms
+        match = self._text_match("identities_fts", "identities_grams", terms)
+        short = [t for t in terms if is_short(t)] if match is not None else terms  # LIKE checks what FTS cannot
         if match is not None:
             fts_table, condition = match
             stmt = stmt.select_from(fts_table.join(identities, identities.c.id == fts_table.c.rowid)).where(condition)
@@ -153,8 +154,8 @@ class Search(TextMatch):
     ) -> list[Hit]:
         if filters.customer_ids is not None or not terms:
             return await self._messages_scan(terms, filters, before, limit)  # a few conversations: no index needed
-        match = self._fts_match("messages_fts", terms)
-        if match is not None:  # SQLite, some term long enough for trigrams: the FTS index drives, newest first
+        match = self._text_match("messages_fts", "messages_grams", terms)
+        if match is not None:  # SQLite, the terms in an FTS index (trigrams or grams): it drives, newest first
             fts_table, condition = match
             stmt = (
                 self._message_select()
@@ -168,7 +169,7 @@ class Search(TextMatch):
                 stmt = stmt.where(fts_table.c.rowid < before)
             stmt = stmt.order_by(fts_table.c.rowid.desc()).limit(limit)
             return await self._hits(stmt)
-        if not self._postgres:  # SQLite, only short terms: trigrams cannot help, scan newest first
+        if not self._postgres:  # SQLite, a short term no index holds (whitespace in it): scan newest first
             return await self._messages_scan(terms, filters, before, limit)
         return await self._messages_two_phase(terms, filters, before, limit)
 
@@ -344,7 +345,7 @@ class Search(TextMatch):
             stmt = base
             if customer_scope is not None:
                 stmt = stmt.where(activities.c.customer_id.in_(customer_scope))
-            match = self._fts_match("activities_fts", terms) if customer_scope is None else None
+            match = self._text_match("activities_fts", "activities_grams", terms) if customer_scope is None else None
             remaining = list(terms)
             if match is not None:
                 fts_table, condition = match

@@ -1,5 +1,5 @@
-"""How a search term is matched in each dialect: FTS5 trigram phrases and LIKE on SQLite, trigram and gram indexes
-on PostgreSQL; and the filters of ``/history`` as conditions."""
+"""How a search term is matched in each dialect: FTS5 trigram phrases, FTS5 gram tokens and LIKE on SQLite, trigram
+and gram indexes on PostgreSQL; and the filters of ``/history`` as conditions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.customer_schema import activities
+from bot.store.grams import term_token
 from bot.store.schema import conversations, identities, messages
 from bot.store.search_results import Filters
 from bot.store.toolkit_schema import conversation_tags
@@ -67,6 +68,19 @@ class TextMatch:
         fts_table = table(fts, column("rowid"))
         query = " AND ".join(_fts_phrase(t) for t in long_terms)
         return fts_table, text(f"{fts} MATCH :{fts}_q").bindparams(**{f"{fts}_q": query})
+
+    def _grams_match(self, grams: str, terms: Sequence[str]) -> tuple[Any, Any] | None:
+        """SQLite: the gram table and its MATCH condition when every term is short and the gram index holds it (an
+        absent term is then one index lookup instead of a scan); None otherwise."""
+        tokens = [term_token(t) for t in terms]
+        if self._postgres or not tokens or None in tokens:  # term_token: None for a term of trigram length
+            return None
+        gram_table = table(grams, column("rowid"))
+        return gram_table, text(f"{grams} MATCH :{grams}_q").bindparams(**{f"{grams}_q": " AND ".join(tokens)})
+
+    def _text_match(self, fts: str, grams: str, terms: Sequence[str]) -> tuple[Any, Any] | None:
+        """SQLite: the index that finds rows holding ``terms``: trigrams when a term is long enough, else grams."""
+        return self._fts_match(fts, terms) or self._grams_match(grams, terms)
 
     def _filter_conditions(
         self, filters: Filters, *, for_activities: bool = False, created: Any = None
