@@ -428,6 +428,24 @@ async def test_staff_directory_sees_joiners_after_a_short_while_and_keeps_its_an
     slack.set_down(False)
 
 
+async def test_a_bot_left_out_of_its_staff_channels_asks_slack_once_for_a_burst_of_commands(slack: FakeSlack) -> None:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    now = [1000.0]
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    staff = StaffDirectory(client, ["C0GONE1", "C0GONE2"], retry_after_failure=2, clock=lambda: now[0])
+    answers = await asyncio.gather(*(staff.check(STAFF) for _ in range(20)))  # twenty commands at once
+    assert set(answers) == {Access.UNKNOWN}
+    assert len(slack.calls_to("conversations.members")) == 2  # one attempt, each channel once, for all twenty
+    now[0] += 1
+    assert await staff.check(STAFF) == Access.UNKNOWN
+    assert len(slack.calls_to("conversations.members")) == 2  # a failure is not repeated at once
+    slack.set_members("C0GONE1", [STAFF])  # the bot was invited
+    now[0] += 1.5
+    assert await staff.check(STAFF) == Access.STAFF
+    assert len(slack.calls_to("conversations.members")) == 4
+
+
 def test_tag_lists_are_normalised_and_bounded() -> None:
     import pytest
 

@@ -3,7 +3,9 @@
 Asked of Slack (``conversations.members``, ``usergroups.users.list``) and cached briefly: membership changes rarely,
 and a slash command must be answered within three seconds. A person not in the cache triggers one early refresh
 (someone just joined), at most every ``miss_refresh`` seconds. When Slack cannot be reached the last answer is kept;
-with no answer at all nobody is let in.
+with no answer at all nobody is let in. A failed attempt is not repeated for ``retry_after_failure`` seconds, and
+requests that waited for an attempt take its outcome: a bot left out of its staff channels must not ask Slack about
+every channel again for each command (a burst of commands would reach Slack's rate limit and wait in line).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class StaffDirectory:
         *,
         ttl: float = 60.0,
         miss_refresh: float = 10.0,
+        retry_after_failure: float = 2.0,
         timeout: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -49,30 +52,35 @@ class StaffDirectory:
         self.groups = tuple(groups)
         self.ttl = ttl
         self.miss_refresh = miss_refresh
+        self.retry_after_failure = retry_after_failure
         self.timeout = timeout
         self.clock = clock
         self._members: frozenset[str] | None = None
         self._fetched_at = float("-inf")
+        self._failed_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def check(self, user_id: str) -> Access:
         """Whether ``user_id`` is staff right now (as of at most ``ttl`` seconds ago)."""
-        age = self.clock() - self._fetched_at
-        if self._members is None or age > self.ttl or (user_id not in self._members and age > self.miss_refresh):
-            await self._refresh()
+        now = self.clock()
+        age = now - self._fetched_at
+        stale = self._members is None or age > self.ttl or (user_id not in self._members and age > self.miss_refresh)
+        if stale and now - self._failed_at >= self.retry_after_failure:
+            await self._refresh(asked_at=now)
         if self._members is None:
             return Access.UNKNOWN
         return Access.STAFF if user_id in self._members else Access.REFUSED
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, *, asked_at: float) -> None:
         async with self._lock:
             started = self.clock()
-            if self._members is not None and started - self._fetched_at < 1.0:
-                return  # another request refreshed it while this one waited for the lock
+            if self._failed_at >= asked_at or (self._members is not None and started - self._fetched_at < 1.0):
+                return  # another request asked Slack while this one waited for the lock: its outcome stands
             try:
                 members = await asyncio.wait_for(self._fetch(), self.timeout)
             except (*SLACK_FAILURES, _Unreadable) as exc:
                 log.warning("could not read the staff channels' members from Slack: %s", describe(exc))
+                self._failed_at = self.clock()  # when it ended: who asked meanwhile takes this outcome
                 if self._members is not None:
                     self._fetched_at = started - self.ttl + self.miss_refresh  # keep the old answer a little longer
                 return
