@@ -3,9 +3,10 @@
 Asked of Slack (``conversations.members``, ``usergroups.users.list``) and cached briefly: membership changes rarely,
 and a slash command must be answered within three seconds. A person not in the cache triggers one early refresh
 (someone just joined), at most every ``miss_refresh`` seconds. When Slack cannot be reached the last answer is kept;
-with no answer at all nobody is let in. A failed attempt is not repeated for ``retry_after_failure`` seconds, and
-requests that waited for an attempt take its outcome: a bot left out of its staff channels must not ask Slack about
-every channel again for each command (a burst of commands would reach Slack's rate limit and wait in line).
+with no answer at all nobody is let in. Requests that waited for an attempt take its outcome, and when Slack answered
+but let the bot read none of the staff channels (it was left out of them) the attempt is not repeated for
+``retry_after_failure`` seconds: such a bot must not ask Slack about every channel again for each command (a burst
+of commands would reach Slack's rate limit and wait in line). After an outage the next request asks again.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class StaffDirectory:
         self.clock = clock
         self._members: frozenset[str] | None = None
         self._fetched_at = float("-inf")
-        self._failed_at = float("-inf")
+        self._attempted_at = float("-inf")  # when the last attempt to ask Slack ended, whatever its outcome
+        self._quiet_until = float("-inf")  # no attempt before this (the bot was left out of its staff channels)
         self._lock = asyncio.Lock()
 
     async def check(self, user_id: str) -> Access:
@@ -65,7 +67,7 @@ class StaffDirectory:
         now = self.clock()
         age = now - self._fetched_at
         stale = self._members is None or age > self.ttl or (user_id not in self._members and age > self.miss_refresh)
-        if stale and now - self._failed_at >= self.retry_after_failure:
+        if stale and now >= self._quiet_until:
             await self._refresh(asked_at=now)
         if self._members is None:
             return Access.UNKNOWN
@@ -74,18 +76,21 @@ class StaffDirectory:
     async def _refresh(self, *, asked_at: float) -> None:
         async with self._lock:
             started = self.clock()
-            if self._failed_at >= asked_at or (self._members is not None and started - self._fetched_at < 1.0):
+            if self._attempted_at >= asked_at or (self._members is not None and started - self._fetched_at < 1.0):
                 return  # another request asked Slack while this one waited for the lock: its outcome stands
             try:
                 members = await asyncio.wait_for(self._fetch(), self.timeout)
             except (*SLACK_FAILURES, _Unreadable) as exc:
                 log.warning("could not read the staff channels' members from Slack: %s", describe(exc))
-                self._failed_at = self.clock()  # when it ended: who asked meanwhile takes this outcome
+                self._attempted_at = self.clock()
+                if isinstance(exc, _Unreadable):
+                    self._quiet_until = self._attempted_at + self.retry_after_failure
                 if self._members is not None:
                     self._fetched_at = started - self.ttl + self.miss_refresh  # keep the old answer a little longer
                 return
             self._members = frozenset(members)
             self._fetched_at = started
+            self._attempted_at = self.clock()
 
     async def _fetch(self) -> set[str]:
         members: set[str] = set()
