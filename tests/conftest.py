@@ -32,6 +32,8 @@ from bot.connectors import registry
 from bot.delivery.pacing import Pacer
 from bot.delivery.worker import WorkerSettings
 from bot.runtime import Runtime, running
+from bot.store.database import Database
+from bot.store.engine import create_engine, migrate
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_requests import action_body, command_body, event_body, message_event, post_signed
 from tests.fakes.telegram import FakeTelegram
@@ -128,6 +130,16 @@ async def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncI
         raise RuntimeError(f"TEST_DATABASE_URL is set but does not answer: {scratch_postgres_error}")
     await reset_schema(url)
     yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database of the test's own, no bot around it (the store's tests)."""
+    engine = create_engine(database_url)
+    await migrate(engine)
+    database = Database(engine)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -85,8 +85,9 @@ async def test_forty_follow_ups_in_one_group_take_a_few_statements_and_keep_each
     assert groups == [40]
     (archiving,) = watched.archiving()
     # existing keys, identities, open conversations, inquiry states, messages, their map, touch, the posts queued,
-    # and BEGIN: nine statements for forty messages (one by one: ten or more each)
-    assert len(archiving) <= 10, archiving
+    # and BEGIN: nine statements for forty messages (one by one: ten or more each); on SQLite one more, the lease
+    # of the posts alone in their lanes (bot.store.database.Database.adopt_with: none here, each lane has five)
+    assert len(archiving) <= (11 if bot.rt.db.dialect == "sqlite" else 10), archiving
     for chat in CHATS:
         assert await texts_of(bot, chat) == [f"hello from {chat}", *(f"f{chat}-{n}" for n in range(5))]
         assert sum(bot.slack_count(threads[chat], f"f{chat}-{n}") for n in range(5)) == 5

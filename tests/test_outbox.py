@@ -5,30 +5,18 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from bot.delivery.pacing import Pacer
 from bot.delivery.worker import DeliveryWorker, WorkerSettings
 from bot.store.database import Database
-from bot.store.engine import create_engine, migrate
 from bot.store.outbox import Job, claim_statement, prune_candidates
 from bot.store.schema import outbox
 
 NOW = time.time()
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    database = Database(engine)
-    yield database
-    await database.dispose()
 
 
 async def enqueue(db: Database, lane: str, kind: str = "post", target: str = "slack:C1", n: int = 1) -> list[int]:

@@ -51,9 +51,13 @@ class SendToCustomer:
         connector = self.connectors.get(channel)
         if connector is None:
             raise PermanentFailure(f"the {channel} channel is not enabled any more")
-        if job.message_id is not None and await self._taken_back(job.message_id):
-            return Delivered()  # deleted, or edited into a note, while it waited: it is not sent
-        outgoing = await self._outgoing(job, connector)
+        row = None
+        if job.message_id is not None:
+            async with self.db.reading() as tx:  # one read on the hot path
+                row = await tx.archive.message_row(job.message_id)
+            if row is not None and row.direction == Direction.OUTBOUND and row.delivery == Delivery.INTERNAL:
+                return Delivered()  # deleted, or edited into a note, while it waited: it is not sent
+        outgoing = await self._outgoing(job, row, connector)
         progress = Progress(job, self.db)
         sent = await connector.send(address, outgoing, progress)
         all_ids = progress.ids or sent
@@ -68,19 +72,10 @@ class SendToCustomer:
 
         return Delivered(record=record)
 
-    async def _taken_back(self, message_id: int) -> bool:
-        async with self.db.reading() as tx:
-            row = await tx.archive.message_row(message_id)
-        return row is not None and row.direction == Direction.OUTBOUND and row.delivery == Delivery.INTERNAL
-
-    async def _outgoing(self, job: Job, connector: Connector) -> Outgoing:
+    async def _outgoing(self, job: Job, row: Any, connector: Connector) -> Outgoing:
         """The job as the customer will get it: the archived message's text (or the job's own), the formatting
         parsed when staff wrote it, the files (each within the channel's limit), the buttons."""
         payload = job.payload
-        row = None
-        if job.message_id is not None:
-            async with self.db.reading() as tx:
-                row = await tx.archive.message_row(job.message_id)
         text = str(payload.get("text", row.text if row is not None else ""))  # a note sent on purpose: its words now
         files: list[OutgoingFile] = []
         for data in row.attachments if row is not None else []:

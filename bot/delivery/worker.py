@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import time
@@ -143,6 +144,7 @@ class DeliveryWorker:
                 released = await tx.outbox.release_all_leases()
             if released:
                 log.info("resuming %d deliveries interrupted by the last shutdown", released)
+        self.db.adopt_with(self)  # jobs that can start at once come straight from the transaction that queued them
         self._main = asyncio.create_task(self._run(), name="delivery-worker")
         self._heartbeat = asyncio.create_task(self._keep_leases(), name="delivery-leases")
 
@@ -151,6 +153,7 @@ class DeliveryWorker:
         the queue at once what did not run (jobs waiting for their slot; anything still running when the grace is
         over), so the next process, or another one on the same database, delivers it without waiting for a lease."""
         self._stopping = True
+        self.db.adopt_with(None)
         self._draining.set()
         for waiting in list(self._pacing):  # waiting for a slot: no API call is under way, they can go back now
             waiting.cancel()
@@ -217,6 +220,22 @@ class DeliveryWorker:
     def _room(self, target: str) -> int:
         return self.settings.per_target - self._per_target[target]
 
+    # --- what bot.store.database.Adopter asks of the worker ---------------------------------------------------
+
+    def lease_seconds(self) -> float:
+        return self.settings.lease_seconds
+
+    def room(self) -> int:
+        return self.settings.concurrency - len(self._inflight)
+
+    def takes(self, target: str) -> bool:
+        return not self._stopping and self._room(target) > 0 and self.pacer.blocked_for(target) <= 0
+
+    def adopt(self, jobs: list[Job]) -> None:
+        """Run jobs a transaction leased for this worker as it committed (each alone in its lane)."""
+        for job in jobs:
+            self._start([job])
+
     async def _fill(self) -> None:
         free = self.settings.concurrency - len(self._inflight)
         if free <= 0:
@@ -235,11 +254,15 @@ class DeliveryWorker:
                 first_kinds=self.first,
             )
         for batch in batches:
-            target = batch[0].target
-            self._per_target[target] += 1
-            task = asyncio.create_task(self._run_batch(batch), name=f"deliver-{batch[0].id}")
-            self._inflight[task] = batch
-            task.add_done_callback(self._finished)
+            self._start(batch)
+
+    def _start(self, batch: list[Job]) -> None:
+        self._per_target[batch[0].target] += 1
+        # A context of its own: an adopted job starts inside the use case that queued it, whose context says
+        # "already being retried" (bot.store.database.retried) and carries its log fields.
+        task = asyncio.create_task(self._run_batch(batch), name=f"deliver-{batch[0].id}", context=contextvars.Context())
+        self._inflight[task] = batch
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         batch = self._inflight.pop(task, None)

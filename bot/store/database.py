@@ -9,10 +9,11 @@ import functools
 import logging
 import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -27,7 +28,7 @@ from bot.store.follow_ups import FollowUpStore
 from bot.store.holds import HoldStore
 from bot.store.languages import LanguageStore
 from bot.store.origins import OriginStore
-from bot.store.outbox import Outbox
+from bot.store.outbox import Job, Outbox
 from bot.store.parts import PartStore
 from bot.store.search import Search
 from bot.store.surveys import SurveyStore
@@ -114,10 +115,26 @@ class Transaction:
         self.follow_ups = FollowUpStore(conn, self.outbox)  # many customer messages at once (bot.store.follow_ups)
 
 
+class Adopter(Protocol):
+    """A worker in this process that takes the jobs a transaction queued straight after it commits
+    (bot.delivery.worker.DeliveryWorker), instead of being woken to claim them in a transaction of its own."""
+
+    owner: str
+
+    def lease_seconds(self) -> float: ...
+
+    def room(self) -> int: ...
+
+    def takes(self, target: str) -> bool: ...
+
+    def adopt(self, jobs: list[Job]) -> None: ...
+
+
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._after_enqueue: list[Callable[[], None]] = []
+        self._adopter: Adopter | None = None
         # SQLite takes one writer at a time. Left to SQLite, writers that find the lock taken poll for it with
         # growing sleeps, and under load one can lose for seconds to the others; queued here, they take turns in
         # order (readers never wait: WAL). Other processes on the same file still meet SQLite's busy timeout.
@@ -131,14 +148,33 @@ class Database:
         """Call ``callback`` after any transaction that queued a delivery commits (wakes the local worker)."""
         self._after_enqueue.append(callback)
 
+    def adopt_with(self, adopter: Adopter | None) -> None:
+        """Hand ``adopter`` the jobs that can start at once (SQLite; None stops it).
+
+        A job queued into an empty lane is leased by the transaction that queued it, as its last statement, and given
+        to the worker after the commit: a relayed message costs no claim transaction and no wake-up. Only on SQLite,
+        where writers take turns, so no other transaction can queue into the same lane until this one commits;
+        on PostgreSQL several processes may, and the claim stays the only way a job starts."""
+        self._adopter = adopter if self.dialect == "sqlite" else None
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
+        adopted: list[Job] = []
         async with self._turn(), self.engine.begin() as conn:
             tx = Transaction(conn)
             yield tx
-        if tx.outbox.enqueued:
+            if tx.outbox.lanes and self._adopter is not None:
+                adopted = await self._lease_for(self._adopter, tx.outbox)
+        if adopted and self._adopter is not None:
+            self._adopter.adopt(adopted)
+        if tx.outbox.enqueued > len(adopted):
             for callback in self._after_enqueue:
                 callback()
+
+    async def _lease_for(self, adopter: Adopter, queued: Outbox) -> list[Job]:
+        lanes = [lane for lane, target in queued.lanes.items() if adopter.takes(target)][: adopter.room()]
+        now = time.time()
+        return await queued.lease_alone(lanes, owner=adopter.owner, until=now + adopter.lease_seconds(), now=now)
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:

@@ -141,6 +141,26 @@ _FOLLOWER_ROWS = (
 )
 
 
+def _lease_alone_statement() -> Any:
+    """Lease the jobs that are alone in their lane (nothing unfinished before or behind them) among ``lanes``, when
+    runnable: what a claim would take, found by the lanes a transaction just queued into."""
+    alone = (
+        select(func.min(outbox.c.id))
+        .where(outbox.c.lane.in_(bindparam("lanes", expanding=True)), outbox.c.status.in_(_UNFINISHED))
+        .group_by(outbox.c.lane)
+        .having(func.count() == 1)
+    )
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(alone), outbox.c.status == PENDING, outbox.c.not_before <= bindparam("now", type_=Float))
+        .values(status=SENDING, lease_until=bindparam("until", type_=Float), lease_owner=bindparam("owner"))
+        .returning(*outbox.c)
+    )
+
+
+_LEASE_ALONE = _lease_alone_statement()
+
+
 def prune_candidates(finished_before: datetime, *, limit: int) -> Select[Any]:
     """Ids of up to ``limit`` jobs delivered before ``finished_before``, longest ago first (the done index)."""
     return (
@@ -155,6 +175,7 @@ class Outbox:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.enqueued = 0
+        self.lanes: dict[str, str] = {}  # lane -> target of every job this transaction queued
 
     async def enqueue(
         self,
@@ -168,6 +189,7 @@ class Outbox:
         message_id: int | None = None,
     ) -> int:
         self.enqueued += 1
+        self.lanes[lane] = target
         row = _new_job(lane, target, kind, payload, now, conversation_id, message_id)
         return (await self.conn.execute(outbox.insert().values(**row).returning(outbox.c.id))).scalar_one()
 
@@ -175,6 +197,7 @@ class Outbox:
         """Many jobs in one statement; each is ``enqueue``'s arguments but ``now``, as a dict."""
         if jobs:
             self.enqueued += len(jobs)
+            self.lanes.update((job["lane"], job["target"]) for job in jobs)
             await self.conn.execute(outbox.insert(), [_new_job(**job, now=now) for job in jobs])
 
     async def claim(
@@ -221,6 +244,14 @@ class Outbox:
         if ids:
             await self.conn.execute(_LEASE, {"ids": ids, "until": now + lease_seconds, "owner": owner})
         return batches
+
+    async def lease_alone(self, lanes: Collection[str], *, owner: str, until: float, now: float) -> list[Job]:
+        """Lease, for ``owner``, each job of ``lanes`` that is the only unfinished one of its lane: delivered
+        straight after this transaction commits, with no claim of its own (``Database.adopt_with``)."""
+        if not lanes:
+            return []
+        rows = await self.conn.execute(_LEASE_ALONE, {"lanes": list(lanes), "now": now, "until": until, "owner": owner})
+        return sorted((_to_job(row) for row in rows), key=lambda job: job.id)
 
     async def _followers(self, heads: list[Job], limit: int, now: float) -> dict[int, list[Job]]:
         """For each head, the jobs right behind it in its lane, without a gap, at most ``limit``: two statements

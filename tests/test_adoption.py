@@ -1,0 +1,130 @@
+"""Delivery straight after commit: on SQLite a job queued into an empty lane is leased by the transaction that
+queued it and handed to the worker after the commit, with no claim; anything else (a backlog, a job behind
+another, a target without room, PostgreSQL) is left to the claim, in lane order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from bot.store.database import Database
+from bot.store.outbox import PENDING, SENDING, Job
+from bot.store.schema import outbox
+from tests.conftest import Bot
+from tests.customer_helpers import customer_writes, person
+
+NOW = 1_000.0
+
+
+class Taker:
+    """An Adopter that records what it was handed."""
+
+    owner = "w-adopt"
+
+    def __init__(self) -> None:
+        self.adopted: list[Job] = []
+        self.free = 10
+        self.refused: set[str] = set()
+
+    def lease_seconds(self) -> float:
+        return 30.0
+
+    def room(self) -> int:
+        return self.free
+
+    def takes(self, target: str) -> bool:
+        return target not in self.refused
+
+    def adopt(self, jobs: list[Job]) -> None:
+        self.adopted += jobs
+
+
+async def queue(db: Database, *lanes: str, target: str = "slack:C1") -> list[int]:
+    async with db.transaction() as tx:
+        return [await tx.outbox.enqueue(lane=lane, target=target, kind="post", payload={}, now=NOW) for lane in lanes]
+
+
+async def status(db: Database, job_id: int) -> tuple[str, str | None]:
+    async with db.reading() as tx:
+        row = (await tx.conn.execute(select(outbox.c.status, outbox.c.lease_owner).where(outbox.c.id == job_id))).one()
+        return row.status, row.lease_owner
+
+
+async def test_a_job_alone_in_its_lane_is_leased_by_its_own_transaction_and_nothing_else_is(db: Database) -> None:
+    taker, wakes = Taker(), []
+    db.adopt_with(taker)
+    db.on_enqueue(lambda: wakes.append(1))
+    sqlite = db.dialect == "sqlite"
+
+    (alone,) = await queue(db, "a")
+    assert [j.id for j in taker.adopted] == ([alone] if sqlite else [])
+    assert await status(db, alone) == ((SENDING, "w-adopt") if sqlite else (PENDING, None))
+    assert len(wakes) == (0 if sqlite else 1)  # adopted: no claim is needed, so the worker is not woken
+
+    backlog = await queue(db, "b", "b")  # two in one lane: the claim takes them as one batch
+    behind = await queue(db, "a")  # behind the unfinished one: it waits for its turn
+    taker.refused.add("telegram:9")
+    no_room_for_target = await queue(db, "c", target="telegram:9")
+    taker.free = 0
+    no_room = await queue(db, "d")
+    for job_id in [*backlog, *behind, *no_room_for_target, *no_room]:
+        assert await status(db, job_id) == (PENDING, None)
+    assert [j.id for j in taker.adopted] == ([alone] if sqlite else [])
+    assert len(wakes) == (4 if sqlite else 5)
+
+
+async def test_what_a_transaction_took_back_or_failed_to_commit_is_never_adopted(db: Database) -> None:
+    taker = Taker()
+    db.adopt_with(taker)
+    async with db.transaction() as tx:
+        async with tx.conn.begin_nested() as savepoint:
+            await tx.outbox.enqueue(lane="gone", target="slack:C1", kind="post", payload={}, now=NOW)
+            await savepoint.rollback()
+        kept = await tx.outbox.enqueue(lane="kept", target="slack:C1", kind="post", payload={}, now=NOW)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.outbox.enqueue(lane="failed", target="slack:C1", kind="post", payload={}, now=NOW)
+            raise RuntimeError("the use case failed")
+    assert [j.lane for j in taker.adopted] == (["kept"] if db.dialect == "sqlite" else [])
+    async with db.reading() as tx:
+        lanes = (await tx.conn.execute(select(outbox.c.lane).order_by(outbox.c.id))).scalars().all()
+    assert lanes == ["kept"] and (not taker.adopted or taker.adopted[0].id == kept)
+    db.adopt_with(None)
+    await queue(db, "after")
+    assert len(taker.adopted) == (1 if db.dialect == "sqlite" else 0)  # a stopped worker is handed nothing
+
+
+async def test_a_relayed_customer_message_is_leased_by_the_transaction_that_archived_it(bot: Bot) -> None:
+    chat = 8301
+    thread = await customer_writes(bot, chat, "first words", person(chat, "Hana"))
+    await bot.idle()
+    seen: list[tuple[int, str]] = []  # (connection, what), in the order the bot ran them
+
+    def statement(conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+        if sql.lstrip().startswith("INSERT INTO messages") and "second words" in str(parameters):
+            seen.append((id(conn.connection.dbapi_connection), "archived"))
+        elif "HAVING count(*)" in sql:  # bot.store.outbox._lease_alone_statement
+            seen.append((id(conn.connection.dbapi_connection), "leased"))
+
+    def commit(conn: Any) -> None:
+        seen.append((id(conn.connection.dbapi_connection), "commit"))
+
+    engine = bot.rt.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        bot.telegram.push_text(chat, "second words", user=person(chat, "Hana"))
+        await bot.thread_text(thread, "second words")
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+    archived = next(conn for conn, what in seen if what == "archived")
+    in_that_transaction = [what for conn, what in seen if conn == archived]
+    in_that_transaction = in_that_transaction[in_that_transaction.index("archived") :]
+    in_that_transaction = in_that_transaction[: in_that_transaction.index("commit") + 1]
+    if bot.rt.db.dialect == "sqlite":
+        assert in_that_transaction == ["archived", "leased", "commit"]
+    else:  # several processes may queue into one lane at once: the claim decides
+        assert in_that_transaction == ["archived", "commit"]
