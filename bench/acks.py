@@ -21,6 +21,7 @@ from bench.common import (
     SIGNING_SECRET,
     STAFF,
     check,
+    collector_paused,
     log,
     ms,
     params_text,
@@ -98,7 +99,8 @@ async def _run_target(label: str, module: str) -> dict[str, Any]:
         chats = [8_000_001 + i for i in range(CUSTOMERS)]
         await open_conversations(target, chats)
         started = time.monotonic()
-        acks = await _load(target, chats, commands=module == "bot")
+        with collector_paused():
+            acks = await _load(target, chats, commands=module == "bot")
         seconds = time.monotonic() - started
         wanted = (CUSTOMERS * MESSAGES, THREADS * REPLIES)
         await wait_for(lambda: _delivered(target) == wanted, within=60, what=f"every message relayed by the {label}")

@@ -17,7 +17,7 @@ import sys
 from bot.config import ConfigError
 from bot.delivery.pacing import Pacer
 from bot.deployment import load_deployment
-from bot.runtime import running
+from bot.runtime import running, settle_heap
 
 
 async def _serve() -> None:
@@ -27,6 +27,7 @@ async def _serve() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with running(config, host="127.0.0.1", pacer=Pacer.unlimited()):
+        settle_heap()
         await stop.wait()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -167,6 +168,21 @@ def rss_kib(pid: int) -> dict[str, int]:
         if line.startswith(("VmRSS:", "VmHWM:")):
             out[line.split(":")[0]] = int(line.split()[1])
     return out
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage-collector pass in this process while a latency is timed: the load generator and the fake APIs
+    (which stamp each call's arrival) live here, and one full pass held this process 30-130 ms, which showed up as
+    the bot's latency. What start-up built is set aside first (``gc.freeze``), the rest collected afterwards."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def free_port() -> int:

@@ -26,6 +26,7 @@ from bench.common import (
     Fakes,
     bot_env,
     check,
+    collector_paused,
     free_port,
     log,
     ms,
@@ -192,14 +193,15 @@ async def _measure(
             )
             await profiler.__aenter__()
         try:
-            sent, acks, counter = await _open_loop(target, direction, run, rate, count, chats, first=warm)
+            with collector_paused():
+                sent, acks, counter = await _open_loop(target, direction, run, rate, count, chats, first=warm)
 
-            def delivered(run: int = run, sent: dict[tuple[int, int], float] = sent) -> bool:
-                target.scan()
-                return all(key in target.arrivals for key in sent)
+                def delivered(run: int = run, sent: dict[tuple[int, int], float] = sent) -> bool:
+                    target.scan()
+                    return all(key in target.arrivals for key in sent)
 
-            with contextlib.suppress(TimeoutError):
-                await wait_for(delivered, within=DRAIN_TIMEOUT, interval=0.1)
+                with contextlib.suppress(TimeoutError):
+                    await wait_for(delivered, within=DRAIN_TIMEOUT, interval=0.1)
         finally:
             if profiler is not None:
                 await profiler.__aexit__(None, None, None)

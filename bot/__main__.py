@@ -39,7 +39,7 @@ def _setup_logging(config: Config) -> None:
 async def _serve(config: Config) -> int:
     """Run until SIGTERM or SIGINT, which also cuts a start short (a platform that does not answer never keeps the
     bot from stopping)."""
-    from bot.runtime import CannotListen, running
+    from bot.runtime import CannotListen, running, settle_heap
     from bot.store.engine import SchemaTooNew
 
     stop = asyncio.Event()
@@ -49,6 +49,7 @@ async def _serve(config: Config) -> int:
 
     async def run() -> None:
         async with running(config):
+            settle_heap()
             await stop.wait()
 
     task = asyncio.create_task(run())

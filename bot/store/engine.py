@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store import grams
+from bot.store.checkpoints import SAFETY_PAGES
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_PAGES}")  # checkpoints: bot.store.checkpoints
             cursor.close()
             grams.register(dbapi_conn)  # the search's gram tables are written by triggers calling it
 
