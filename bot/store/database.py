@@ -163,10 +163,11 @@ class Database:
         async with self._turn(), self.engine.begin() as conn:
             tx = Transaction(conn)
             yield tx
-            if tx.outbox.lanes and self._adopter is not None:
-                adopted = await self._lease_for(self._adopter, tx.outbox)
-        if adopted and self._adopter is not None:
-            self._adopter.adopt(adopted)
+            adopter = self._adopter  # the one that leases is the one that runs them, even if it stops meanwhile
+            if tx.outbox.lanes and adopter is not None:
+                adopted = await self._lease_for(adopter, tx.outbox)
+        if adopted and adopter is not None:
+            adopter.adopt(adopted)
         if tx.outbox.enqueued > len(adopted):
             for callback in self._after_enqueue:
                 callback()
