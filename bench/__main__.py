@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "widget": "1,000 concurrent widget connections: memory per connection, visitor→Slack and reply→visitor p99 vs echo",
     "reports": "/report over 90 days of a 1,000,000-message archive: p95 on SQLite and PostgreSQL vs one COUNT",
     "acks": "Slack event and slash-command acknowledgements while 50 customers and 20 staff threads are busy",
+    "checkpoints": "commit latency with SQLite's own checkpoint vs the bot's background checkpoint",
 }
 
 

@@ -13,7 +13,7 @@ from bench.common import DOCS
 JSON_PATH = DOCS / "benchmarks.json"
 MD_PATH = DOCS / "BENCHMARKS.md"
 ORDER = ("relay", "inbound", "memory", "startup", "burst", "search", "widget", "outbox", "newthread", "pacer",
-         "reports", "acks")
+         "reports", "acks", "checkpoints")
 
 
 def load(path: Path = JSON_PATH) -> dict[str, Any]:
