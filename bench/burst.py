@@ -139,12 +139,18 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
             limited = fakes.slack.rate_limited_count
             openers = [m for m in fakes.slack.messages if m["channel"] == INBOX and not m.get("thread_ts")]
     drain = (max(arrived.values()) - started) if arrived else None
-    # Nothing lost, nothing doubled, nothing out of order: the markers of each conversation, in posting order.
+    # Nothing lost, nothing doubled, nothing out of order: the markers of each conversation, in posting order, in
+    # the threads (a thread's first post, the header, also quotes the opening words: bot/slack/opening.py).
     order: dict[int, list[int]] = defaultdict(list)
     for call in posts:
+        if not call.params.get("thread_ts"):
+            continue
         for c, i in _markers(call.params):
             order[int(c)].append(int(i))
-    intact = all(order[c] == list(range(per_conversation)) for c in range(CONVERSATIONS))
+    broken = [c for c in range(CONVERSATIONS) if order[c] != list(range(per_conversation))]
+    intact = not broken
+    if broken:
+        log(f"burst: conversation {broken[0]} arrived as {order[broken[0]]} ({len(broken)} out of order or doubled)")
     fewest = minimal_posts()
     naive_posts = MESSAGES + CONVERSATIONS
     floor_min, floor_naive = floor_seconds(fewest), floor_seconds(naive_posts)
