@@ -67,8 +67,8 @@ async def test_a_job_alone_in_its_lane_is_leased_by_its_own_transaction_and_noth
     behind = await queue(db, "a")  # behind the unfinished one: it waits for its turn
     taker.refused.add("telegram:9")
     no_room_for_target = await queue(db, "c", target="telegram:9")
-    taker.free = 0
-    no_room = await queue(db, "d")
+    taker.free = -2  # more in flight than its concurrency (adopted jobs can overshoot it): still no room
+    no_room = await queue(db, "d", "e", "f")
     for job_id in [*backlog, *behind, *no_room_for_target, *no_room]:
         assert await status(db, job_id) == (PENDING, None)
     assert [j.id for j in taker.adopted] == ([alone] if sqlite else [])

@@ -173,7 +173,7 @@ class Database:
                 callback()
 
     async def _lease_for(self, adopter: Adopter, queued: Outbox) -> list[Job]:
-        lanes = [lane for lane, target in queued.lanes.items() if adopter.takes(target)][: adopter.room()]
+        lanes = [lane for lane, target in queued.lanes.items() if adopter.takes(target)][: max(0, adopter.room())]
         now = time.time()
         return await queued.lease_alone(lanes, owner=adopter.owner, until=now + adopter.lease_seconds(), now=now)
 
