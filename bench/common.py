@@ -496,23 +496,18 @@ def params_text(params: dict[str, Any]) -> str:
 
 
 class InProcess:
-    """The bot's intake and search as ``bot.runtime`` builds them, in this process: ``receive`` stores one customer
-    message through the inbox (group commit included), ``history`` answers what ``/history`` shows."""
+    """The bot's intake as ``bot.runtime`` builds it, in this process: ``receive`` stores one customer message
+    through the inbox (group commit included). (``/history`` is measured through the running bot: bench.search.)"""
 
-    def __init__(self, intake: Any, customers: Any) -> None:
+    def __init__(self, intake: Any) -> None:
         self.intake = intake
-        self.customers = customers
 
     async def receive(self, message: Any) -> Any:
         return await self.intake.receive(message)
 
-    async def history(self, query: str, limit: int = 20) -> list[Any]:
-        page = await self.customers.search(query, "bench", page_size=limit)
-        return list(page.hits)
-
 
 async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[InProcess, Any]:
-    """(the intake and search, engine) built the way bot.runtime builds them, on a migrated database, with the
+    """(the intake, engine) built the way bot.runtime builds them, on a migrated database, with the
     routing hooks on; no worker runs."""
     from datetime import UTC, datetime
 
@@ -520,7 +515,6 @@ async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[InPr
     from bot.domain.i18n import TextBook
     from bot.store.database import Database
     from bot.store.engine import create_engine, migrate
-    from bot.usecases.crm import Customers
     from bot.usecases.intake import Intake
     from bot.usecases.picks import PICK_PREFIX
     from bot.usecases.receiving import Receiving
@@ -538,4 +532,4 @@ async def conversations_service(database_url: str, bot_yaml: Path) -> tuple[InPr
     triage = Triage(db, config, texts, clock=clock, button_data={"telegram": 64})
     receiving = Receiving(config, texts, clock=clock, hooks=triage)
     intake = Intake(db, receiving, {PICK_PREFIX: triage.pick_in}, alert_channel=config.inbox_channel, clock=clock)
-    return InProcess(intake, Customers(db, config, clock=clock)), engine
+    return InProcess(intake), engine

@@ -237,7 +237,7 @@ class DeliveryWorker:
             self._start([job])
 
     async def _fill(self) -> None:
-        free = self.settings.concurrency - len(self._inflight)
+        free = self.room()
         if free <= 0:
             return
         saturated = {t for t, n in self._per_target.items() if n >= self.settings.per_target}
