@@ -12,10 +12,11 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, make_url, text
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.store import grams
+from bot.store import grams, sqlite_driver
 from bot.store.checkpoints import SAFETY_PAGES
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,9 @@ def create_engine(database_url: str) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)  # the file and options the URL names
+        kwargs["timeout"] = SQLITE_BUSY_SECONDS
+        engine = create_async_engine(url, async_creator=sqlite_driver.connector(*args, **kwargs))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,100 @@
+"""SQLite statements make one trip to the connection's thread (bot.store.sqlite_driver), and everything SQLAlchemy
+reads from a cursor still comes back whole: rows past the first trip, streamed results, counts, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.engine import create_engine
+from bot.store.sqlite_driver import PREFETCH, OneTripConnection
+
+ROWS = PREFETCH * 3 + 7  # a result that takes more than one trip
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}")
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)"))
+    yield engine
+    await engine.dispose()
+
+
+async def driver(conn: AsyncConnection) -> OneTripConnection:
+    raw = await conn.get_raw_connection()
+    assert isinstance(raw.driver_connection, OneTripConnection)
+    return raw.driver_connection
+
+
+async def fill(engine: AsyncEngine, count: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO item (name) VALUES (:name)"), [{"name": f"n{i}"} for i in range(count)])
+
+
+async def test_a_transaction_costs_one_trip_per_statement_plus_its_commit(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        sqlite = await driver(conn)
+        await conn.commit()  # the pool's reset and the connect-time pragmas are not the test's
+        before = sqlite.trips
+        await conn.execute(text("INSERT INTO item (name) VALUES ('a')"))  # BEGIN IMMEDIATE, then the insert
+        inserted = await conn.execute(text("INSERT INTO item (name) VALUES ('b') RETURNING id"))
+        assert inserted.scalar_one() == 2
+        assert (await conn.execute(text("SELECT name FROM item ORDER BY id"))).scalars().all() == ["a", "b"]
+        updated = await conn.execute(text("UPDATE item SET name = name || '!'"))
+        assert updated.rowcount == 2
+        await conn.commit()
+        # BEGIN, four statements, COMMIT: aiosqlite's own cursor took four trips a statement (cursor, execute,
+        # fetch, close), 18 in all
+        assert sqlite.trips - before == 6
+
+
+async def test_results_larger_than_one_trip_come_back_whole(engine: AsyncEngine) -> None:
+    await fill(engine, ROWS)
+    async with engine.connect() as conn:
+        sqlite = await driver(conn)
+        before = sqlite.trips
+        names = (await conn.execute(text("SELECT name FROM item ORDER BY id"))).scalars().all()
+        assert names == [f"n{i}" for i in range(ROWS)]
+        assert sqlite.trips - before == 3  # BEGIN, the statement with its first rows, the rest in one more trip
+
+
+async def test_a_streamed_result_reads_in_chunks_and_can_be_left_early(engine: AsyncEngine) -> None:
+    await fill(engine, ROWS)
+    async with engine.connect() as conn:
+        streamed = await conn.stream(text("SELECT name FROM item ORDER BY id"))
+        seen = [row.name async for row in streamed]
+        assert seen == [f"n{i}" for i in range(ROWS)]
+
+        early = await conn.stream(text("SELECT name FROM item ORDER BY id"))
+        first = await early.fetchmany(3)
+        assert [row.name for row in first] == ["n0", "n1", "n2"]
+        await early.close()  # the open sqlite3 cursor is closed on its thread
+        count = (await conn.execute(text("SELECT count(*) FROM item"))).scalar_one()
+        assert count == ROWS
+
+
+async def test_many_rows_in_one_statement_report_their_count(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        result = await conn.execute(text("INSERT INTO item (name) VALUES (:name)"), [{"name": "x"}, {"name": "y"}])
+        assert result.rowcount == 2
+        deleted = await conn.execute(text("DELETE FROM item WHERE name IN ('x', 'y', 'z')"))
+        assert deleted.rowcount == 2
+
+
+async def test_a_failed_statement_raises_what_sqlite_raised_and_the_connection_goes_on(engine: AsyncEngine) -> None:
+    await fill(engine, 1)
+    async with engine.connect() as conn:
+        with pytest.raises(IntegrityError, match="UNIQUE"):
+            await conn.execute(text("INSERT INTO item (name) VALUES ('n0')"))
+        await conn.rollback()
+        with pytest.raises(IntegrityError, match="UNIQUE"):
+            await conn.execute(text("INSERT INTO item (name) VALUES (:name)"), [{"name": "new"}, {"name": "n0"}])
+        await conn.rollback()
+        names = (await conn.execute(text("SELECT name FROM item"))).scalars().all()
+        assert names == ["n0"]  # the failed batch left nothing behind
