@@ -4,15 +4,19 @@ another, a target without room, PostgreSQL) is left to the claim, in lane order.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
-from bot.store.database import Database
-from bot.store.outbox import PENDING, SENDING, Job
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import Delivered, DeliveryWorker, WorkerSettings
+from bot.store.database import Database, Transaction
+from bot.store.engine import READONLY
+from bot.store.outbox import DONE, PENDING, SENDING, Job
 from bot.store.schema import outbox
-from tests.conftest import Bot
+from tests.conftest import Bot, wait_until
 from tests.customer_helpers import customer_writes, person
 
 NOW = 1_000.0
@@ -128,3 +132,47 @@ async def test_a_relayed_customer_message_is_leased_by_the_transaction_that_arch
         assert in_that_transaction == ["archived", "leased", "commit"]
     else:  # several processes may queue into one lane at once: the claim decides
         assert in_that_transaction == ["archived", "commit"]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.delivered: list[int] = []
+
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        self.delivered += [job.id for job in batch]
+        return Delivered()
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        raise AssertionError(f"nothing fails here: {reason}")
+
+
+async def test_a_worker_with_nothing_to_claim_takes_no_write_lock_to_find_out(db: Database) -> None:
+    """On SQLite every writer waits for one lock: after a delivery finished and at every poll, when there is
+    usually nothing to claim, the worker reads first without it (PostgreSQL has no such lock)."""
+    writes: list[int] = []
+
+    def begin(conn: Any) -> None:
+        if not conn.get_execution_options().get(READONLY):
+            writes.append(1)
+
+    handler = Recorder()
+    settings = WorkerSettings(poll_interval=0.02)
+    worker = DeliveryWorker(db, {"post": handler}, Pacer.unlimited(), owner="w1", settings=settings)
+    event.listen(db.engine.sync_engine, "begin", begin)
+    await worker.start()
+    try:
+        (first,) = await queue(db, "a")
+
+        async def finished() -> bool:
+            return (await status(db, first))[0] == DONE
+
+        await wait_until(finished, what="the first job delivered and its finish committed")
+        writes.clear()
+        await asyncio.sleep(0.3)  # about 15 polls, and the wake-up after the finish
+        assert (writes == []) if db.dialect == "sqlite" else (len(writes) > 0)
+
+        (behind_its_back,) = await queue(Database(db.engine), "b")  # no wake-up: the next poll finds it
+        await wait_until(lambda: handler.delivered == [first, behind_its_back], what="the poll's find delivered")
+    finally:
+        await worker.stop()
+        event.remove(db.engine.sync_engine, "begin", begin)

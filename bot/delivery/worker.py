@@ -126,6 +126,7 @@ class DeliveryWorker:
         self.single_process = single_process
         self.metrics = metrics or Metrics()
         self._wake = asyncio.Event()
+        self._queued = True  # queued since the last claim: the next one need not look first
         self._draining = asyncio.Event()
         self._pacing: set[asyncio.Task[Any]] = set()  # jobs sleeping until their paced slot
         self._inflight: dict[asyncio.Task[None], list[Job]] = {}
@@ -136,6 +137,8 @@ class DeliveryWorker:
         db.on_enqueue(self.wake)
 
     def wake(self) -> None:
+        """Claim at once: something was queued (or the worker is stopping)."""
+        self._queued = True
         self._wake.set()
 
     async def start(self) -> None:
@@ -208,8 +211,9 @@ class DeliveryWorker:
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            queued, self._queued = self._queued, False
             try:
-                await self._fill()
+                await self._fill(look_first=not queued)
             except Exception:
                 log.exception("could not read the delivery queue; trying again")
             if self._stopping:
@@ -236,18 +240,26 @@ class DeliveryWorker:
         for job in jobs:
             self._start([job])
 
-    async def _fill(self) -> None:
+    async def _fill(self, *, look_first: bool) -> None:
+        """Claim what can start. On SQLite a claim takes the write lock every writer waits for, and after a finished
+        delivery or at a poll there is usually nothing to claim: ``look_first`` reads first, without the lock."""
         free = self.room()
         if free <= 0:
             return
         saturated = {t for t, n in self._per_target.items() if n >= self.settings.per_target}
+        skip = saturated | self.pacer.blocked()
+        now = time.time()
+        if look_first and self.db.dialect == "sqlite":
+            async with self.db.reading() as tx:
+                if not await tx.outbox.anything_runnable(now=now, skip_targets=skip):
+                    return
         async with self.db.transaction() as tx:
             batches = await tx.outbox.claim(
-                now=time.time(),
+                now=now,
                 owner=self.owner,
                 lease_seconds=self.settings.lease_seconds,
                 limit=free,
-                skip_targets=saturated | self.pacer.blocked(),
+                skip_targets=skip,
                 room=self._room,
                 batchable_kinds=self.batchable,
                 max_batch=self.settings.max_batch,
@@ -271,7 +283,7 @@ class DeliveryWorker:
             self._per_target[target] -= 1
             if self._per_target[target] <= 0:
                 del self._per_target[target]
-        self.wake()
+        self._wake.set()  # a job behind it in its lane, or one its target had no room for, may start now
 
     async def _keep_leases(self) -> None:
         interval = self.settings.lease_seconds / 3

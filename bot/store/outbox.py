@@ -245,6 +245,12 @@ class Outbox:
             await self.conn.execute(_LEASE, {"ids": ids, "until": now + lease_seconds, "owner": owner})
         return batches
 
+    async def anything_runnable(self, *, now: float, skip_targets: Collection[str] = ()) -> bool:
+        """Whether a claim would find a job (read only: on SQLite it needs no write lock)."""
+        query = _CLAIM_SKIPPING if skip_targets else _CLAIM
+        found = await self.conn.execute(query, _claim_parameters(now, 1, skip_targets))
+        return found.first() is not None
+
     async def lease_alone(self, lanes: Collection[str], *, owner: str, until: float, now: float) -> list[Job]:
         """Lease, for ``owner``, each job of ``lanes`` that is the only unfinished one of its lane: delivered
         straight after this transaction commits, with no claim of its own (``Database.adopt_with``)."""
