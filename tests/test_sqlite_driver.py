@@ -49,8 +49,8 @@ async def test_a_transaction_costs_one_trip_per_statement_plus_its_commit(engine
         updated = await conn.execute(text("UPDATE item SET name = name || '!'"))
         assert updated.rowcount == 2
         await conn.commit()
-        # BEGIN, four statements, COMMIT: aiosqlite's own cursor took four trips a statement (cursor, execute,
-        # fetch, close), 18 in all
+        # BEGIN, four statements, COMMIT: aiosqlite's own cursor takes three trips a statement (cursor, execute,
+        # close) and a fourth to fetch rows, 18 in all
         assert sqlite.trips - before == 6
 
 

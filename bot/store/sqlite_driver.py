@@ -1,11 +1,11 @@
 """SQLite connections that make one trip to their thread per statement.
 
-aiosqlite runs every sqlite3 call on the connection's own thread, and SQLAlchemy's adapter makes four such calls per
-statement: create a cursor, execute, fetch the rows, close. Each call is a round trip through the event loop, and
-under load each waits its turn there; a write transaction holds SQLite's one write lock across all of them. A
-customer's message was 11 statements and 44 trips (docs/BENCHMARKS.md, relay). Here one trip creates the cursor,
-runs the statement, reads its rows (up to ``PREFETCH``) and closes it; a larger result is read in further trips, so
-a streamed export still holds one chunk at a time.
+aiosqlite runs every sqlite3 call on the connection's own thread, and SQLAlchemy's adapter makes three or four such
+calls per statement: create a cursor, execute, fetch the rows (when there are any), close. Each call is a round trip
+through the event loop, and under load each waits its turn there; a write transaction holds SQLite's one write lock
+across all of them. A customer's message took about 44 trips (docs/BENCHMARKS.md, relay). Here one trip creates the
+cursor, runs the statement, reads its rows (up to ``PREFETCH``) and closes it; a larger result is read in further
+trips, so a streamed export still holds one chunk at a time.
 
 The connection is aiosqlite's own (its thread, queue and close); only the cursor differs. SQLAlchemy's aiosqlite
 dialect takes it through ``create_async_engine(async_creator=...)``.
