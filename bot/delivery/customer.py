@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.connectors.base import Connector, Outgoing, OutgoingFile
-from bot.delivery.worker import Delivered, Progress
+from bot.delivery.progress import Progress
+from bot.delivery.worker import Delivered
 from bot.domain import notices
 from bot.domain.authorship import NONE, Signed, signed
 from bot.domain.errors import PermanentFailure

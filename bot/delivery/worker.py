@@ -14,11 +14,12 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.delivery.pacing import Pacer, pace_with, paced
+from bot.delivery.pacing import Pacer, pace_with
+from bot.delivery.progress import Tracked
 from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
 from bot.observability.logs import log_context
 from bot.observability.metrics import Metrics, channel_of
@@ -44,42 +45,6 @@ class Delivered:
 
     record: Record | None = None
     job_ids: Sequence[int] | None = None
-
-
-@dataclass
-class Progress:
-    """Lets a handler persist how far a multi-part delivery got, so a retry after a crash resumes, not repeats."""
-
-    job: Job
-    db: Database
-    payload: dict[str, Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.payload = dict(self.job.payload)
-
-    @property
-    def done(self) -> int:
-        return int(self.payload.get("parts_done", 0))
-
-    @property
-    def ids(self) -> list[str]:
-        return list(self.payload.get("sent_ids", []))
-
-    async def slot(self) -> None:
-        """Wait for the job's next paced slot (right before an API call)."""
-        await paced()
-
-    async def advance(self, sent_id: str | None = None) -> None:
-        payload = {**self.payload, "parts_done": self.done + 1}
-        if sent_id is not None:
-            payload["sent_ids"] = [*self.ids, sent_id]
-        await self._save(payload)
-        self.payload = payload  # only once stored: a save run again after contention counts the part once
-
-    @retried
-    async def _save(self, payload: dict[str, Any]) -> None:
-        async with self.db.transaction() as tx:
-            await tx.outbox.save_progress(self.job.id, payload)
 
 
 class JobHandler(Protocol):
@@ -130,6 +95,7 @@ class DeliveryWorker:
         self._draining = asyncio.Event()
         self._pacing: set[asyncio.Task[Any]] = set()  # jobs sleeping until their paced slot
         self._inflight: dict[asyncio.Task[None], list[Job]] = {}
+        self._parts: dict[asyncio.Task[Any], Tracked] = {}  # each running job's parts sent and not yet stored
         self._per_target: Counter[str] = Counter()
         self._stopping = False
         self._main: asyncio.Task[None] | None = None
@@ -173,22 +139,26 @@ class DeliveryWorker:
             running = dict(self._inflight)
             _, pending = await asyncio.wait(list(running), timeout=grace)
             if pending:
+                parts = [self._parts[task] for task in pending if task in self._parts]
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
                 ids = [job.id for task in pending for job in running[task]]
                 log.warning("stopped %d deliveries still under way after %.0fs: jobs %s go back to the queue (the "
                             "platform may have carried out their last call)", len(pending), grace, ids)  # fmt: skip
-                await self._release(ids)
+                await self._release(ids, parts)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
 
-    async def _release(self, ids: list[int]) -> None:
+    async def _release(self, ids: list[int], parts: Sequence[Tracked] = ()) -> None:
         try:
             async with self.db.transaction() as tx:
                 await tx.outbox.release(ids, owner=self.owner)
+                stored = [(tracked, await tracked.store_in(tx)) for tracked in parts]
+            for tracked, pending in stored:
+                tracked.stored(pending)
         except Exception:
             log.exception("could not release the leases of jobs %s; they run again when the leases expire", ids)
 
@@ -278,6 +248,7 @@ class DeliveryWorker:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         batch = self._inflight.pop(task, None)
+        self._parts.pop(task, None)
         if batch:
             target = batch[0].target
             self._per_target[target] -= 1
@@ -330,7 +301,10 @@ class DeliveryWorker:
         log_context(job=head.id, conversation=head.conversation_id, channel=channel_of(head.target))
         self.metrics.attempt(head.kind, head.target)
 
+        parts = self._parts[asyncio.current_task()] = Tracked()  # type: ignore[index]
+
         async def pace() -> None:
+            await parts.store(self.db)  # the part sent last, before a call that could repeat it after a crash
             if self._draining.is_set():
                 raise Drained
             wait = self.pacer.reserve(head.target)
@@ -349,17 +323,17 @@ class DeliveryWorker:
             delivered = await handler.deliver(batch)
         except Drained:
             log.info("job %s (%s) goes back to the queue: stopping before its turn", head.id, head.kind)
-            await self._release(ids)
+            await self._release(ids, [parts])
         except RateLimited as exc:
             self.pacer.block(head.target, exc.retry_after)
             self.metrics.rate_limited(head.target, exc.retry_after)
             log.warning("job %s (%s) rate limited: %s", head.id, head.kind, exc)
-            await self._put_back(ids, delay=exc.retry_after, error=str(exc), count=False)
+            await self._put_back(ids, parts, delay=exc.retry_after, error=str(exc), count=False)
         except TemporaryFailure as exc:
             delay = self._backoff(head.attempts)
             self.metrics.failed(head.kind, head.target, "temporary")
             log.warning("job %s (%s) failed, retrying in %.1fs: %s", head.id, head.kind, delay, exc)
-            await self._put_back(ids, delay=delay, error=str(exc), count=True)
+            await self._put_back(ids, parts, delay=delay, error=str(exc), count=True)
         except PermanentFailure as exc:
             self.metrics.failed(head.kind, head.target, "permanent")
             log.error("job %s (%s) cannot be delivered: %s", head.id, head.kind, exc.reason)
@@ -370,9 +344,9 @@ class DeliveryWorker:
             delay = self._backoff(head.attempts)
             self.metrics.failed(head.kind, head.target, "crashed")
             log.exception("job %s (%s) crashed; retrying in %.1fs", head.id, head.kind, delay)
-            await self._put_back(ids, delay=delay, error=f"{type(exc).__name__}: {exc}", count=True)
+            await self._put_back(ids, parts, delay=delay, error=f"{type(exc).__name__}: {exc}", count=True)
         else:
-            await self._finish(batch, delivered)
+            await self._finish(batch, delivered, parts)
 
     def _backoff(self, attempts: int) -> float:
         """Exponential, capped, with jitter so a recovering service is not hit by everyone at once."""
@@ -380,21 +354,26 @@ class DeliveryWorker:
         return ceiling * random.uniform(0.5, 1.0)
 
     @retried
-    async def _finish(self, batch: list[Job], delivered: Delivered) -> None:
+    async def _finish(self, batch: list[Job], delivered: Delivered, parts: Tracked) -> None:
         done = list(delivered.job_ids) if delivered.job_ids is not None else [j.id for j in batch]
         rest = [j.id for j in batch if j.id not in done]
         async with self.db.transaction() as tx:
             if delivered.record is not None:
                 await delivered.record(tx)
-            await tx.outbox.finish(done, now=datetime.now(UTC))
+            await tx.outbox.finish(done, now=datetime.now(UTC))  # a finished job's parts need storing no more
             if rest:
                 await tx.outbox.retry_later(rest, not_before=time.time(), error="", count=False)
+                stored = await parts.store_in(tx, set(rest))
+        if rest:
+            parts.stored(stored)
         self.metrics.delivered(batch[0].target, sum(1 for j in batch if j.id in done and j.message_id is not None))
 
     @retried
-    async def _put_back(self, ids: list[int], *, delay: float, error: str, count: bool) -> None:
+    async def _put_back(self, ids: list[int], parts: Tracked, *, delay: float, error: str, count: bool) -> None:
         async with self.db.transaction() as tx:
             await tx.outbox.retry_later(ids, not_before=time.time() + delay, error=error, count=count)
+            stored = await parts.store_in(tx)  # the retry resumes after the last part sent
+        parts.stored(stored)
 
     @retried
     async def _give_up(self, handler: JobHandler, batch: list[Job], reason: str) -> None:

@@ -13,7 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import BotConfig
 from bot.connectors.base import Connector
 from bot.delivery.pacing import paced
-from bot.delivery.worker import Delivered, Progress
+from bot.delivery.progress import Progress
+from bot.delivery.worker import Delivered
 from bot.domain.activity import summarize_views
 from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
 from bot.domain.i18n import pick_language

@@ -1,0 +1,107 @@
+"""A multi-part delivery stores each part before the job's next API call, and the part sent last with whatever ends
+the job: its finish needs no store of its own, a retry or a release stores it in its own transaction
+(bot.delivery.progress)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot.delivery.pacing import Pacer
+from bot.delivery.progress import Progress
+from bot.delivery.worker import Delivered, DeliveryWorker, WorkerSettings
+from bot.domain.errors import TemporaryFailure
+from bot.store.database import Database, Transaction
+from bot.store.outbox import Job
+from tests.conftest import wait_until
+
+
+class Parts:
+    """Sends ``parts`` parts through Progress as a connector does; ``fail_after`` raises once, after that many
+    parts of the whole run went out."""
+
+    def __init__(self, db: Database, parts: int, fail_after: int | None = None) -> None:
+        self.db = db
+        self.parts = parts
+        self.fail_after = fail_after
+        self.sent: list[str] = []
+        self.finished: list[int] = []
+
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        progress = Progress(batch[0], self.db)
+        for index in range(progress.done, self.parts):
+            if self.fail_after is not None and len(self.sent) == self.fail_after:
+                self.fail_after = None
+                raise TemporaryFailure("the platform is down for a moment")
+            await progress.slot()
+            self.sent.append(f"part {index + 1}")
+            await progress.advance(f"id{index + 1}")
+        if self.fail_after is not None and len(self.sent) == self.fail_after:
+            self.fail_after = None
+            raise TemporaryFailure("the answer was lost after the last part")
+        self.finished.append(batch[0].id)
+        return Delivered()
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        raise AssertionError(f"nothing fails for good here: {reason}")
+
+
+@pytest.fixture
+def stores(db: Database) -> Iterator[list[Any]]:
+    """The progress stores, as statements reach the database."""
+    seen: list[Any] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+        if sql.lstrip().startswith("UPDATE outbox SET payload"):
+            seen.append(parameters)
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    yield seen
+    event.remove(engine, "before_cursor_execute", statement)
+
+
+async def deliver_one(db: Database, handler: Parts) -> int:
+    settings = WorkerSettings(poll_interval=0.02, backoff_base=0.01)
+    worker = DeliveryWorker(db, {"send": handler}, Pacer.unlimited(), owner="w1", settings=settings)
+    await worker.start()
+    try:
+        async with db.transaction() as tx:
+            job_id = await tx.outbox.enqueue(lane="chat:1", target="telegram:1", kind="send", payload={}, now=0.0)
+        worker.wake()
+        await wait_until(lambda: handler.finished == [job_id], what="the job delivered")
+    finally:
+        await worker.stop()
+    return job_id
+
+
+async def test_the_part_sent_last_costs_no_store_of_its_own(db: Database, stores: list[Any]) -> None:
+    handler = Parts(db, parts=3)
+    await deliver_one(db, handler)
+    assert handler.sent == ["part 1", "part 2", "part 3"]
+    assert len(stores) == 2  # parts 1 and 2, each before the next call; part 3 ends with the job's finish
+
+
+async def test_a_failure_between_parts_resumes_after_the_last_part_sent(db: Database, stores: list[Any]) -> None:
+    handler = Parts(db, parts=3, fail_after=2)
+    await deliver_one(db, handler)
+    assert handler.sent == ["part 1", "part 2", "part 3"]  # part 2 was stored by the retry's transaction
+
+
+async def test_a_failure_after_the_last_part_leaves_nothing_to_send_again(db: Database, stores: list[Any]) -> None:
+    handler = Parts(db, parts=2, fail_after=2)
+    await deliver_one(db, handler)
+    assert handler.sent == ["part 1", "part 2"]
+    assert len(stores) == 2  # part 1 before part 2's call, part 2 with the job's retry
+
+
+async def test_outside_the_worker_each_part_is_stored_as_it_goes(db: Database, stores: list[Any]) -> None:
+    async with db.transaction() as tx:
+        job_id = await tx.outbox.enqueue(lane="chat:2", target="telegram:2", kind="send", payload={}, now=0.0)
+    handler = Parts(db, parts=2)
+    job = Job(job_id, "chat:2", "telegram:2", "send", conversation_id=None, message_id=None, payload={}, attempts=0)
+    await handler.deliver([job])
+    assert len(stores) == 2
