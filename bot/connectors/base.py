@@ -65,8 +65,9 @@ class Outgoing:
 
 
 class Parts(Protocol):
-    """A send in progress. ``done`` parts already went out (durably recorded by ``advance``), so a retry resumes
-    after the last part sent; ``slot`` waits for the target's next paced slot and is awaited before each API call."""
+    """A send in progress. ``done`` parts already went out (recorded by ``advance`` and stored before the next
+    call, bot.delivery.progress), so a retry resumes after the last part sent; ``slot`` waits for the target's next
+    paced slot and is awaited before each API call."""
 
     @property
     def done(self) -> int: ...
