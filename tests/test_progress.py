@@ -23,10 +23,11 @@ class Parts:
     """Sends ``parts`` parts through Progress as a connector does; ``fail_after`` raises once, after that many
     parts of the whole run went out."""
 
-    def __init__(self, db: Database, parts: int, fail_after: int | None = None) -> None:
+    def __init__(self, db: Database, parts: int, fail_after: int | None = None, record_fails: bool = False) -> None:
         self.db = db
         self.parts = parts
         self.fail_after = fail_after
+        self.record_fails = record_fails  # the first finish fails: the job is run again once its lease expires
         self.sent: list[str] = []
         self.finished: list[int] = []
 
@@ -42,11 +43,18 @@ class Parts:
         if self.fail_after is not None and len(self.sent) == self.fail_after:
             self.fail_after = None
             raise TemporaryFailure("the answer was lost after the last part")
+        if self.record_fails:
+            self.record_fails = False
+            return Delivered(record=_fails)
         self.finished.append(batch[0].id)
         return Delivered()
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
         raise AssertionError(f"nothing fails for good here: {reason}")
+
+
+async def _fails(_tx: Transaction) -> None:
+    raise RuntimeError("the record of the delivery could not be written")
 
 
 @pytest.fixture
@@ -65,7 +73,7 @@ def stores(db: Database) -> Iterator[list[Any]]:
 
 
 async def deliver_one(db: Database, handler: Parts) -> int:
-    settings = WorkerSettings(poll_interval=0.02, backoff_base=0.01)
+    settings = WorkerSettings(poll_interval=0.02, backoff_base=0.01, lease_seconds=0.5)
     worker = DeliveryWorker(db, {"send": handler}, Pacer.unlimited(), owner="w1", settings=settings)
     await worker.start()
     try:
@@ -96,6 +104,12 @@ async def test_a_failure_after_the_last_part_leaves_nothing_to_send_again(db: Da
     await deliver_one(db, handler)
     assert handler.sent == ["part 1", "part 2"]
     assert len(stores) == 2  # part 1 before part 2's call, part 2 with the job's retry
+
+
+async def test_a_finish_that_fails_still_keeps_what_went_out(db: Database, stores: list[Any]) -> None:
+    handler = Parts(db, parts=2, record_fails=True)
+    await deliver_one(db, handler)
+    assert handler.sent == ["part 1", "part 2"]  # the run after the lease expired sent nothing again
 
 
 async def test_outside_the_worker_each_part_is_stored_as_it_goes(db: Database, stores: list[Any]) -> None:

@@ -295,13 +295,25 @@ class DeliveryWorker:
         return pruned
 
     async def _run_batch(self, batch: list[Job]) -> None:
+        parts = self._parts[asyncio.current_task()] = Tracked()  # type: ignore[index]
+        try:
+            await self._attempt(batch, parts)
+        finally:
+            if parts.pending():  # the transaction that ends the job failed: its next run must not send them again
+                await self._keep(parts)
+
+    async def _keep(self, parts: Tracked) -> None:
+        try:
+            await parts.store(self.db)
+        except Exception:
+            log.exception("could not store the parts a delivery sent; its next run may send them again")
+
+    async def _attempt(self, batch: list[Job], parts: Tracked) -> None:
         head = batch[0]
         ids = [job.id for job in batch]
         handler = self.handlers[head.kind]
         log_context(job=head.id, conversation=head.conversation_id, channel=channel_of(head.target))
         self.metrics.attempt(head.kind, head.target)
-
-        parts = self._parts[asyncio.current_task()] = Tracked()  # type: ignore[index]
 
         async def pace() -> None:
             await parts.store(self.db)  # the part sent last, before a call that could repeat it after a crash
@@ -357,15 +369,15 @@ class DeliveryWorker:
     async def _finish(self, batch: list[Job], delivered: Delivered, parts: Tracked) -> None:
         done = list(delivered.job_ids) if delivered.job_ids is not None else [j.id for j in batch]
         rest = [j.id for j in batch if j.id not in done]
+        stored: dict[int, dict[str, Any]] = {}
         async with self.db.transaction() as tx:
             if delivered.record is not None:
                 await delivered.record(tx)
-            await tx.outbox.finish(done, now=datetime.now(UTC))  # a finished job's parts need storing no more
+            await tx.outbox.finish(done, now=datetime.now(UTC))
             if rest:
                 await tx.outbox.retry_later(rest, not_before=time.time(), error="", count=False)
                 stored = await parts.store_in(tx, set(rest))
-        if rest:
-            parts.stored(stored)
+        parts.stored({**parts.pending(set(done)), **stored})  # a finished job's parts need no store
         self.metrics.delivered(batch[0].target, sum(1 for j in batch if j.id in done and j.message_id is not None))
 
     @retried
