@@ -4,18 +4,20 @@ the job: its finish needs no store of its own, a retry or a release stores it in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.delivery.pacing import Pacer
 from bot.delivery.progress import Progress
 from bot.delivery.worker import Delivered, DeliveryWorker, WorkerSettings
 from bot.domain.errors import TemporaryFailure
 from bot.store.database import Database, Transaction
-from bot.store.outbox import Job
+from bot.store.outbox import PENDING, Job
+from bot.store.schema import outbox
 from tests.conftest import wait_until
 
 
@@ -110,6 +112,40 @@ async def test_a_finish_that_fails_still_keeps_what_went_out(db: Database, store
     handler = Parts(db, parts=2, record_fails=True)
     await deliver_one(db, handler)
     assert handler.sent == ["part 1", "part 2"]  # the run after the lease expired sent nothing again
+
+
+class StuckAfterOnePart:
+    """Sends one part, then waits for something that never comes (a file to fetch) until the worker stops it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.sent = asyncio.Event()
+
+    async def deliver(self, batch: list[Job]) -> Delivered:
+        progress = Progress(batch[0], self.db)
+        await progress.slot()
+        await progress.advance("id1")
+        self.sent.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never reached")
+
+    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
+        raise AssertionError(reason)
+
+
+async def test_a_job_cut_off_by_the_stop_keeps_the_part_it_sent(db: Database) -> None:
+    handler = StuckAfterOnePart(db)
+    worker = DeliveryWorker(db, {"send": handler}, Pacer.unlimited(), owner="w1")
+    await worker.start()
+    async with db.transaction() as tx:
+        job_id = await tx.outbox.enqueue(lane="chat:3", target="telegram:3", kind="send", payload={}, now=0.0)
+    worker.wake()
+    await asyncio.wait_for(handler.sent.wait(), 10)
+    await worker.stop(grace=0.1)
+    async with db.reading() as tx:
+        row = (await tx.conn.execute(select(outbox.c.status, outbox.c.payload).where(outbox.c.id == job_id))).one()
+    assert row.status == PENDING  # back in the queue for the next process
+    assert row.payload == {"parts_done": 1, "sent_ids": ["id1"]}  # which resumes after the part that went out
 
 
 async def test_outside_the_worker_each_part_is_stored_as_it_goes(db: Database, stores: list[Any]) -> None:

@@ -2,8 +2,8 @@
 
 A part is stored before the job's next API call, which is when a crash could make a retry send it again. Under the
 worker that is its pacing, which runs before every call, and the part sent last needs no write of its own: the
-job's finish ends it, and a retry or a release stores it in its own transaction (one commit fewer per message);
-should that transaction fail, the worker stores it on its own.
+job's finish ends it and a retry stores it in its own transaction (one commit fewer per message); a job stopped
+midway, or whose closing transaction failed, has it stored on its own by the worker.
 Outside the worker (a tool, a test) each part is stored as it is sent.
 """
 

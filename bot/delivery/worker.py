@@ -95,7 +95,6 @@ class DeliveryWorker:
         self._draining = asyncio.Event()
         self._pacing: set[asyncio.Task[Any]] = set()  # jobs sleeping until their paced slot
         self._inflight: dict[asyncio.Task[None], list[Job]] = {}
-        self._parts: dict[asyncio.Task[Any], Tracked] = {}  # each running job's parts sent and not yet stored
         self._per_target: Counter[str] = Counter()
         self._stopping = False
         self._main: asyncio.Task[None] | None = None
@@ -139,26 +138,22 @@ class DeliveryWorker:
             running = dict(self._inflight)
             _, pending = await asyncio.wait(list(running), timeout=grace)
             if pending:
-                parts = [self._parts[task] for task in pending if task in self._parts]
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
                 ids = [job.id for task in pending for job in running[task]]
                 log.warning("stopped %d deliveries still under way after %.0fs: jobs %s go back to the queue (the "
                             "platform may have carried out their last call)", len(pending), grace, ids)  # fmt: skip
-                await self._release(ids, parts)
+                await self._release(ids)  # the parts they sent were stored as they stopped (_run_batch)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
 
-    async def _release(self, ids: list[int], parts: Sequence[Tracked] = ()) -> None:
+    async def _release(self, ids: list[int]) -> None:
         try:
             async with self.db.transaction() as tx:
                 await tx.outbox.release(ids, owner=self.owner)
-                stored = [(tracked, await tracked.store_in(tx)) for tracked in parts]
-            for tracked, pending in stored:
-                tracked.stored(pending)
         except Exception:
             log.exception("could not release the leases of jobs %s; they run again when the leases expire", ids)
 
@@ -248,7 +243,6 @@ class DeliveryWorker:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         batch = self._inflight.pop(task, None)
-        self._parts.pop(task, None)
         if batch:
             target = batch[0].target
             self._per_target[target] -= 1
@@ -295,11 +289,11 @@ class DeliveryWorker:
         return pruned
 
     async def _run_batch(self, batch: list[Job]) -> None:
-        parts = self._parts[asyncio.current_task()] = Tracked()  # type: ignore[index]
+        parts = Tracked()
         try:
             await self._attempt(batch, parts)
         finally:
-            if parts.pending():  # the transaction that ends the job failed: its next run must not send them again
+            if parts.pending():  # stopped, or what ends the job failed: its next run must not send them again
                 await self._keep(parts)
 
     async def _keep(self, parts: Tracked) -> None:
@@ -335,7 +329,7 @@ class DeliveryWorker:
             delivered = await handler.deliver(batch)
         except Drained:
             log.info("job %s (%s) goes back to the queue: stopping before its turn", head.id, head.kind)
-            await self._release(ids, [parts])
+            await self._release(ids)  # nothing unsaved: pacing stores it before it stops a job
         except RateLimited as exc:
             self.pacer.block(head.target, exc.retry_after)
             self.metrics.rate_limited(head.target, exc.retry_after)
