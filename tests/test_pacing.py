@@ -119,3 +119,23 @@ def test_a_forgotten_bucket_gives_the_same_waits_as_one_kept() -> None:
     evicting.reserve("slack:C2")
     assert evicting.tracked() == 1  # C1 refilled and forgotten; only C2 (still refilling) is remembered
     assert [evicting.reserve("slack:C1") for _ in range(2)] == [kept.reserve("slack:C1") for _ in range(2)]
+
+
+class TickingClock:
+    """A clock that moves a little at every reading, as a real one does between two lines of code."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        self.now += 0.000_01
+        return self.now
+
+
+def test_a_target_s_first_call_goes_at_once_whatever_the_clock_did_meanwhile() -> None:
+    pacer = Pacer({"slack": Rate(1.0, 1), "telegram": Rate(1.0, 1)}, {"telegram": Rate(30.0, 30)},
+                  clock=TickingClock())  # fmt: skip
+    # A new bucket is full as of the reservation's own reading of the clock: no sleep of a few microseconds (which
+    # costs a turn of the event loop) before the first post to each channel or chat
+    assert [pacer.reserve(f"slack:C{n}") for n in range(20)] == [0.0] * 20
+    assert [pacer.reserve(f"telegram:{n}") for n in range(20)] == [0.0] * 20

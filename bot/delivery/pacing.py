@@ -105,12 +105,12 @@ class Pacer:
     def family(target: str) -> str:
         return target.split(":", 1)[0]
 
-    def _bucket(self, key: str, rate: Rate | None) -> _Bucket | None:
+    def _bucket(self, key: str, rate: Rate | None, now: float) -> _Bucket | None:
         if rate is None:
             return None
         bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(rate, self.clock(), self.headroom)
+        if bucket is None:  # full as of the reservation's now: a later reading would leave it a hair short
+            bucket = self._buckets[key] = _Bucket(rate, now, self.headroom)
         else:
             self._buckets.move_to_end(key)
         return bucket
@@ -147,7 +147,7 @@ class Pacer:
             raise UnpacedTarget(f"no rate is declared for {family} targets ({target})")
         waits = [max(0.0, self._blocked_until.get(target, 0.0) - now)]
         for key, rate in ((target, self.rates.get(family)), (f"{family}:*", self.family_rates.get(family))):
-            bucket = self._bucket(key, rate)
+            bucket = self._bucket(key, rate, now)
             if bucket is not None:
                 waits.append(bucket.reserve(now))
         return max(waits)
