@@ -98,3 +98,31 @@ async def test_a_failed_statement_raises_what_sqlite_raised_and_the_connection_g
         await conn.rollback()
         names = (await conn.execute(text("SELECT name FROM item"))).scalars().all()
         assert names == ["n0"]  # the failed batch left nothing behind
+
+
+async def test_a_committed_transaction_goes_back_to_the_pool_without_another_trip(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        sqlite = await driver(conn)
+        await conn.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        before = sqlite.trips
+    # COMMIT, and no rollback by the pool's reset: there is nothing left to roll back
+    assert sqlite.trips - before == 1
+    async with engine.connect() as conn:
+        assert await driver(conn) is sqlite  # the same connection, taken again
+        assert (await conn.execute(text("SELECT name FROM item"))).scalars().all() == ["a"]
+
+
+async def test_a_connection_handed_back_inside_a_transaction_is_rolled_back(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        sqlite = await driver(conn)
+        await conn.commit()
+        # a transaction SQLAlchemy does not know of, left open when the connection goes back to the pool
+        await sqlite.execute("BEGIN IMMEDIATE")
+        await sqlite.execute("INSERT INTO item (name) VALUES ('never')")
+        assert sqlite.sqlite.in_transaction
+    assert not sqlite.sqlite.in_transaction  # rolled back: the write lock is free for the next writer
+    async with engine.begin() as other:
+        assert await driver(other) is sqlite
+        await other.execute(text("INSERT INTO item (name) VALUES ('kept')"))
+    async with engine.connect() as reader:
+        assert (await reader.execute(text("SELECT name FROM item"))).scalars().all() == ["kept"]

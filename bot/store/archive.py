@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,8 +21,9 @@ from bot.domain.models import (
     EventKind,
     Status,
 )
+from bot.store.conversation_rows import BY_ID, BY_THREAD, OPEN_OF_IDENTITY, TOUCH, conversation_select, to_conversation
 from bot.store.identity_records import IdentityRecords
-from bot.store.schema import conversations, events, identities, messages, seen_keys, settings_kv
+from bot.store.schema import conversations, events, messages, seen_keys, settings_kv
 
 
 def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any, key: str) -> Any:
@@ -31,59 +32,25 @@ def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any, key: str) -> 
     return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
-_CONVERSATION_COLUMNS = (
-    conversations,
-    identities.c.channel,
-    identities.c.external_id,
-    identities.c.display_name,
-    identities.c.username,
-    identities.c.verified,
-    identities.c.email,
-    identities.c.language_code,
-    identities.c.language,
+# The message statements every relayed message runs, built once (building one costs more than running it on SQLite).
+_INSERT_MESSAGE = {
+    name: dialect.insert(messages).on_conflict_do_nothing(index_elements=["source_key"]).returning(messages.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_ARCHIVED_KEYS = select(messages.c.source_key).where(messages.c.source_key.in_(bindparam("keys", expanding=True)))
+_MESSAGES_BY_ID = select(messages).where(messages.c.id.in_(bindparam("ids", expanding=True)))
+_POSTED_TO_SLACK = (
+    update(messages)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(slack_ts=bindparam("ts", type_=messages.c.slack_ts.type), delivery=Delivery.DELIVERED)
 )
-
-
-def _conversation_select() -> Any:
-    return select(*_CONVERSATION_COLUMNS).join(identities, identities.c.id == conversations.c.identity_id)
-
-
-# The statements every customer message runs, built once (building one costs more than running it on SQLite).
-_BY_ID = _conversation_select().where(conversations.c.id == bindparam("conversation_id"))
-_OPEN_OF_IDENTITY = _conversation_select().where(
-    conversations.c.identity_id == bindparam("identity_id"), conversations.c.status == Status.OPEN
-)
-_TOUCH = (
-    update(conversations)
-    .where(conversations.c.id == bindparam("conversation_id"))
-    .values(last_message_at=bindparam("now", type_=conversations.c.last_message_at.type))
-)
-
-
-def _to_conversation(row: Row[Any]) -> Conversation:
-    m = row._mapping
-    return Conversation(
-        id=m[conversations.c.id],
-        customer_id=m[conversations.c.customer_id],
-        identity_id=m[conversations.c.identity_id],
-        status=Status(m[conversations.c.status]),
-        category=m[conversations.c.category],
-        holder=m[conversations.c.holder],
-        slack_channel=m[conversations.c.slack_channel],
-        thread_ts=m[conversations.c.thread_ts],
-        previous_id=m[conversations.c.previous_id],
-        opened_at=m[conversations.c.opened_at],
-        closed_at=m[conversations.c.closed_at],
-        channel=m[identities.c.channel],
-        address=m[identities.c.external_id],
-        customer_name=m[identities.c.display_name],
-        customer_username=m[identities.c.username],
-        customer_verified=m[identities.c.verified],
-        customer_email=m[identities.c.email],
-        language_code=m[identities.c.language_code],
-        language=m[identities.c.language],
-        last_message_at=m[conversations.c.last_message_at],
-    )
+_SENT_TO_CUSTOMER = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(external_message_ids=bindparam("external", type_=messages.c.external_message_ids.type),
+            delivery=Delivery.DELIVERED)
+)  # fmt: skip
+_ADD_EVENT = events.insert()
 
 
 class Archive(IdentityRecords):
@@ -93,22 +60,16 @@ class Archive(IdentityRecords):
     # --- conversations ---------------------------------------------------------------------------------------
 
     async def conversation(self, conversation_id: int) -> Conversation | None:
-        row = (await self.conn.execute(_BY_ID, {"conversation_id": conversation_id})).first()
-        return _to_conversation(row) if row else None
+        row = (await self.conn.execute(BY_ID, {"conversation_id": conversation_id})).first()
+        return to_conversation(row) if row else None
 
     async def conversation_by_thread(self, slack_channel: str, thread_ts: str) -> Conversation | None:
-        row = (
-            await self.conn.execute(
-                _conversation_select().where(
-                    conversations.c.slack_channel == slack_channel, conversations.c.thread_ts == thread_ts
-                )
-            )
-        ).first()
-        return _to_conversation(row) if row else None
+        row = (await self.conn.execute(BY_THREAD, {"channel": slack_channel, "thread": thread_ts})).first()
+        return to_conversation(row) if row else None
 
     async def open_conversation(self, identity_id: int) -> Conversation | None:
-        row = (await self.conn.execute(_OPEN_OF_IDENTITY, {"identity_id": identity_id})).first()
-        return _to_conversation(row) if row else None
+        row = (await self.conn.execute(OPEN_OF_IDENTITY, {"identity_id": identity_id})).first()
+        return to_conversation(row) if row else None
 
     async def latest_conversation_id(self, identity_id: int) -> int | None:
         return (
@@ -155,7 +116,7 @@ class Archive(IdentityRecords):
     async def touch_all(self, conversation_ids: Sequence[int], now: datetime) -> None:
         """A customer wrote in each of these conversations at ``now`` (one statement for a group of them)."""
         if conversation_ids:
-            await self.conn.execute(_TOUCH, [{"conversation_id": c, "now": now} for c in conversation_ids])
+            await self.conn.execute(TOUCH, [{"conversation_id": c, "now": now} for c in conversation_ids])
 
     async def claim_if_free(self, conversation_id: int, user: str) -> bool:
         """Set the holder only when nobody holds it: the database decides between two simultaneous clicks."""
@@ -192,13 +153,13 @@ class Archive(IdentityRecords):
     async def open_conversations(self, limit: int = 100) -> list[Conversation]:
         rows = (
             await self.conn.execute(
-                _conversation_select()
+                conversation_select()
                 .where(conversations.c.status == Status.OPEN)
                 .order_by(conversations.c.last_message_at)
                 .limit(limit)
             )
         ).all()
-        return [_to_conversation(r) for r in rows]
+        return [to_conversation(r) for r in rows]
 
     # --- messages --------------------------------------------------------------------------------------------
 
@@ -223,24 +184,15 @@ class Archive(IdentityRecords):
     ) -> int | None:
         """Archive a message (``edit_of``: a later version of that message; ``saved_reply_id``: sent from the saved
         replies library); None when its source_key was archived before (a redelivery)."""
-        stmt = _insert_ignoring_duplicates(self.conn, messages, "source_key").values(
-            conversation_id=conversation_id,
-            direction=direction,
-            author_id=author_id,
-            author_name=author_name,
-            channel=channel,
-            text=text,
-            raw_text=raw_text,
-            attachments=[a.to_json() for a in attachments],
-            source_key=source_key,
-            external_message_ids=list(external_message_ids),
-            slack_ts=slack_ts,
-            delivery=delivery,
-            created_at=now,
-            edit_of=edit_of,
-            saved_reply_id=saved_reply_id,
-        )
-        return (await self.conn.execute(stmt.returning(messages.c.id))).scalar_one_or_none()
+        row = {
+            "conversation_id": conversation_id, "direction": direction, "author_id": author_id,
+            "author_name": author_name, "channel": channel, "text": text, "raw_text": raw_text,
+            "attachments": [a.to_json() for a in attachments], "source_key": source_key,
+            "external_message_ids": list(external_message_ids), "slack_ts": slack_ts, "delivery": delivery,
+            "created_at": now, "edit_of": edit_of, "saved_reply_id": saved_reply_id,
+        }  # fmt: skip
+        inserted = await self.conn.execute(_INSERT_MESSAGE[self.conn.dialect.name], row)
+        return inserted.scalar_one_or_none()
 
     async def opening_message_id(self, conversation_id: int) -> int | None:
         """The customer's first message of the conversation (the original, not a later version of it)."""
@@ -287,7 +239,7 @@ class Archive(IdentityRecords):
         wanted = sorted({k for k in source_keys if k})
         if not wanted:
             return set()
-        found = await self.conn.execute(select(messages.c.source_key).where(messages.c.source_key.in_(wanted)))
+        found = await self.conn.execute(_ARCHIVED_KEYS, {"keys": wanted})
         return set(found.scalars().all())
 
     async def message_row(self, message_id: int) -> Any:
@@ -297,23 +249,15 @@ class Archive(IdentityRecords):
         return (await self.conn.execute(select(messages).where(messages.c.source_key == source_key))).first()
 
     async def message_rows(self, message_ids: Sequence[int]) -> list[Any]:
-        rows = (await self.conn.execute(select(messages).where(messages.c.id.in_(message_ids)))).all()
+        rows = (await self.conn.execute(_MESSAGES_BY_ID, {"ids": list(message_ids)})).all()
         by_id = {r.id: r for r in rows}
         return [by_id[i] for i in message_ids if i in by_id]
 
     async def mark_posted_to_slack(self, message_ids: Sequence[int], slack_ts: str) -> None:
-        await self.conn.execute(
-            update(messages)
-            .where(messages.c.id.in_(message_ids))
-            .values(slack_ts=slack_ts, delivery=Delivery.DELIVERED)
-        )
+        await self.conn.execute(_POSTED_TO_SLACK, {"ids": list(message_ids), "ts": slack_ts})
 
     async def mark_sent_to_customer(self, message_id: int, external_ids: Sequence[str]) -> None:
-        await self.conn.execute(
-            update(messages)
-            .where(messages.c.id == message_id)
-            .values(external_message_ids=list(external_ids), delivery=Delivery.DELIVERED)
-        )
+        await self.conn.execute(_SENT_TO_CUSTOMER, {"message_id": message_id, "external": list(external_ids)})
 
     async def mark_failed(self, message_ids: Sequence[int], error: str) -> None:
         await self.conn.execute(
@@ -333,9 +277,8 @@ class Archive(IdentityRecords):
         **detail: Any,
     ) -> None:
         await self.conn.execute(
-            events.insert().values(
-                conversation_id=conversation_id, kind=kind, actor=actor, detail=detail, created_at=now
-            )
+            _ADD_EVENT,
+            {"conversation_id": conversation_id, "kind": kind, "actor": actor, "detail": detail, "created_at": now},
         )
 
     async def forget_edited_texts(self, conversation_id: int) -> None:

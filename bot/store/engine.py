@@ -36,7 +36,18 @@ def create_engine(database_url: str) -> AsyncEngine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)  # the file and options the URL names
         kwargs["timeout"] = SQLITE_BUSY_SECONDS
-        engine = create_async_engine(url, async_creator=sqlite_driver.connector(*args, **kwargs))
+        # The pool's own reset (a rollback of every connection it takes back) is one more trip to the connection's
+        # thread after each commit; ``_reset`` below rolls back only a connection still inside a transaction.
+        engine = create_async_engine(
+            url, async_creator=sqlite_driver.connector(*args, **kwargs), pool_reset_on_return=None
+        )
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _reset(dbapi_conn, record, state) -> None:  # type: ignore[no-untyped-def]
+            if state.terminate_only or not state.asyncio_safe:
+                return  # the connection is being thrown away, or this runs outside the event loop
+            if sqlite_driver.in_transaction(record.driver_connection):
+                dbapi_conn.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

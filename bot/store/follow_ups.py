@@ -13,16 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.models import Conversation, Delivery, Direction, Status
-from bot.store.archive import _conversation_select, _to_conversation
+from bot.domain.models import Conversation, Delivery, Direction
+from bot.store.conversation_rows import OPEN_OF_IDENTITIES, to_conversation
 from bot.store.outbox import Outbox
 from bot.store.routing_schema import inquiry_state
-from bot.store.schema import conversations, identities, message_parts, messages
+from bot.store.schema import identities, message_parts, messages
 from bot.store.timers import InquiryState
+
+# Built once, like the one-by-one path's statements (bot.store.archive): building one costs more than running it.
+_SENDERS = (
+    select(
+        identities.c.id, identities.c.channel, identities.c.external_id, identities.c.display_name,
+        identities.c.username, identities.c.verified, identities.c.email, identities.c.language_code,
+    )
+    .where(tuple_(identities.c.channel, identities.c.external_id).in_(bindparam("pairs", expanding=True)))
+    .order_by(identities.c.id)
+    .with_for_update(key_share=True)
+)  # fmt: skip
+_STATES = select(inquiry_state).where(inquiry_state.c.conversation_id.in_(bindparam("conversations", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -62,16 +74,7 @@ class FollowUpStore:
         """The identities of these (channel, external id) pairs, locked as ``upsert_identity`` locks one."""
         if not keys:
             return {}
-        pair = tuple_(identities.c.channel, identities.c.external_id)
-        rows = await self.conn.execute(
-            select(
-                identities.c.id, identities.c.channel, identities.c.external_id, identities.c.display_name,
-                identities.c.username, identities.c.verified, identities.c.email, identities.c.language_code,
-            )
-            .where(pair.in_(sorted(keys)))
-            .order_by(identities.c.id)
-            .with_for_update(key_share=True)
-        )  # fmt: skip
+        rows = await self.conn.execute(_SENDERS, {"pairs": sorted(keys)})
         return {
             (r.channel, r.external_id): KnownSender(
                 r.id, r.display_name, r.username, r.verified, r.email, r.language_code
@@ -83,23 +86,17 @@ class FollowUpStore:
         """Each identity's open conversation, by identity id."""
         if not identity_ids:
             return {}
-        rows = await self.conn.execute(
-            _conversation_select().where(
-                conversations.c.identity_id.in_(sorted(identity_ids)), conversations.c.status == Status.OPEN
-            )
-        )
+        rows = await self.conn.execute(OPEN_OF_IDENTITIES, {"identities": sorted(identity_ids)})
         found: dict[int, Conversation] = {}
         for row in rows:
-            conversation = _to_conversation(row)
+            conversation = to_conversation(row)
             found[conversation.identity_id] = conversation
         return found
 
     async def states(self, conversation_ids: Collection[int]) -> dict[int, InquiryState]:
         if not conversation_ids:
             return {}
-        rows = await self.conn.execute(
-            select(inquiry_state).where(inquiry_state.c.conversation_id.in_(sorted(conversation_ids)))
-        )
+        rows = await self.conn.execute(_STATES, {"conversations": sorted(conversation_ids)})
         return {row.conversation_id: InquiryState(**row._asdict()) for row in rows}
 
     async def archive(self, group: Sequence[NewMessage], now: datetime) -> dict[str, int]:

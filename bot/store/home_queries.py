@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Status
-from bot.store.archive import _conversation_select, _to_conversation
+from bot.store.conversation_rows import conversation_select, to_conversation
 from bot.store.routing_schema import inquiry_state
 from bot.store.schema import conversations, events
 from bot.store.timers import Inquiry, _to_state
@@ -45,7 +45,7 @@ def _overdue(now: datetime) -> Any:
 
 def _inquiries() -> Any:
     return (
-        _conversation_select()
+        conversation_select()
         .add_columns(*inquiry_state.c)
         .outerjoin(inquiry_state, inquiry_state.c.conversation_id == conversations.c.id)
         .where(conversations.c.status == Status.OPEN)
@@ -55,7 +55,7 @@ def _inquiries() -> Any:
 async def _paged(conn: AsyncConnection, query: Any, order: list[Any], offset: int, limit: int) -> tuple[list, int]:
     total = (await conn.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = (await conn.execute(query.order_by(*order).offset(offset).limit(limit))).all()
-    return [Inquiry(conversation=_to_conversation(r), state=_to_state(r)) for r in rows], int(total)
+    return [Inquiry(conversation=to_conversation(r), state=_to_state(r)) for r in rows], int(total)
 
 
 def _oldest_wait_first() -> list[Any]:

@@ -102,6 +102,11 @@ def _claim_query(*, skipping: bool) -> Select[Any]:
     return query
 
 
+_FINISH = (  # built once: every delivery ends with it
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=DONE, finished_at=bindparam("now", type_=outbox.c.finished_at.type), lease_until=None)
+)
 _CLAIM = _claim_query(skipping=False)
 _CLAIM_SKIPPING = _claim_query(skipping=True)
 _LEASE = (
@@ -317,9 +322,7 @@ class Outbox:
         return result.rowcount
 
     async def finish(self, job_ids: Sequence[int], *, now: datetime) -> None:
-        await self.conn.execute(
-            update(outbox).where(outbox.c.id.in_(job_ids)).values(status=DONE, finished_at=now, lease_until=None)
-        )
+        await self.conn.execute(_FINISH, {"ids": list(job_ids), "now": now})
 
     async def retry_later(self, job_ids: Sequence[int], *, not_before: float, error: str, count: bool) -> None:
         """Put jobs back in their lane to run again at ``not_before``; ``count`` says whether this was a failure."""

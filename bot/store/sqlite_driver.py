@@ -157,6 +157,17 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
 
+def in_transaction(conn: object) -> bool:
+    """Whether a connection handed back to the pool is still inside a transaction (must be rolled back). Read
+    between statements, when its thread is idle; anything but a one-trip connection counts as inside one."""
+    if not isinstance(conn, OneTripConnection):
+        return True
+    try:
+        return conn.sqlite.in_transaction
+    except sqlite3.Error:  # closed, or not readable from here: the rollback decides
+        return True
+
+
 def connector(database: str, **kwargs: Any) -> Callable[[], Awaitable[OneTripConnection]]:
     """An ``async_creator`` for SQLAlchemy: connections to ``database`` opened with ``sqlite3.connect`` arguments
     ``kwargs``."""

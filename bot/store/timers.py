@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Conversation, Status
-from bot.store.archive import _conversation_select, _to_conversation
+from bot.store.conversation_rows import conversation_select, to_conversation
 from bot.store.routing_schema import inquiry_state, inquiry_timers, thread_aliases
 from bot.store.schema import conversations
 from bot.store.toolkit_schema import conversation_tags
@@ -29,8 +29,29 @@ SECOND = "second"  # escalation to the configured channel or person
 WAKE = "wake"  # an inquiry on hold until a time: it wakes then (bot.usecases.holds)
 TIMER_KINDS = (FIRST, SECOND)  # the escalations: what an answer or a hold cancels
 
-# Built once: every customer message runs them.
+# Built once: every customer message or staff reply runs them.
 _STATE = select(inquiry_state).where(inquiry_state.c.conversation_id == bindparam("conversation_id"))
+_ANSWERED = (
+    update(inquiry_state).where(inquiry_state.c.conversation_id == bindparam("state_of")).values(waiting_since=None)
+)
+_FIRST_RESPONSE = (
+    update(inquiry_state)
+    .where(inquiry_state.c.conversation_id == bindparam("state_of"), inquiry_state.c.first_response_at.is_(None))
+    .values(
+        first_response_at=bindparam("at", type_=inquiry_state.c.first_response_at.type),
+        first_response_by=bindparam("by", type_=inquiry_state.c.first_response_by.type),
+        first_response_seconds=bindparam("seconds", type_=inquiry_state.c.first_response_seconds.type),
+    )
+)
+_CANCEL = (
+    update(inquiry_timers)
+    .where(
+        inquiry_timers.c.conversation_id == bindparam("of_conversation"),
+        inquiry_timers.c.status == PENDING,
+        inquiry_timers.c.kind.in_(bindparam("kinds", expanding=True)),
+    )
+    .values(status=CANCELLED)
+)
 _WAITING_SINCE = (
     update(inquiry_state)
     .where(inquiry_state.c.conversation_id == bindparam("state_of"), inquiry_state.c.waiting_since.is_(None))
@@ -149,13 +170,9 @@ class TimerStore:
 
     async def answered(self, conversation_id: int, *, by: str, at: datetime, business_seconds: float) -> bool:
         """Stop the waiting clock; True when this was the conversation's first response (recorded once)."""
-        await self.conn.execute(
-            update(inquiry_state).where(inquiry_state.c.conversation_id == conversation_id).values(waiting_since=None)
-        )
+        await self.conn.execute(_ANSWERED, {"state_of": conversation_id})
         result = await self.conn.execute(
-            update(inquiry_state)
-            .where(inquiry_state.c.conversation_id == conversation_id, inquiry_state.c.first_response_at.is_(None))
-            .values(first_response_at=at, first_response_by=by, first_response_seconds=round(business_seconds))
+            _FIRST_RESPONSE, {"state_of": conversation_id, "at": at, "by": by, "seconds": round(business_seconds)}
         )
         return result.rowcount == 1
 
@@ -226,15 +243,7 @@ class TimerStore:
 
     async def cancel(self, conversation_id: int, kinds: Collection[str] = TIMER_KINDS) -> None:
         """Cancel the pending escalations (or ``kinds``): an answer or a hold does not cancel a wake-up."""
-        await self.conn.execute(
-            update(inquiry_timers)
-            .where(
-                inquiry_timers.c.conversation_id == conversation_id,
-                inquiry_timers.c.status == PENDING,
-                inquiry_timers.c.kind.in_(list(kinds)),
-            )
-            .values(status=CANCELLED)
-        )
+        await self.conn.execute(_CANCEL, {"of_conversation": conversation_id, "kinds": list(kinds)})
 
     async def timers_of(self, conversation_id: int) -> list[Any]:
         return list(
@@ -309,12 +318,12 @@ class TimerStore:
     async def conversation_by_alias(self, slack_channel: str, thread_ts: str) -> Conversation | None:
         row = (
             await self.conn.execute(
-                _conversation_select()
+                conversation_select()
                 .join(thread_aliases, thread_aliases.c.conversation_id == conversations.c.id)
                 .where(thread_aliases.c.slack_channel == slack_channel, thread_aliases.c.thread_ts == thread_ts)
             )
         ).first()
-        return _to_conversation(row) if row else None
+        return to_conversation(row) if row else None
 
     async def latest_alias(self, conversation_id: int) -> tuple[str, str] | None:
         """Where the conversation's thread was before its last move."""
@@ -354,7 +363,7 @@ class TimerStore:
         """Open inquiries matching every filter given; ``mine`` is (user, categories they own); ``tags``: each of
         them set on the conversation."""
         query = (
-            _conversation_select()
+            conversation_select()
             .add_columns(*inquiry_state.c)
             .outerjoin(inquiry_state, inquiry_state.c.conversation_id == conversations.c.id)
             .where(conversations.c.status == Status.OPEN)
@@ -379,4 +388,4 @@ class TimerStore:
             query = query.where(exists().where(conversation_tags.c.conversation_id == conversations.c.id,
                                                conversation_tags.c.tag == tag))  # fmt: skip
         rows = (await self.conn.execute(query.order_by(conversations.c.opened_at).limit(limit))).all()
-        return [Inquiry(conversation=_to_conversation(r), state=_to_state(r)) for r in rows]
+        return [Inquiry(conversation=to_conversation(r), state=_to_state(r)) for r in rows]
