@@ -19,8 +19,9 @@ from bot.config import Config
 from bot.connectors.base import Connector, Health, Route, Tuning
 from bot.delivery.customer import SendToCustomer
 from bot.delivery.customer_changes import DeleteForCustomer, EditForCustomer
+from bot.delivery.handlers import JobHandler
 from bot.delivery.pacing import Pacer, rates_for
-from bot.delivery.worker import DeliveryWorker, JobHandler, WorkerSettings
+from bot.delivery.worker import DeliveryWorker, WorkerSettings
 from bot.domain.i18n import TextBook
 from bot.domain.surveys import RATE_PREFIX
 from bot.handlers import (

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
+from bot.delivery.handlers import Delivered
 from bot.delivery.pacing import Pacer
-from bot.delivery.worker import Delivered, DeliveryWorker, WorkerSettings
+from bot.delivery.worker import DeliveryWorker, WorkerSettings
 from bot.store.database import Database, Transaction
 from bot.store.engine import READONLY
 from bot.store.outbox import DONE, PENDING, SENDING, Job
@@ -40,6 +41,9 @@ class Taker:
 
     def takes(self, target: str) -> bool:
         return target not in self.refused
+
+    async def read_ahead(self, tx: Transaction, jobs: list[Job]) -> list[Job]:
+        return jobs
 
     def adopt(self, jobs: list[Job]) -> None:
         self.adopted += jobs
@@ -132,6 +136,71 @@ async def test_a_relayed_customer_message_is_leased_by_the_transaction_that_arch
         assert in_that_transaction == ["archived", "leased", "commit"]
     else:  # several processes may queue into one lane at once: the claim decides
         assert in_that_transaction == ["archived", "commit"]
+
+
+class Reads:
+    """Which connection archived a message, leased its job, read the message's rows and committed, in order."""
+
+    def __init__(self, bot: Bot, words: str, reads: tuple[str, ...]) -> None:
+        self.engine = bot.rt.db.engine.sync_engine
+        self.words = words
+        self.reads = reads  # how a read of the message's row begins (the delivery's own statement)
+        self.seen: list[tuple[int, str]] = []
+
+    def __enter__(self) -> Reads:
+        event.listen(self.engine, "before_cursor_execute", self.statement)
+        event.listen(self.engine, "commit", self.commit)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self.statement)
+        event.remove(self.engine, "commit", self.commit)
+
+    def statement(self, conn: Any, _cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
+        who = id(conn.connection.dbapi_connection)
+        if sql.lstrip().startswith("INSERT INTO messages") and self.words in str(parameters):
+            self.seen.append((who, "archived"))
+        elif "HAVING count(*)" in sql:
+            self.seen.append((who, "leased"))
+        elif sql.lstrip().startswith(self.reads):
+            self.seen.append((who, "read"))
+
+    def commit(self, conn: Any) -> None:
+        self.seen.append((id(conn.connection.dbapi_connection), "commit"))
+
+    def around_the_archiving(self) -> list[str]:
+        archived = next(conn for conn, what in self.seen if what == "archived")
+        start = self.seen.index((archived, "archived"))
+        end = self.seen.index((archived, "commit"), start)
+        return [what for conn, what in self.seen[start : end + 1] if conn == archived]
+
+    def reads_elsewhere(self) -> int:
+        archived = next(conn for conn, what in self.seen if what == "archived")
+        start = self.seen.index((archived, "archived"))
+        return sum(1 for conn, what in self.seen[start:] if what == "read" and conn != archived)
+
+
+async def test_an_adopted_delivery_reads_what_it_needs_in_the_transaction_that_queued_it(bot: Bot) -> None:
+    """A relayed message's delivery needs the rows its transaction has just written: read there (one read
+    transaction fewer on the hot path), and only on SQLite, where the job is adopted; elsewhere the delivery reads."""
+    chat = 8302
+    thread = await customer_writes(bot, chat, "first words", person(chat, "Mina"))
+    await bot.idle()
+    sqlite = bot.rt.db.dialect == "sqlite"
+
+    with Reads(bot, "a follow-up", ("SELECT messages.id, messages.conversation_id",)) as customer:
+        bot.telegram.push_text(chat, "a follow-up", user=person(chat, "Mina"))
+        await bot.thread_text(thread, "a follow-up")
+    with Reads(bot, "a reply", ("SELECT messages.id, messages.conversation_id",)) as staff:
+        await bot.staff_reply(thread, "a reply")
+        await wait_until(lambda: "a reply" in " ".join(bot.telegram.sent_texts(chat)), what="the reply on Telegram")
+    for reads in (customer, staff):
+        if sqlite:
+            assert reads.around_the_archiving() == ["archived", "leased", "read", "commit"]
+            assert reads.reads_elsewhere() == 0
+        else:
+            assert reads.around_the_archiving() == ["archived", "commit"]
+            assert reads.reads_elsewhere() == 1
 
 
 class Recorder:

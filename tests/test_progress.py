@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
+from bot.delivery.handlers import Delivered
 from bot.delivery.pacing import Pacer
 from bot.delivery.progress import Progress
-from bot.delivery.worker import Delivered, DeliveryWorker, WorkerSettings
+from bot.delivery.worker import DeliveryWorker, WorkerSettings
 from bot.domain.errors import TemporaryFailure
 from bot.store.database import Database, Transaction
 from bot.store.outbox import PENDING, Job

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.delivery.handlers import Delivered
 from bot.delivery.pacing import Pacer, Rate, paced
-from bot.delivery.worker import Delivered, DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.store.database import Database, Transaction
 from bot.store.engine import create_engine, migrate
 from bot.store.outbox import Job

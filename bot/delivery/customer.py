@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.connectors.base import Connector, Outgoing, OutgoingFile
+from bot.delivery.handlers import Delivered
 from bot.delivery.progress import Progress
-from bot.delivery.worker import Delivered
 from bot.domain import notices
 from bot.domain.authorship import NONE, Signed, signed
 from bot.domain.errors import PermanentFailure
@@ -46,18 +46,23 @@ class SendToCustomer:
         self.connectors = connectors
         self.staff_file = staff_file
 
+    async def read_ahead(self, tx: Transaction, job: Job) -> Any:
+        """The archived message the job sends (None: a job with words of its own): read in the transaction that
+        queued the job when the worker adopts it (bot.delivery.handlers), else by ``deliver``."""
+        return None if job.message_id is None else await tx.archive.message_row(job.message_id)
+
     async def deliver(self, batch: list[Job]) -> Delivered:
         job = batch[0]
         channel, _, address = job.target.partition(":")
         connector = self.connectors.get(channel)
         if connector is None:
             raise PermanentFailure(f"the {channel} channel is not enabled any more")
-        row = None
-        if job.message_id is not None:
+        row = job.ahead
+        if row is None and job.message_id is not None:
             async with self.db.reading() as tx:  # one read on the hot path
-                row = await tx.archive.message_row(job.message_id)
-            if row is not None and row.direction == Direction.OUTBOUND and row.delivery == Delivery.INTERNAL:
-                return Delivered()  # deleted, or edited into a note, while it waited: it is not sent
+                row = await self.read_ahead(tx, job)
+        if row is not None and row.direction == Direction.OUTBOUND and row.delivery == Delivery.INTERNAL:
+            return Delivered()  # deleted, or edited into a note, while it waited: it is not sent
         outgoing = await self._outgoing(job, row, connector)
         progress = Progress(job, self.db)
         sent = await connector.send(address, outgoing, progress)

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from bot.connectors.base import Connector, Limits, Outgoing
 from bot.delivery.customer import rendered
+from bot.delivery.handlers import Delivered, Record
 from bot.delivery.progress import Progress
-from bot.delivery.worker import Delivered, Record
 from bot.domain import notices
 from bot.domain.errors import PermanentFailure
 from bot.domain.models import Delivery, EventKind

@@ -13,11 +13,12 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
+from bot.delivery.handlers import Delivered, JobHandler
 from bot.delivery.pacing import Pacer, pace_with
 from bot.delivery.progress import Tracked
 from bot.domain.errors import PermanentFailure, RateLimited, TemporaryFailure
@@ -28,29 +29,10 @@ from bot.store.outbox import Job
 
 log = logging.getLogger(__name__)
 
-Record = Callable[[Transaction], Awaitable[None]]
-
 
 class Drained(BaseException):
     """Raised at a job's next paced slot once the worker drains: no API call was made for it, so it goes back to
     the queue as it is (a BaseException, so no handler's ``except Exception`` mistakes it for a failure)."""
-
-
-@dataclass
-class Delivered:
-    """What a handler delivered: ``record`` stores the result in the same commit that finishes the jobs.
-
-    ``job_ids`` says which jobs of the batch went out (default: all); the rest go back to their lane untouched.
-    """
-
-    record: Record | None = None
-    job_ids: Sequence[int] | None = None
-
-
-class JobHandler(Protocol):
-    async def deliver(self, batch: list[Job]) -> Delivered: ...
-
-    async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -199,6 +181,20 @@ class DeliveryWorker:
 
     def takes(self, target: str) -> bool:
         return not self._stopping and self._room(target) > 0 and self.pacer.blocked_for(target) <= 0
+
+    async def read_ahead(self, tx: Transaction, jobs: list[Job]) -> list[Job]:
+        """In the transaction that queued ``jobs`` and leased them for this worker: what their deliveries read. A
+        read that fails is left to the delivery, which meets the same failure in its own time and handles it."""
+        ready = []
+        for job in jobs:
+            read = getattr(self.handlers.get(job.kind), "read_ahead", None)  # bot.delivery.handlers.ReadsAhead
+            if read is not None:
+                try:
+                    job = replace(job, ahead=await read(tx, job))
+                except Exception as exc:
+                    log.debug("job %s reads for itself: %s", job.id, exc)
+            ready.append(job)
+        return ready
 
     def adopt(self, jobs: list[Job]) -> None:
         """Run jobs a transaction leased for this worker as it committed (each alone in its lane)."""

@@ -12,9 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import BotConfig
 from bot.connectors.base import Connector
+from bot.delivery.handlers import Delivered
 from bot.delivery.pacing import paced
 from bot.delivery.progress import Progress
-from bot.delivery.worker import Delivered
 from bot.domain.activity import summarize_views
 from bot.domain.errors import DeliveryError, PermanentFailure, RateLimited, TemporaryFailure
 from bot.domain.i18n import pick_language
@@ -200,10 +200,16 @@ class PostAlert(SlackDelivery):
 class PostInbound(SlackDelivery):
     """Customer messages into their thread; a backlog of text messages goes out combined in one post."""
 
+    async def read_ahead(self, tx: Transaction, job: Job) -> tuple[Conversation, list[Any]]:
+        """The conversation and the job's message: the one read on the hot path (bot.delivery.handlers)."""
+        return await _inbound_rows(tx, [job])
+
     async def deliver(self, batch: list[Job]) -> Delivered:
-        async with self.db.reading() as tx:  # one read on the hot path: the conversation and the messages
-            conversation = await _conversation_in(tx, batch[0])
-            rows = await tx.archive.message_rows([j.message_id for j in batch if j.message_id is not None])
+        if batch[0].ahead is not None and len(batch) == 1:
+            conversation, rows = batch[0].ahead
+        else:
+            async with self.db.reading() as tx:
+                conversation, rows = await _inbound_rows(tx, batch)
         if not conversation.thread_ts:
             # Opening the thread runs first in this lane; reaching here without one means it failed for good.
             raise PermanentFailure("the conversation's Slack thread could not be opened")
@@ -297,6 +303,11 @@ class PostInbound(SlackDelivery):
 
     async def failed(self, tx: Transaction, batch: list[Job], reason: str) -> None:
         await archive_failure(tx, batch, reason)
+
+
+async def _inbound_rows(tx: Transaction, batch: list[Job]) -> tuple[Conversation, list[Any]]:
+    conversation = await _conversation_in(tx, batch[0])
+    return conversation, await tx.archive.message_rows([j.message_id for j in batch if j.message_id is not None])
 
 
 async def _conversation_in(tx: Transaction, job: Job) -> Conversation:

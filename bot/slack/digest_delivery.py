@@ -15,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import BotConfig
 from bot.connectors.base import Connector
+from bot.delivery.handlers import Delivered
 from bot.delivery.progress import Progress
-from bot.delivery.worker import Delivered
 from bot.domain.periods import Period, ReportRequest
 from bot.slack.delivery import SlackDelivery
 from bot.slack.report_delivery import ReportPublisher

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.delivery.handlers import Delivered, Record
 from bot.delivery.progress import Progress
-from bot.delivery.worker import Delivered, Record
 from bot.slack.blocks import SlackPost, customer_posts
 from bot.slack.delivery import SlackDelivery, archive_failure
 from bot.store.database import Transaction

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.delivery.handlers import Delivered
 from bot.delivery.progress import Progress
-from bot.delivery.worker import Delivered
 from bot.slack import notices
 from bot.slack.blocks import SlackPost, category_label, channel_name, customer_label, notice, permalink
 from bot.slack.delivery import SlackDelivery, archive_failure

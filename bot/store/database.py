@@ -127,6 +127,8 @@ class Adopter(Protocol):
 
     def takes(self, target: str) -> bool: ...
 
+    async def read_ahead(self, tx: Transaction, jobs: list[Job]) -> list[Job]: ...
+
     def adopt(self, jobs: list[Job]) -> None: ...
 
 
@@ -152,7 +154,9 @@ class Database:
         """Hand ``adopter`` the jobs that can start at once (SQLite; None stops it).
 
         A job queued into an empty lane is leased by the transaction that queued it, as its last statement, and given
-        to the worker after the commit: a relayed message costs no claim transaction and no wake-up. Only on SQLite,
+        to the worker after the commit: a relayed message costs no claim transaction and no wake-up, and what its
+        delivery reads is read in the same transaction (``Adopter.read_ahead``), which saves a read transaction of
+        its own and reads just what the delivery would have read after the commit. Only on SQLite,
         where writers take turns, so no other transaction can queue into the same lane until this one commits;
         on PostgreSQL several processes may, and the claim stays the only way a job starts."""
         self._adopter = adopter if self.dialect == "sqlite" else None
@@ -166,6 +170,8 @@ class Database:
             adopter = self._adopter  # the one that leases is the one that runs them, even if it stops meanwhile
             if tx.outbox.lanes and adopter is not None:
                 adopted = await self._lease_for(adopter, tx.outbox)
+                if adopted:  # what their deliveries read, read here: they need no read transaction of their own
+                    adopted = await adopter.read_ahead(tx, adopted)
         if adopted and adopter is not None:
             adopter.adopt(adopted)
         if tx.outbox.enqueued > len(adopted):

@@ -8,7 +8,7 @@ a process killed mid-delivery leaves a lease that expires, and the job runs agai
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +40,9 @@ class Job:
     message_id: int | None
     payload: dict[str, Any]
     attempts: int
+    # What its delivery reads, read by the transaction that queued and adopted it (Database.adopt_with); None: the
+    # delivery reads it for itself
+    ahead: Any = field(default=None, compare=False, repr=False)
 
 
 def _new_job(
