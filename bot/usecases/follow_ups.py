@@ -10,8 +10,8 @@ sender in the group (its conversation may have just opened or closed). The outco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from bot.connectors.base import Outcome
 from bot.domain.models import Conversation, InboundMessage
@@ -34,26 +34,29 @@ class _Group:
     open: dict[int, Conversation]  # by identity id
     states: dict[int, InquiryState]  # by conversation id
     alone: set[_SenderKey]  # senders whose messages go one by one from here on
+    archived: set[str] = field(default_factory=set)  # source keys this group has archived so far
 
 
 class FollowUps:
     def __init__(self, receiving: Receiving) -> None:
         self.receiving = receiving
 
-    async def store(self, tx: Transaction, messages: Sequence[InboundMessage], known: set[str]) -> list[Outcome]:
-        """Each message's outcome, in order; ``known``: the source keys of the group already archived."""
+    async def store(
+        self, tx: Transaction, messages: Sequence[InboundMessage], known: Callable[[], Awaitable[set[str]]]
+    ) -> list[Outcome]:
+        """Each message's outcome, in order. ``known()`` reads which source keys of the group are archived already,
+        only when a message needs ``Receiving.message``: a follow-up that is a redelivery finds its key taken when
+        it is archived (its insert does nothing), so the usual group needs no read of it."""
         senders = await tx.follow_ups.senders({(m.channel, m.sender.external_id) for m in messages})
         opened = await tx.follow_ups.open_conversations({s.identity_id for s in senders.values()})
         states = await tx.follow_ups.states({c.id for c in opened.values()})
         group = _Group(senders, opened, states, set())
         outcomes: list[Outcome] = []
-        run: list[tuple[InboundMessage, Conversation | None]] = []  # None: a redelivery, answered in its place
+        run: list[tuple[InboundMessage, Conversation]] = []
         in_run: set[str] = set()
         for message in messages:
             conversation = self._open_for(message, group)
-            if message.source_key in known:  # a redelivery: must not open a conversation again
-                run.append((message, None))
-            elif conversation is not None and message.source_key not in in_run:
+            if conversation is not None and message.source_key not in in_run:
                 run.append((message, conversation))
                 in_run.add(message.source_key)
                 group.open[conversation.identity_id] = replace(conversation, last_message_at=self.receiving.clock())
@@ -61,7 +64,8 @@ class FollowUps:
                 outcomes += await self._store_run(tx, run, group)
                 run, in_run = [], set()
                 group.alone.add((message.channel, message.sender.external_id))
-                outcomes.append(await self.receiving.message(tx, message, known))
+                before_the_group = await known() - group.archived  # what this group archived is not a redelivery
+                outcomes.append(await self.receiving.message(tx, message, before_the_group))
         return outcomes + await self._store_run(tx, run, group)
 
     def _open_for(self, message: InboundMessage, group: _Group) -> Conversation | None:
@@ -75,15 +79,14 @@ class FollowUps:
         return group.open.get(known.identity_id)
 
     async def _store_run(
-        self, tx: Transaction, run: list[tuple[InboundMessage, Conversation | None]], group: _Group
+        self, tx: Transaction, run: list[tuple[InboundMessage, Conversation]], group: _Group
     ) -> list[Outcome]:
-        """A run of messages, in order: its follow-ups stored together, a redelivery in it answered as one."""
-        adding = [(m, c) for m, c in run if c is not None]
-        if not adding:
-            return [Outcome(duplicate=True) for _ in run]
+        """A run of follow-ups, in order, stored together; a redelivery among them finds its key taken."""
+        if not run:
+            return []
         now = self.receiving.clock()
         rows = []
-        for message, conversation in adding:
+        for message, conversation in run:
             resurfaced = self.receiving.resurfaced(conversation, message, now)
             rows.append(
                 NewMessage(
@@ -96,15 +99,14 @@ class FollowUps:
                 )
             )  # fmt: skip
         ids = await tx.follow_ups.archive(rows, now)
+        group.archived.update(ids)
         await tx.archive.touch_all(sorted({m.conversation_id for m in rows if m.source_key in ids}), now)
-        stored = [FollowUp(c, group.states.get(c.id), m) for m, c in adding if m.source_key in ids]
+        stored = [FollowUp(c, group.states.get(c.id), m) for m, c in run if m.source_key in ids]
         await self.receiving.hooks.customers_wrote(tx, stored, now)
         return [_outcome(m, c, ids) for m, c in run]
 
 
-def _outcome(message: InboundMessage, conversation: Conversation | None, ids: dict[str, int]) -> Outcome:
-    if conversation is None:
-        return Outcome(duplicate=True)
-    if message.source_key not in ids:  # another process archived it first
+def _outcome(message: InboundMessage, conversation: Conversation, ids: dict[str, int]) -> Outcome:
+    if message.source_key not in ids:  # archived before (a redelivery), or by another process meanwhile
         return Outcome(conversation_id=conversation.id, duplicate=True)
     return Outcome(conversation_id=conversation.id, message_id=ids[message.source_key])

@@ -167,12 +167,14 @@ class Intake:
     async def _store_group_in(self, group: Sequence[_Batch], *, careful: bool) -> list[list[Outcome] | BaseException]:
         async with self.db.transaction() as tx:
             keys = [i.message.source_key for b in group for i in b.items if isinstance(i, Received)]
-            known = await tx.archive.existing_source_keys(keys)
             if not careful:
-                return list(await self._store_at_once(tx, group, known))
+                return list(await self._store_at_once(tx, group, _archived_keys(tx, keys)))
+            known = await tx.archive.existing_source_keys(keys)
             return [await self._store_batch(tx, batch, known) for batch in group]
 
-    async def _store_at_once(self, tx: Transaction, group: Sequence[_Batch], known: set[str]) -> list[list[Outcome]]:
+    async def _store_at_once(
+        self, tx: Transaction, group: Sequence[_Batch], known: Callable[[], Awaitable[set[str]]]
+    ) -> list[list[Outcome]]:
         """Every caller's items and cursor, without savepoints; runs of customer messages go to ``FollowUps``
         together, anything else one by one in its place. Any failure but contention is ``_Refused``."""
         outcomes: list[list[Outcome | None]] = [[None] * len(batch.items) for batch in group]
@@ -192,7 +194,7 @@ class Intake:
                         continue
                     if run:
                         await store_run()
-                    outcomes[caller][index] = await self._store_one(tx, batch.channel, item, known)
+                    outcomes[caller][index] = await self._store_one(tx, batch.channel, item, await known())
                 if batch.cursor is not None:
                     await tx.archive.put_setting(cursor_key(batch.channel), batch.cursor)
             if run:
@@ -267,6 +269,19 @@ class Intake:
             await jobs.alert(tx, self.alert_channel, notice)
             log.warning("kept an update from %s as dead letter #%d: %s", channel, number, item.error[:300])
         return Outcome(quarantined=number)
+
+
+def _archived_keys(tx: Transaction, keys: Sequence[str]) -> Callable[[], Awaitable[set[str]]]:
+    """Which of the group's source keys were archived before it: read once, the first time it is asked (a group of
+    follow-ups never asks), and then the same set each time."""
+    found: list[set[str]] = []
+
+    async def known() -> set[str]:
+        if not found:
+            found.append(await tx.archive.existing_source_keys(keys))
+        return found[0]
+
+    return known
 
 
 def _new_message(outcome: Outcome) -> bool:
