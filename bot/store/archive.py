@@ -26,17 +26,18 @@ from bot.store.identity_records import IdentityRecords
 from bot.store.schema import conversations, events, messages, seen_keys, settings_kv
 
 
-def _insert_ignoring_duplicates(conn: AsyncConnection, table: Any, key: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING in the dialect at hand: how a redelivered message becomes a no-op."""
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+def ignoring_duplicates(table: Any, key: str, *returning: Any) -> dict[str, Any]:
+    """INSERT ... ON CONFLICT (``key``) DO NOTHING RETURNING ``returning``, built once for each dialect (by its
+    name): how a redelivered message becomes a no-op."""
+    return {
+        name: dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*returning)
+        for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+    }
 
 
 # The message statements every relayed message runs, built once (building one costs more than running it on SQLite).
-_INSERT_MESSAGE = {
-    name: dialect.insert(messages).on_conflict_do_nothing(index_elements=["source_key"]).returning(messages.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
+_INSERT_MESSAGE = ignoring_duplicates(messages, "source_key", messages.c.id)
+_MARK_SEEN = ignoring_duplicates(seen_keys, "key", seen_keys.c.key)
 _ARCHIVED_KEYS = select(messages.c.source_key).where(messages.c.source_key.in_(bindparam("keys", expanding=True)))
 _MESSAGES_BY_ID = select(messages).where(messages.c.id.in_(bindparam("ids", expanding=True)))
 _POSTED_TO_SLACK = (
@@ -303,8 +304,8 @@ class Archive(IdentityRecords):
 
     async def mark_seen(self, key: str, now: datetime) -> bool:
         """Remember a delivery key; False when it was seen before."""
-        stmt = _insert_ignoring_duplicates(self.conn, seen_keys, "key").values(key=key, created_at=now)
-        return (await self.conn.execute(stmt.returning(seen_keys.c.key))).scalar_one_or_none() is not None
+        inserted = await self.conn.execute(_MARK_SEEN[self.conn.dialect.name], {"key": key, "created_at": now})
+        return inserted.scalar_one_or_none() is not None
 
     async def get_setting(self, key: str) -> str | None:
         return (

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Conversation, Delivery, Direction
+from bot.store.archive import ignoring_duplicates
 from bot.store.conversation_rows import OPEN_OF_IDENTITIES, to_conversation
 from bot.store.outbox import Outbox
 from bot.store.routing_schema import inquiry_state
@@ -34,6 +34,7 @@ _SENDERS = (
     .order_by(identities.c.id)
     .with_for_update(key_share=True)
 )  # fmt: skip
+_INSERT_MESSAGES = ignoring_duplicates(messages, "source_key", messages.c.id, messages.c.source_key)
 _STATES = select(inquiry_state).where(inquiry_state.c.conversation_id.in_(bindparam("conversations", expanding=True)))
 
 
@@ -116,7 +117,6 @@ class FollowUpStore:
         return ids
 
     async def _insert_messages(self, group: Sequence[NewMessage], now: datetime) -> dict[str, int]:
-        dialect = sqlite if self.conn.dialect.name == "sqlite" else postgresql
         rows = [
             {"conversation_id": m.conversation_id, "direction": Direction.INBOUND, "author_id": m.author_id,
              "author_name": m.author_name, "channel": m.channel, "text": m.text, "raw_text": None,
@@ -125,10 +125,5 @@ class FollowUpStore:
              "edit_of": None, "saved_reply_id": None}
             for m in group
         ]  # fmt: skip
-        statement = (
-            dialect.insert(messages)
-            .on_conflict_do_nothing(index_elements=["source_key"])
-            .returning(messages.c.id, messages.c.source_key)
-        )
-        result = await self.conn.execute(statement, rows)
+        result = await self.conn.execute(_INSERT_MESSAGES[self.conn.dialect.name], rows)
         return {row.source_key: row.id for row in result.all()}

@@ -272,8 +272,9 @@ class Intake:
 
 
 def _archived_keys(tx: Transaction, keys: Sequence[str]) -> Callable[[], Awaitable[set[str]]]:
-    """Which of the group's source keys were archived before it: read once, the first time it is asked (a group of
-    follow-ups never asks), and then the same set each time."""
+    """Which of the group's source keys are archived: read once, the first time it is asked (a group of follow-ups
+    never asks), and then the same set each time. Asked after part of the group was stored, it holds those keys
+    too: ``FollowUps.store`` takes out what the group archived itself before it hands the set on."""
     found: list[set[str]] = []
 
     async def known() -> set[str]:
