@@ -3,12 +3,13 @@ reads from a cursor still comes back whole: rows past the first trip, streamed r
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.engine import create_engine
@@ -42,16 +43,16 @@ async def test_a_transaction_costs_one_trip_per_statement_plus_its_commit(engine
         sqlite = await driver(conn)
         await conn.commit()  # the pool's reset and the connect-time pragmas are not the test's
         before = sqlite.trips
-        await conn.execute(text("INSERT INTO item (name) VALUES ('a')"))  # BEGIN IMMEDIATE, then the insert
+        await conn.execute(text("INSERT INTO item (name) VALUES ('a')"))  # BEGIN IMMEDIATE with it, in its trip
         inserted = await conn.execute(text("INSERT INTO item (name) VALUES ('b') RETURNING id"))
         assert inserted.scalar_one() == 2
         assert (await conn.execute(text("SELECT name FROM item ORDER BY id"))).scalars().all() == ["a", "b"]
         updated = await conn.execute(text("UPDATE item SET name = name || '!'"))
         assert updated.rowcount == 2
         await conn.commit()
-        # BEGIN, four statements, COMMIT: aiosqlite's own cursor takes three trips a statement (cursor, execute,
-        # close) and a fourth to fetch rows, 18 in all
-        assert sqlite.trips - before == 6
+        # four statements (the first carrying the BEGIN), COMMIT: aiosqlite's own cursor takes three trips a
+        # statement (cursor, execute, close) and a fourth to fetch rows, and BEGIN one more: 18 in all
+        assert sqlite.trips - before == 5
 
 
 async def test_results_larger_than_one_trip_come_back_whole(engine: AsyncEngine) -> None:
@@ -61,7 +62,7 @@ async def test_results_larger_than_one_trip_come_back_whole(engine: AsyncEngine)
         before = sqlite.trips
         names = (await conn.execute(text("SELECT name FROM item ORDER BY id"))).scalars().all()
         assert names == [f"n{i}" for i in range(ROWS)]
-        assert sqlite.trips - before == 3  # BEGIN, the statement with its first rows, the rest in one more trip
+        assert sqlite.trips - before == 2  # BEGIN and the statement with its first rows, the rest in one more trip
 
 
 async def test_a_streamed_result_reads_in_chunks_and_can_be_left_early(engine: AsyncEngine) -> None:
@@ -124,5 +125,57 @@ async def test_a_connection_handed_back_inside_a_transaction_is_rolled_back(engi
     async with engine.begin() as other:
         assert await driver(other) is sqlite
         await other.execute(text("INSERT INTO item (name) VALUES ('kept')"))
+    async with engine.connect() as reader:
+        assert (await reader.execute(text("SELECT name FROM item"))).scalars().all() == ["kept"]
+
+
+async def test_a_transaction_holds_the_write_lock_from_its_first_statement(engine: AsyncEngine, tmp_path: Path) -> None:
+    other = sqlite3.connect(tmp_path / "trips.db", isolation_level=None, timeout=0)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT count(*) FROM item"))  # a read first: BEGIN IMMEDIATE went with it
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            await conn.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        other.execute("BEGIN IMMEDIATE")  # committed: the lock is free
+        other.rollback()
+    finally:
+        other.close()
+
+
+async def test_a_transaction_that_ran_nothing_costs_no_trip(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        sqlite = await driver(conn)
+        await conn.commit()
+        before = sqlite.trips
+        await conn.begin()
+        await conn.commit()
+        await conn.begin()
+        await conn.rollback()
+        assert sqlite.trips == before
+        await conn.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        await conn.commit()
+        assert sqlite.trips - before == 2  # the insert (with its BEGIN) and the commit
+    async with engine.connect() as reader:
+        assert (await reader.execute(text("SELECT name FROM item"))).scalars().all() == ["a"]
+
+
+async def test_a_refused_begin_fails_its_statement_and_the_next_transaction_starts_anew(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "trips.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    async with engine.connect() as conn:
+        sqlite = await driver(conn)
+        await sqlite.execute("PRAGMA busy_timeout=0")  # waits for no lock: BEGIN IMMEDIATE fails at once
+        with pytest.raises(OperationalError, match="locked"):
+            await conn.execute(text("INSERT INTO item (name) VALUES ('refused')"))
+        await conn.rollback()
+        assert not sqlite.sqlite.in_transaction
+        other.rollback()
+        await conn.execute(text("INSERT INTO item (name) VALUES ('kept')"))
+        assert sqlite.sqlite.in_transaction  # the BEGIN was sent again, with this statement
+        await conn.commit()
+    other.close()
     async with engine.connect() as reader:
         assert (await reader.execute(text("SELECT name FROM item"))).scalars().all() == ["kept"]

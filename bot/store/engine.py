@@ -68,10 +68,12 @@ def create_engine(database_url: str) -> AsyncEngine:
             # Take the write lock when the transaction starts: a read-then-write transaction that upgrades its lock
             # later fails at once with "database is locked" when another connection wrote in between. A read-only
             # transaction takes no lock at all, so in WAL mode it neither waits for writers nor holds them up.
-            if conn.get_execution_options().get(READONLY):
-                conn.exec_driver_sql("BEGIN")
+            begin = "BEGIN" if conn.get_execution_options().get(READONLY) else "BEGIN IMMEDIATE"
+            driver = conn.connection.driver_connection
+            if isinstance(driver, sqlite_driver.OneTripConnection):
+                driver.begin_with_next_statement(begin)  # sent with the first statement: one trip less
             else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.exec_driver_sql(begin)
 
         return engine
     # After five runs of a prepared statement PostgreSQL may switch to a generic plan, which for the search's

@@ -5,7 +5,8 @@ calls per statement: create a cursor, execute, fetch the rows (when there are an
 through the event loop, and under load each waits its turn there; a write transaction holds SQLite's one write lock
 across all of them. A customer's message took about 44 trips (docs/BENCHMARKS.md, relay). Here one trip creates the
 cursor, runs the statement, reads its rows (up to ``PREFETCH``) and closes it; a larger result is read in further
-trips, so a streamed export still holds one chunk at a time.
+trips, so a streamed export still holds one chunk at a time. A transaction's BEGIN goes in the trip of its first
+statement, and a transaction that ran none commits or rolls back without a trip.
 
 The connection is aiosqlite's own (its thread, queue and close); only the cursor differs. SQLAlchemy's aiosqlite
 dialect takes it through ``create_async_engine(async_creator=...)``.
@@ -33,8 +34,11 @@ class _Ran:
         self.exhausted = exhausted
 
 
-def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Ran:
-    """On the connection's thread: the whole statement, start to (usually) finish."""
+def _run(conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any, many: bool) -> _Ran:
+    """On the connection's thread: the transaction's BEGIN when this is its first statement, then the whole
+    statement, start to (usually) finish."""
+    if begin is not None:
+        conn.execute(begin)  # fails as the statement would (a busy lock): the transaction never started
     cursor = conn.cursor()
     try:
         if many:
@@ -81,12 +85,12 @@ class OneTripCursor:
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
         await self._close_open()
-        self._take(await self._trip(_run, self._conn.sqlite, sql, parameters, False))
+        self._take(await self._trip(_run, self._conn.sqlite, self._conn.take_begin(), sql, parameters, False))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneTripCursor:
         await self._close_open()
-        self._take(await self._trip(_run, self._conn.sqlite, sql, parameters, True))
+        self._take(await self._trip(_run, self._conn.sqlite, self._conn.take_begin(), sql, parameters, True))
         return self
 
     def _take(self, ran: _Ran) -> None:
@@ -140,6 +144,7 @@ class OneTripConnection(aiosqlite.Connection):
     """aiosqlite's connection, handing out one-trip cursors."""
 
     trips = 0  # how many times this connection went to its thread (commits and rollbacks included): tests read it
+    _begin: str | None = None  # the BEGIN of a transaction that has run no statement yet
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self.trips += 1
@@ -156,12 +161,29 @@ class OneTripConnection(aiosqlite.Connection):
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
+    def begin_with_next_statement(self, sql: str) -> None:
+        """Start a transaction with ``sql`` (BEGIN, BEGIN IMMEDIATE) in the trip of its first statement."""
+        self._begin = sql
+
+    def take_begin(self) -> str | None:
+        """The BEGIN the next statement must run first, if any; it runs once."""
+        begin, self._begin = self._begin, None
+        return begin
+
+    async def commit(self) -> None:
+        if self.take_begin() is None:  # else no statement ran: there is nothing to commit
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self.take_begin() is None:
+            await super().rollback()
+
 
 def in_transaction(conn: object) -> bool:
     """Whether a connection handed back to the pool is still inside a transaction (must be rolled back). Read
     between statements, when its thread is idle; anything but a one-trip connection counts as inside one."""
-    if not isinstance(conn, OneTripConnection):
-        return True
+    if not isinstance(conn, OneTripConnection) or conn._begin is not None:
+        return True  # a BEGIN still waiting for its first statement is cleared by the rollback
     try:
         return conn.sqlite.in_transaction
     except sqlite3.Error:  # closed, or not readable from here: the rollback decides
