@@ -8,21 +8,23 @@ then their inquiry state), so a group and a staff reply at the same moment canno
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import Row, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.models import Conversation, Delivery, Direction
+from bot.domain.models import Conversation, Delivery, Direction, Status
 from bot.store.archive import ignoring_duplicates
-from bot.store.conversation_rows import OPEN_OF_IDENTITIES, to_conversation
+from bot.store.conversation_rows import CONVERSATION_COLUMNS, OPEN_OF_IDENTITIES, to_conversation
 from bot.store.outbox import Outbox
 from bot.store.routing_schema import inquiry_state
-from bot.store.schema import identities, message_parts, messages
+from bot.store.schema import conversations, identities, message_parts, messages
 from bot.store.timers import InquiryState
+
+SenderKey = tuple[str, str]  # (channel, external id)
 
 # Built once, like the one-by-one path's statements (bot.store.archive): building one costs more than running it.
 _SENDERS = (
@@ -34,6 +36,16 @@ _SENDERS = (
     .order_by(identities.c.id)
     .with_for_update(key_share=True)
 )  # fmt: skip
+# SQLite: the three reads above in one statement, each sender with its open conversation and that one's state.
+_GROUP_AT_ONCE = (
+    select(identities.c.id, *CONVERSATION_COLUMNS, *inquiry_state.c)
+    .select_from(identities)
+    .outerjoin(
+        conversations, (conversations.c.identity_id == identities.c.id) & (conversations.c.status == Status.OPEN)
+    )
+    .outerjoin(inquiry_state, inquiry_state.c.conversation_id == conversations.c.id)
+    .where(tuple_(identities.c.channel, identities.c.external_id).in_(bindparam("pairs", expanding=True)))
+)
 _INSERT_MESSAGES = ignoring_duplicates(messages, "source_key", messages.c.id, messages.c.source_key)
 _STATES = select(inquiry_state).where(inquiry_state.c.conversation_id.in_(bindparam("conversations", expanding=True)))
 
@@ -48,6 +60,15 @@ class KnownSender:
     verified: bool | None
     email: str | None
     language_code: str | None
+
+
+@dataclass(frozen=True)
+class GroupRows:
+    """What a group of follow-ups reads before it stores anything."""
+
+    senders: dict[SenderKey, KnownSender]
+    open: dict[int, Conversation]  # each known sender's open conversation, by identity id
+    states: dict[int, InquiryState]  # their inquiry state, by conversation id
 
 
 @dataclass(frozen=True)
@@ -71,20 +92,37 @@ class FollowUpStore:
         self.conn = conn
         self._outbox = outbox  # the transaction's queue: it counts what was queued (the worker is woken for it)
 
-    async def senders(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], KnownSender]:
-        """The identities of these (channel, external id) pairs, locked as ``upsert_identity`` locks one."""
-        if not keys:
-            return {}
-        rows = await self.conn.execute(_SENDERS, {"pairs": sorted(keys)})
-        return {
-            (r.channel, r.external_id): KnownSender(
-                r.id, r.display_name, r.username, r.verified, r.email, r.language_code
-            )
-            for r in rows
-        }
+    async def read_group(self, keys: Collection[SenderKey]) -> GroupRows:
+        """The identities of these senders, locked as ``upsert_identity`` locks one, with their open conversations
+        and those conversations' inquiry state.
 
-    async def open_conversations(self, identity_ids: Collection[int]) -> dict[int, Conversation]:
-        """Each identity's open conversation, by identity id."""
+        On SQLite one statement: writers take turns, so nothing it reads can change before this transaction ends.
+        On PostgreSQL three, in that order: a statement that waited for another transaction's lock on an identity
+        still joins the conversations its own start saw, whereas the next statement sees what that one committed."""
+        if not keys:
+            return GroupRows({}, {}, {})
+        if self.conn.dialect.name == "sqlite":
+            return self._group_rows(await self.conn.execute(_GROUP_AT_ONCE, {"pairs": sorted(keys)}))
+        senders = await self._senders(keys)
+        opened = await self._open_conversations({s.identity_id for s in senders.values()})
+        return GroupRows(senders, opened, await self._states({c.id for c in opened.values()}))
+
+    def _group_rows(self, rows: Iterable[Row[Any]]) -> GroupRows:
+        found = GroupRows({}, {}, {})
+        for row in rows:
+            m = row._mapping
+            found.senders[(m[identities.c.channel], m[identities.c.external_id])] = _known(m)
+            if m[conversations.c.id] is not None:
+                found.open[m[identities.c.id]] = to_conversation(row)
+            if m[inquiry_state.c.conversation_id] is not None:
+                found.states[m[conversations.c.id]] = InquiryState(**{c.name: m[c] for c in inquiry_state.c})
+        return found
+
+    async def _senders(self, keys: Collection[SenderKey]) -> dict[SenderKey, KnownSender]:
+        rows = await self.conn.execute(_SENDERS, {"pairs": sorted(keys)})
+        return {(row.channel, row.external_id): _known(row._mapping) for row in rows}
+
+    async def _open_conversations(self, identity_ids: Collection[int]) -> dict[int, Conversation]:
         if not identity_ids:
             return {}
         rows = await self.conn.execute(OPEN_OF_IDENTITIES, {"identities": sorted(identity_ids)})
@@ -94,7 +132,7 @@ class FollowUpStore:
             found[conversation.identity_id] = conversation
         return found
 
-    async def states(self, conversation_ids: Collection[int]) -> dict[int, InquiryState]:
+    async def _states(self, conversation_ids: Collection[int]) -> dict[int, InquiryState]:
         if not conversation_ids:
             return {}
         rows = await self.conn.execute(_STATES, {"conversations": sorted(conversation_ids)})
@@ -127,3 +165,10 @@ class FollowUpStore:
         ]  # fmt: skip
         result = await self.conn.execute(_INSERT_MESSAGES[self.conn.dialect.name], rows)
         return {row.source_key: row.id for row in result.all()}
+
+
+def _known(m: Mapping[Any, Any]) -> KnownSender:
+    return KnownSender(
+        m[identities.c.id], m[identities.c.display_name], m[identities.c.username], m[identities.c.verified],
+        m[identities.c.email], m[identities.c.language_code],
+    )  # fmt: skip

@@ -16,24 +16,22 @@ from dataclasses import dataclass, field, replace
 from bot.connectors.base import Outcome
 from bot.domain.models import Conversation, InboundMessage
 from bot.store.database import Transaction
-from bot.store.follow_ups import KnownSender, NewMessage
+from bot.store.follow_ups import KnownSender, NewMessage, SenderKey
 from bot.store.identity_records import unchanged
 from bot.store.timers import InquiryState
 from bot.usecases import jobs
 from bot.usecases.hooks import FollowUp
 from bot.usecases.receiving import Receiving
 
-_SenderKey = tuple[str, str]  # (channel, external id)
-
 
 @dataclass
 class _Group:
     """What the group's first reads found, kept current as its messages are stored."""
 
-    senders: dict[_SenderKey, KnownSender]
+    senders: dict[SenderKey, KnownSender]
     open: dict[int, Conversation]  # by identity id
     states: dict[int, InquiryState]  # by conversation id
-    alone: set[_SenderKey]  # senders whose messages go one by one from here on
+    alone: set[SenderKey]  # senders whose messages go one by one from here on
     archived: set[str] = field(default_factory=set)  # source keys this group has archived so far
 
 
@@ -47,10 +45,8 @@ class FollowUps:
         """Each message's outcome, in order. ``known()`` reads which source keys of the group are archived already,
         only when a message needs ``Receiving.message``: a follow-up that is a redelivery finds its key taken when
         it is archived (its insert does nothing), so the usual group needs no read of it."""
-        senders = await tx.follow_ups.senders({(m.channel, m.sender.external_id) for m in messages})
-        opened = await tx.follow_ups.open_conversations({s.identity_id for s in senders.values()})
-        states = await tx.follow_ups.states({c.id for c in opened.values()})
-        group = _Group(senders, opened, states, set())
+        read = await tx.follow_ups.read_group({(m.channel, m.sender.external_id) for m in messages})
+        group = _Group(read.senders, read.open, read.states, set())
         outcomes: list[Outcome] = []
         run: list[tuple[InboundMessage, Conversation]] = []
         in_run: set[str] = set()
