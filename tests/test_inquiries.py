@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 
 from bot.domain.models import Conversation
 from bot.slack.routing_blocks import CATEGORY_SELECT, REASSIGN_SELECT
@@ -406,6 +407,48 @@ async def test_an_answer_in_time_stops_the_timers_and_is_archived(bot_factory: B
         assert {t.status for t in timers} == {"cancelled"}
         await bot.idle()
         assert "answered after 4 min" in all_text(header_of(bot, *thread))
+
+
+async def test_a_reply_to_an_answered_inquiry_leaves_its_clocks_alone(bot_factory: BotFactory, clock: Clock) -> None:
+    """Only a reply that stops the waiting clock or is the first response writes the inquiry's state."""
+    async with bot_factory(bot_yaml=routing_yaml(ask_category=False), clock=clock) as bot:
+        bot.telegram.push_text(CHAT, "refund please")
+        thread = await bot.thread_for(CHAT)
+        clock.advance(minutes=4)
+        await bot.staff_reply(thread, "Sure, let me check.")
+        await bot.idle()
+        writes: list[str] = []
+
+        def state_writes(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.startswith("UPDATE inquiry_state"):
+                writes.append(statement.split("=")[0])  # the columns set first
+
+        engine = bot.rt.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", state_writes)
+        try:
+            clock.advance(minutes=3)
+            await bot.staff_reply(thread, "Found it.", user=STAFF2)
+            assert writes == []
+            conversation_id = (await conversation(bot, CHAT)).id
+            async with bot.rt.db.reading() as tx:
+                state = await tx.timers.state(conversation_id)
+            assert state is not None and state.waiting_since is None
+            assert (state.first_response_by, state.first_response_seconds) == (STAFF, 240)
+
+            bot.telegram.push_text(CHAT, "still there?")
+            await bot.thread_text(thread, "still there?")
+            async with bot.rt.db.reading() as tx:
+                state = await tx.timers.state(conversation_id)
+            assert state is not None and state.waiting_since == clock.now  # the customer waits again
+            writes.clear()
+            await bot.staff_reply(thread, "Yes, refunded.", user=STAFF2)
+            assert writes == ["UPDATE inquiry_state SET waiting_since"]  # the clock stops; the first response stays
+            async with bot.rt.db.reading() as tx:
+                state = await tx.timers.state(conversation_id)
+            assert state is not None and state.waiting_since is None and state.first_response_by == STAFF
+        finally:
+            event.remove(engine, "before_cursor_execute", state_writes)
+        await bot.idle()
 
 
 async def test_closing_stops_the_clock_and_reopening_an_unanswered_inquiry_restarts_it(

@@ -168,11 +168,19 @@ class TimerStore:
         if conversation_ids:
             await self.conn.execute(_WAITING_SINCE, [{"state_of": c, "since": since} for c in conversation_ids])
 
-    async def answered(self, conversation_id: int, *, by: str, at: datetime, business_seconds: float) -> bool:
-        """Stop the waiting clock; True when this was the conversation's first response (recorded once)."""
-        await self.conn.execute(_ANSWERED, {"state_of": conversation_id})
+    async def answered(self, state: InquiryState, *, by: str, at: datetime, business_seconds: float) -> bool:
+        """Stop the waiting clock; True when this was the conversation's first response (recorded once).
+
+        ``state`` is the row as this transaction read it, after the conversation's row lock (the reply's touch) that
+        a customer's message takes too: a clock it shows stopped stays so until the commit, and a first response,
+        once recorded, is never taken back, so neither needs a statement that would change nothing."""
+        if state.waiting_since is not None:
+            await self.conn.execute(_ANSWERED, {"state_of": state.conversation_id})
+        if state.first_response_at is not None:
+            return False
         result = await self.conn.execute(
-            _FIRST_RESPONSE, {"state_of": conversation_id, "at": at, "by": by, "seconds": round(business_seconds)}
+            _FIRST_RESPONSE,
+            {"state_of": state.conversation_id, "at": at, "by": by, "seconds": round(business_seconds)},
         )
         return result.rowcount == 1
 

@@ -140,8 +140,8 @@ class Triage(ConversationHooks):
     async def staff_replied(self, tx: Transaction, conversation: Conversation, user: str, now: datetime) -> None:
         hours = self.config.hours_for(conversation.category)
         seconds = business_seconds(hours, conversation.opened_at, now)
-        await tx.timers.ensure_state(conversation.id)
-        if not await tx.timers.answered(conversation.id, by=user, at=now, business_seconds=seconds):
+        state = await tx.timers.ensure_state(conversation.id)
+        if not await tx.timers.answered(state, by=user, at=now, business_seconds=seconds):
             return
         await tx.timers.cancel(conversation.id)  # the time itself is archived in inquiry_state
         await jobs.refresh_header(tx, conversation)
