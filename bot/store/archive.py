@@ -40,6 +40,7 @@ _INSERT_MESSAGE = ignoring_duplicates(messages, "source_key", messages.c.id)
 _MARK_SEEN = ignoring_duplicates(seen_keys, "key", seen_keys.c.key)
 _ARCHIVED_KEYS = select(messages.c.source_key).where(messages.c.source_key.in_(bindparam("keys", expanding=True)))
 _MESSAGES_BY_ID = select(messages).where(messages.c.id.in_(bindparam("ids", expanding=True)))
+_MESSAGE_BY_ID = select(messages).where(messages.c.id == bindparam("message_id"))  # a staff reply's delivery reads it
 _POSTED_TO_SLACK = (
     update(messages)
     .where(messages.c.id.in_(bindparam("ids", expanding=True)))
@@ -52,6 +53,11 @@ _SENT_TO_CUSTOMER = (
             delivery=Delivery.DELIVERED)
 )  # fmt: skip
 _ADD_EVENT = events.insert()
+_CLAIM_IF_FREE = (  # a staff member's first reply in a thread nobody holds
+    update(conversations)
+    .where(conversations.c.id == bindparam("conversation_id"), conversations.c.holder.is_(None))
+    .values(holder=bindparam("user", type_=conversations.c.holder.type))
+)
 
 
 class Archive(IdentityRecords):
@@ -121,11 +127,7 @@ class Archive(IdentityRecords):
 
     async def claim_if_free(self, conversation_id: int, user: str) -> bool:
         """Set the holder only when nobody holds it: the database decides between two simultaneous clicks."""
-        result = await self.conn.execute(
-            update(conversations)
-            .where(conversations.c.id == conversation_id, conversations.c.holder.is_(None))
-            .values(holder=user)
-        )
+        result = await self.conn.execute(_CLAIM_IF_FREE, {"conversation_id": conversation_id, "user": user})
         return result.rowcount == 1
 
     async def release_if_held(self, conversation_id: int) -> str | None:
@@ -244,7 +246,7 @@ class Archive(IdentityRecords):
         return set(found.scalars().all())
 
     async def message_row(self, message_id: int) -> Any:
-        return (await self.conn.execute(select(messages).where(messages.c.id == message_id))).first()
+        return (await self.conn.execute(_MESSAGE_BY_ID, {"message_id": message_id})).first()
 
     async def message_by_source_key(self, source_key: str) -> Any:
         return (await self.conn.execute(select(messages).where(messages.c.source_key == source_key))).first()
