@@ -188,9 +188,14 @@ async def test_an_adopted_delivery_reads_what_it_needs_in_the_transaction_that_q
     await bot.idle()
     sqlite = bot.rt.db.dialect == "sqlite"
 
-    with Reads(bot, "a follow-up", ("SELECT messages.id, messages.conversation_id",)) as customer:
+    with (
+        Reads(bot, "a follow-up", ("SELECT messages.id, messages.conversation_id",)) as customer,
+        Reads(bot, "a follow-up", ("SELECT conversations.id",)) as conversation_reads,
+    ):
         bot.telegram.push_text(chat, "a follow-up", user=person(chat, "Mina"))
         await bot.thread_text(thread, "a follow-up")
+    if sqlite:  # the message's row and its conversation come in one statement
+        assert conversation_reads.around_the_archiving() == ["archived", "leased", "commit"]
     with Reads(bot, "a reply", ("SELECT messages.id, messages.conversation_id",)) as staff:
         await bot.staff_reply(thread, "a reply")
         await wait_until(lambda: "a reply" in " ".join(bot.telegram.sent_texts(chat)), what="the reply on Telegram")

@@ -201,8 +201,13 @@ class PostInbound(SlackDelivery):
     """Customer messages into their thread; a backlog of text messages goes out combined in one post."""
 
     async def read_ahead(self, tx: Transaction, job: Job) -> tuple[Conversation, list[Any]]:
-        """The conversation and the job's message: the one read on the hot path (bot.delivery.handlers)."""
-        return await _inbound_rows(tx, [job])
+        """The conversation and the job's message: the one read on the hot path (bot.delivery.handlers), one
+        statement when both are there."""
+        found = None if job.message_id is None else await tx.archive.message_with_conversation(job.message_id)
+        if found is None or found[0].id != job.conversation_id:
+            return await _inbound_rows(tx, [job])  # what deliver would meet, failures included
+        conversation, row = found
+        return conversation, [row]
 
     async def deliver(self, batch: list[Job]) -> Delivered:
         if batch[0].ahead is not None and len(batch) == 1:

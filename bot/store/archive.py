@@ -21,7 +21,16 @@ from bot.domain.models import (
     EventKind,
     Status,
 )
-from bot.store.conversation_rows import BY_ID, BY_THREAD, OPEN_OF_IDENTITY, TOUCH, conversation_select, to_conversation
+from bot.store.conversation_rows import (
+    BY_ID,
+    BY_THREAD,
+    MESSAGE_WITH_CONVERSATION,
+    OPEN_OF_IDENTITY,
+    TOUCH,
+    conversation_select,
+    message_of,
+    to_conversation,
+)
 from bot.store.identity_records import IdentityRecords
 from bot.store.schema import conversations, events, messages, seen_keys, settings_kv
 
@@ -250,6 +259,11 @@ class Archive(IdentityRecords):
 
     async def message_by_source_key(self, source_key: str) -> Any:
         return (await self.conn.execute(select(messages).where(messages.c.source_key == source_key))).first()
+
+    async def message_with_conversation(self, message_id: int) -> tuple[Conversation, Any] | None:
+        """A message and its conversation in one read; None when either is gone."""
+        row = (await self.conn.execute(MESSAGE_WITH_CONVERSATION, {"message_id": message_id})).first()
+        return None if row is None else (to_conversation(row), message_of(row))
 
     async def message_rows(self, message_ids: Sequence[int]) -> list[Any]:
         rows = (await self.conn.execute(_MESSAGES_BY_ID, {"ids": list(message_ids)})).all()

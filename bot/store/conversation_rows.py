@@ -4,12 +4,13 @@ running it (docs/BENCHMARKS.md, relay)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
 
 from bot.domain.models import Conversation, Status
-from bot.store.schema import conversations, identities
+from bot.store.schema import conversations, identities, messages
 
 CONVERSATION_COLUMNS = (
     conversations,
@@ -38,6 +39,12 @@ OPEN_OF_IDENTITY = conversation_select().where(
 )
 OPEN_OF_IDENTITIES = conversation_select().where(
     conversations.c.identity_id.in_(bindparam("identities", expanding=True)), conversations.c.status == Status.OPEN
+)
+MESSAGE_WITH_CONVERSATION = (  # a customer message's delivery to Slack reads both (bot.slack.delivery.PostInbound)
+    select(messages, *CONVERSATION_COLUMNS)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .join(identities, identities.c.id == conversations.c.identity_id)
+    .where(messages.c.id == bindparam("message_id"))
 )
 TOUCH = (
     update(conversations)
@@ -70,3 +77,10 @@ def to_conversation(row: Row[Any]) -> Conversation:
         language=m[identities.c.language],
         last_message_at=m[conversations.c.last_message_at],
     )
+
+
+def message_of(row: Row[Any]) -> SimpleNamespace:
+    """The message's own columns of a joined row, by name, as a row of ``messages`` alone reads (its ``id`` is the
+    message's, not the conversation's)."""
+    m = row._mapping
+    return SimpleNamespace(**{column.name: m[column] for column in messages.c})
