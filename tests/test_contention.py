@@ -209,7 +209,7 @@ async def test_a_staff_reply_and_a_customer_message_at_the_same_moment_do_not_de
     pause = Pause()
     if first == "customer":  # the identity is locked by whichever way the message takes (one alone, or a group)
         monkeypatch.setattr(Archive, "upsert_identity", pause_after(Archive.upsert_identity, pause))
-        monkeypatch.setattr(FollowUpStore, "senders", pause_after(FollowUpStore.senders, pause))
+        monkeypatch.setattr(FollowUpStore, "read_group", pause_after(FollowUpStore.read_group, pause))
     else:
         monkeypatch.setattr(Archive, "touch", pause_after(Archive.touch, pause))
 
