@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.ceiling import sqlite_commit_seconds
 from bench.common import (
     WEBHOOK_HEADERS,
     BotProcess,
@@ -265,6 +266,8 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
     bot = await _run_target("bot", "bot", profile, steady)  # production pacing: python -m bot as deployed
     bot |= await _run_target("bot, pacing off", "bench.botproc", profile, tuple(p for p in PHASES if p not in steady))
     bare = await _run_target("bare relay", "bench.bare_relay", False)
+    with workdir("relay-disk") as tmp:  # the disk the bot's commits wait for, at the same rate
+        disk = await sqlite_commit_seconds(tmp / "disk.db", rate=PACED_RATE, count=int(PACED_RATE * 16))
     checks = []
     rows = []
     for direction, rate, _ in PHASES:
@@ -315,7 +318,9 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
             f"at a time, an open-loop generator sends at a steady rate ({WARMUP_SECONDS:g} s warm-up, not counted, "
             "then 8 s at 20/s or 3 s at 200/s). Latency runs from the request leaving the generator to the fake API "
             "receiving the call that carries the message. 'Ack' is the time until the bot answered the webhook or "
-            "event, i.e. until the message was committed."
+            "event, i.e. until the message was committed. The second table is the disk alone: one-row commits "
+            f"through `sqlite3` with the bot's pragmas, one every {1000 / PACED_RATE:g} ms for 16 s after the relays, "
+            "so the tail the disk itself has on this machine shows beside the bot's."
         ),
         "checks": checks,
         "tables": [
@@ -336,7 +341,21 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
                     "bare ack p99",
                 ],
                 rows,
-            )
+            ),
+            table(
+                f"The disk alone: one-row sqlite3 commits (WAL, synchronous=FULL) at {PACED_RATE}/s, same run, in ms",
+                ["commits", "p50", "p99", "max"],
+                [list(_disk_row(disk).values())],
+            ),
         ],
-        "raw": {"bot": bot, "bare": bare},
+        "raw": {"bot": bot, "bare": bare, "disk": _disk_row(disk)},
+    }
+
+
+def _disk_row(seconds: list[float]) -> dict[str, Any]:
+    return {
+        "commits": len(seconds),
+        "p50_ms": ms(percentile(seconds, 50)),
+        "p99_ms": ms(percentile(seconds, 99)),
+        "max_ms": ms(max(seconds)),
     }
