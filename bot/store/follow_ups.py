@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, tuple_
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Conversation, Delivery, Direction, Status
@@ -27,12 +27,18 @@ from bot.store.timers import InquiryState
 SenderKey = tuple[str, str]  # (channel, external id)
 
 # Built once, like the one-by-one path's statements (bot.store.archive): building one costs more than running it.
+# Senders are found one channel at a time, ``channel = ? AND external_id IN (...)``: SQLite serves that from the
+# identities' unique index, and (channel, external_id) IN (VALUES ...) with a scan of the whole table.
+_OF_CHANNEL = (
+    identities.c.channel == bindparam("channel"),
+    identities.c.external_id.in_(bindparam("ids", expanding=True)),
+)
 _SENDERS = (
     select(
         identities.c.id, identities.c.channel, identities.c.external_id, identities.c.display_name,
         identities.c.username, identities.c.verified, identities.c.email, identities.c.language_code,
     )
-    .where(tuple_(identities.c.channel, identities.c.external_id).in_(bindparam("pairs", expanding=True)))
+    .where(*_OF_CHANNEL)
     .order_by(identities.c.id)
     .with_for_update(key_share=True)
 )  # fmt: skip
@@ -44,7 +50,7 @@ _GROUP_AT_ONCE = (
         conversations, (conversations.c.identity_id == identities.c.id) & (conversations.c.status == Status.OPEN)
     )
     .outerjoin(inquiry_state, inquiry_state.c.conversation_id == conversations.c.id)
-    .where(tuple_(identities.c.channel, identities.c.external_id).in_(bindparam("pairs", expanding=True)))
+    .where(*_OF_CHANNEL)
 )
 _INSERT_MESSAGES = ignoring_duplicates(messages, "source_key", messages.c.id, messages.c.source_key)
 _STATES = select(inquiry_state).where(inquiry_state.c.conversation_id.in_(bindparam("conversations", expanding=True)))
@@ -96,19 +102,28 @@ class FollowUpStore:
         """The identities of these senders, locked as ``upsert_identity`` locks one, with their open conversations
         and those conversations' inquiry state.
 
-        On SQLite one statement: writers take turns, so nothing it reads can change before this transaction ends.
+        On SQLite one statement a channel: writers take turns, so nothing it reads can change before this
+        transaction ends.
         On PostgreSQL three, in that order: a statement that waited for another transaction's lock on an identity
         still joins the conversations its own start saw, whereas the next statement sees what that one committed."""
         if not keys:
             return GroupRows({}, {}, {})
+        by_channel: dict[str, list[str]] = {}
+        for channel, external_id in sorted(keys):
+            by_channel.setdefault(channel, []).append(external_id)
         if self.conn.dialect.name == "sqlite":
-            return self._group_rows(await self.conn.execute(_GROUP_AT_ONCE, {"pairs": sorted(keys)}))
-        senders = await self._senders(keys)
+            found = GroupRows({}, {}, {})
+            for channel, ids in by_channel.items():
+                self._add_rows(found, await self.conn.execute(_GROUP_AT_ONCE, {"channel": channel, "ids": ids}))
+            return found
+        senders: dict[SenderKey, KnownSender] = {}
+        for channel, ids in by_channel.items():  # locked in one order in every process: channel, then id
+            rows = await self.conn.execute(_SENDERS, {"channel": channel, "ids": ids})
+            senders.update({(row.channel, row.external_id): _known(row._mapping) for row in rows})
         opened = await self._open_conversations({s.identity_id for s in senders.values()})
         return GroupRows(senders, opened, await self._states({c.id for c in opened.values()}))
 
-    def _group_rows(self, rows: Iterable[Row[Any]]) -> GroupRows:
-        found = GroupRows({}, {}, {})
+    def _add_rows(self, found: GroupRows, rows: Iterable[Row[Any]]) -> None:
         for row in rows:
             m = row._mapping
             found.senders[(m[identities.c.channel], m[identities.c.external_id])] = _known(m)
@@ -116,11 +131,6 @@ class FollowUpStore:
                 found.open[m[identities.c.id]] = to_conversation(row)
             if m[inquiry_state.c.conversation_id] is not None:
                 found.states[m[conversations.c.id]] = InquiryState(**{c.name: m[c] for c in inquiry_state.c})
-        return found
-
-    async def _senders(self, keys: Collection[SenderKey]) -> dict[SenderKey, KnownSender]:
-        rows = await self.conn.execute(_SENDERS, {"pairs": sorted(keys)})
-        return {(row.channel, row.external_id): _known(row._mapping) for row in rows}
 
     async def _open_conversations(self, identity_ids: Collection[int]) -> dict[int, Conversation]:
         if not identity_ids:
