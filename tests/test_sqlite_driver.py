@@ -160,7 +160,7 @@ async def test_a_transaction_that_ran_nothing_costs_no_trip(engine: AsyncEngine)
         assert (await reader.execute(text("SELECT name FROM item"))).scalars().all() == ["a"]
 
 
-async def test_a_refused_begin_fails_its_statement_and_the_next_transaction_starts_anew(
+async def test_a_refused_begin_fails_its_statement_and_goes_again_with_the_next(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     other = sqlite3.connect(tmp_path / "trips.db", isolation_level=None)
@@ -170,9 +170,13 @@ async def test_a_refused_begin_fails_its_statement_and_the_next_transaction_star
         await sqlite.execute("PRAGMA busy_timeout=0")  # waits for no lock: BEGIN IMMEDIATE fails at once
         with pytest.raises(OperationalError, match="locked"):
             await conn.execute(text("INSERT INTO item (name) VALUES ('refused')"))
-        await conn.rollback()
         assert not sqlite.sqlite.in_transaction
         other.rollback()
+        # the error caught, the same transaction goes on: its next statement is inside it, and the rollback undoes it
+        await conn.execute(text("INSERT INTO item (name) VALUES ('undone')"))
+        assert sqlite.sqlite.in_transaction
+        await conn.rollback()
+        assert not sqlite.sqlite.in_transaction
         await conn.execute(text("INSERT INTO item (name) VALUES ('kept')"))
         assert sqlite.sqlite.in_transaction  # the BEGIN was sent again, with this statement
         await conn.commit()

@@ -85,13 +85,24 @@ class OneTripCursor:
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> OneTripCursor:
         await self._close_open()
-        self._take(await self._trip(_run, self._conn.sqlite, self._conn.take_begin(), sql, parameters, False))
+        self._take(await self._statement(sql, parameters, False))
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> OneTripCursor:
         await self._close_open()
-        self._take(await self._trip(_run, self._conn.sqlite, self._conn.take_begin(), sql, parameters, True))
+        self._take(await self._statement(sql, parameters, True))
         return self
+
+    async def _statement(self, sql: str, parameters: Any, many: bool) -> _Ran:
+        begin = self._conn.take_begin()
+        try:
+            return await self._trip(_run, self._conn.sqlite, begin, sql, parameters, many)
+        except Exception:
+            # Raised on the thread, which is idle now. A refused BEGIN started nothing: a caller that catches the
+            # error and goes on must still be inside a transaction, so the next statement sends the BEGIN again.
+            if begin is not None and not self._conn.sqlite.in_transaction:
+                self._conn.begin_with_next_statement(begin)
+            raise
 
     def _take(self, ran: _Ran) -> None:
         self._cursor, self._rows, self._exhausted = ran.cursor, ran.rows, ran.exhausted
