@@ -247,6 +247,42 @@ async def test_a_staff_reply_and_a_customer_message_at_the_same_moment_do_not_de
     assert "\n".join(all_text(m) for m in bot.slack.thread(*thread)).count("any news?") == 1
 
 
+async def test_a_follow_up_held_while_a_reply_commits_waits_for_an_answer(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A follow-up has found its sender and conversation when a staff reply answers the customer and commits. The
+    follow-up is then the newest unanswered message: on PostgreSQL its inquiry state is read once its conversation
+    is locked, after the reply, so it starts the waiting clock again. On SQLite the reply waits for the follow-up's
+    commit (one writer) and then stops the clock."""
+    db = bot.rt.db
+    postgres = db.dialect == "postgresql"
+    thread, conversation_id = await open_thread(bot)
+    async with db.reading() as tx:
+        state = await tx.timers.state(conversation_id)
+    assert state is not None and state.waiting_since is not None  # the customer's first message waits
+    pause = Pause()
+    monkeypatch.setattr(Archive, "upsert_identity", pause_after(Archive.upsert_identity, pause))
+    monkeypatch.setattr(FollowUpStore, "read_group", pause_after(FollowUpStore.read_group, pause))
+    try:
+        bot.telegram.push_text(CHAT, "any news?")
+        await asyncio.wait_for(pause.reached.wait(), 10)
+        replying = asyncio.create_task(bot.slack_event(reply_event(thread, "it ships today")))
+        if postgres:  # the reply commits while the follow-up holds its sender
+            assert (await asyncio.wait_for(replying, 10)).status == 200
+    finally:
+        pause.release.set()
+    assert (await replying).status == 200
+    await bot.thread_text(thread, "any news?")
+    await bot.idle()
+    async with db.reading() as tx:
+        state = await tx.timers.state(conversation_id)
+    assert state is not None
+    if postgres:
+        assert state.waiting_since is not None  # the follow-up came after the answer: it waits for one
+    else:
+        assert state.waiting_since is None  # the reply came after the follow-up and answered it
+
+
 async def test_a_category_change_and_a_reply_at_the_same_moment_do_not_deadlock(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Conversation, Delivery, Direction, Status
 from bot.store.archive import ignoring_duplicates
-from bot.store.conversation_rows import CONVERSATION_COLUMNS, OPEN_OF_IDENTITIES, to_conversation
+from bot.store.conversation_rows import CONVERSATION_COLUMNS, OPEN_OF_IDENTITIES, TOUCH, to_conversation
 from bot.store.outbox import Outbox
 from bot.store.routing_schema import inquiry_state
 from bot.store.schema import conversations, identities, message_parts, messages
@@ -103,9 +103,9 @@ class FollowUpStore:
         and those conversations' inquiry state.
 
         On SQLite one statement a channel: writers take turns, so nothing it reads can change before this
-        transaction ends.
-        On PostgreSQL three, in that order: a statement that waited for another transaction's lock on an identity
-        still joins the conversations its own start saw, whereas the next statement sees what that one committed."""
+        transaction ends. On PostgreSQL the identities first, then their conversations: a statement that waited for
+        another transaction's lock on an identity still joins the conversations its own start saw, whereas the next
+        statement sees what that one committed; the states come with ``touch``."""
         if not keys:
             return GroupRows({}, {}, {})
         by_channel: dict[str, list[str]] = {}
@@ -121,7 +121,18 @@ class FollowUpStore:
             rows = await self.conn.execute(_SENDERS, {"channel": channel, "ids": ids})
             senders.update({(row.channel, row.external_id): _known(row._mapping) for row in rows})
         opened = await self._open_conversations({s.identity_id for s in senders.values()})
-        return GroupRows(senders, opened, await self._states({c.id for c in opened.values()}))
+        return GroupRows(senders, opened, {})  # the states are read by ``touch``, once the rows are locked
+
+    async def touch(self, conversation_ids: Sequence[int], now: datetime, read: GroupRows) -> dict[int, InquiryState]:
+        """Mark that a customer wrote in these conversations at ``now``; returns their inquiry state as it stands
+        with their rows locked (a staff reply locks the same row first, so its clock changes are in or waited for).
+        On SQLite that is what ``read_group`` read; on PostgreSQL it is read after the touch, which may have waited
+        for a reply to commit."""
+        if conversation_ids:
+            await self.conn.execute(TOUCH, [{"conversation_id": c, "now": now} for c in conversation_ids])
+        if self.conn.dialect.name == "sqlite":
+            return read.states
+        return await self._states(conversation_ids)
 
     def _add_rows(self, found: GroupRows, rows: Iterable[Row[Any]]) -> None:
         for row in rows:

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 from bot.connectors.base import Outcome
 from bot.domain.models import Conversation, InboundMessage
 from bot.store.database import Transaction
-from bot.store.follow_ups import KnownSender, NewMessage, SenderKey
+from bot.store.follow_ups import GroupRows, NewMessage, SenderKey
 from bot.store.identity_records import unchanged
-from bot.store.timers import InquiryState
 from bot.usecases import jobs
 from bot.usecases.hooks import FollowUp
 from bot.usecases.receiving import Receiving
@@ -26,12 +25,10 @@ from bot.usecases.receiving import Receiving
 
 @dataclass
 class _Group:
-    """What the group's first reads found, kept current as its messages are stored."""
+    """What the group's first reads found, its open conversations kept current as its messages are stored."""
 
-    senders: dict[SenderKey, KnownSender]
-    open: dict[int, Conversation]  # by identity id
-    states: dict[int, InquiryState]  # by conversation id
-    alone: set[SenderKey]  # senders whose messages go one by one from here on
+    read: GroupRows
+    alone: set[SenderKey] = field(default_factory=set)  # senders whose messages go one by one from here on
     archived: set[str] = field(default_factory=set)  # source keys this group has archived so far
 
 
@@ -45,8 +42,7 @@ class FollowUps:
         """Each message's outcome, in order. ``known()`` reads which source keys of the group are archived already,
         only when a message needs ``Receiving.message``: a follow-up that is a redelivery finds its key taken when
         it is archived (its insert does nothing), so the usual group needs no read of it."""
-        read = await tx.follow_ups.read_group({(m.channel, m.sender.external_id) for m in messages})
-        group = _Group(read.senders, read.open, read.states, set())
+        group = _Group(await tx.follow_ups.read_group({(m.channel, m.sender.external_id) for m in messages}))
         outcomes: list[Outcome] = []
         run: list[tuple[InboundMessage, Conversation]] = []
         in_run: set[str] = set()
@@ -55,7 +51,9 @@ class FollowUps:
             if conversation is not None and message.source_key not in in_run:
                 run.append((message, conversation))
                 in_run.add(message.source_key)
-                group.open[conversation.identity_id] = replace(conversation, last_message_at=self.receiving.clock())
+                group.read.open[conversation.identity_id] = replace(
+                    conversation, last_message_at=self.receiving.clock()
+                )
             else:
                 outcomes += await self._store_run(tx, run, group)
                 run, in_run = [], set()
@@ -67,12 +65,12 @@ class FollowUps:
     def _open_for(self, message: InboundMessage, group: _Group) -> Conversation | None:
         """The conversation a message only adds to, or None when it needs ``Receiving.message``."""
         key = (message.channel, message.sender.external_id)
-        known = group.senders.get(key)
+        known = group.read.senders.get(key)
         if known is None or key in group.alone or message.edited or message.origin:
             return None
         if not unchanged(known, message.sender):
             return None  # the identity is updated by upsert_identity
-        return group.open.get(known.identity_id)
+        return group.read.open.get(known.identity_id)
 
     async def _store_run(
         self, tx: Transaction, run: list[tuple[InboundMessage, Conversation]], group: _Group
@@ -96,8 +94,9 @@ class FollowUps:
             )  # fmt: skip
         ids = await tx.follow_ups.archive(rows, now)
         group.archived.update(ids)
-        await tx.archive.touch_all(sorted({m.conversation_id for m in rows if m.source_key in ids}), now)
-        stored = [FollowUp(c, group.states.get(c.id), m) for m, c in run if m.source_key in ids]
+        touched = sorted({m.conversation_id for m in rows if m.source_key in ids})
+        states = await tx.follow_ups.touch(touched, now, group.read)
+        stored = [FollowUp(c, states.get(c.id), m) for m, c in run if m.source_key in ids]
         await self.receiving.hooks.customers_wrote(tx, stored, now)
         return [_outcome(m, c, ids) for m, c in run]
 
