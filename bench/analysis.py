@@ -129,7 +129,11 @@ NOTES: dict[str, str] = {
         "and a message caught in one waits that long. The 200/s rows run `bench.botproc` (pacing off): there the "
         "queue builds, because one process on SQLite delivers fewer than 200 messages a second, so the figure is that "
         "queue's age, not the bot's overhead; the profiles `docs/profiles/relay-*-200.md` (2026-12-03) have about "
-        "half of their samples on the connections' threads."
+        "half of their samples on the connections' threads. Two later full runs on the head (38e616d, 20:00-20:05 "
+        "UTC), with the disk's own commits at p99 10.9 and 24.2 ms (max 101 ms) and the bare relay's p99 at 5.1-9.2 "
+        "ms in the same runs: customer p99 137.8 and 32.9 ms, staff 327.1 and 20.8 ms, p50 9.0-12.0 ms. The table "
+        "keeps the run of 18:42 UTC, whose disk was calm (p99 0.84 ms); the code after it changed only an error path "
+        "and the PostgreSQL path."
     ),
     "burst": (
         "Reading it: the post count is close to the fewest possible, so combining a conversation's backlog works. The"
