@@ -59,29 +59,3 @@ async def postgres_rows_per_second(url: str, *, group: int, seconds: float) -> f
         return rows / (time.monotonic() - started)
     finally:
         await conn.close()
-
-
-def _sqlite_commit_times(path: Path, rate: float, count: int) -> list[float]:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS paced (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-        times = []
-        started = time.monotonic()
-        for n in range(count):
-            time.sleep(max(0.0, started + n / rate - time.monotonic()))
-            began = time.monotonic()
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO paced (body) VALUES (?)", (BODY.format(n=n),))
-            conn.execute("COMMIT")
-            times.append(time.monotonic() - began)
-        return times
-    finally:
-        conn.close()
-
-
-async def sqlite_commit_seconds(path: Path, *, rate: float, count: int) -> list[float]:
-    """How long each of ``count`` one-row commits took, one every 1/``rate`` s, into a table of its own in ``path``
-    with the bot's pragmas: what the disk adds to a relayed message's commit, and its tail, on this machine."""
-    return await asyncio.to_thread(_sqlite_commit_times, path, rate, count)

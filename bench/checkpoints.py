@@ -26,7 +26,7 @@ ROUNDS = 2
 ROW_BYTES = 60_000  # about 15 pages of 4 KiB
 
 
-def _commits(path: Path, *, background: bool) -> list[float]:
+def commit_seconds(path: Path, *, background: bool) -> list[float]:
     """Commit times (s) at RATE per second; with ``background``, the bot's threshold and a checkpoint thread."""
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
@@ -63,7 +63,7 @@ def _commits(path: Path, *, background: bool) -> list[float]:
     return took
 
 
-def _figures(samples: list[float]) -> dict[str, Any]:
+def commit_figures(samples: list[float]) -> dict[str, Any]:
     return {
         "commits": len(samples),
         "p50_ms": ms(percentile(samples, 50)),
@@ -78,10 +78,10 @@ async def run(*, profile: bool = False) -> dict[str, Any]:
     with workdir("checkpoints") as tmp:
         for n in range(ROUNDS):
             for side in ("sqlite", "bot"):
-                took = await asyncio.to_thread(_commits, tmp / f"{side}.db", background=side == "bot")
+                took = await asyncio.to_thread(commit_seconds, tmp / f"{side}.db", background=side == "bot")
                 samples[side] += took
                 log(f"checkpoints round {n + 1} {side}: p99 {ms(percentile(took, 99))} ms, max {ms(max(took))} ms")
-    figures = {side: _figures(values) for side, values in samples.items()}
+    figures = {side: commit_figures(values) for side, values in samples.items()}
     labels = {"sqlite": "SQLite's own checkpoint (in the commit)", "bot": "background checkpoint (the bot)"}
     return {
         "title": TITLE,

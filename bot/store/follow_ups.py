@@ -74,7 +74,7 @@ class GroupRows:
 
     senders: dict[SenderKey, KnownSender]
     open: dict[int, Conversation]  # each known sender's open conversation, by identity id
-    states: dict[int, InquiryState]  # their inquiry state, by conversation id
+    states: dict[int, InquiryState]  # their inquiry state, by conversation id (SQLite; PostgreSQL: see touch)
 
 
 @dataclass(frozen=True)
