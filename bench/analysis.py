@@ -146,7 +146,7 @@ NOTES: dict[str, str] = {
         "so the distance to it hardly moves; four relay runs alternated without and with sniffio measured staff p99 "
         "10.01 and 8.38 ms without, 10.08 and 7.64 with (bare 1.8-2.6 ms), customer p99 6.9-8.7 ms: every 20/s row "
         "within its line, and the spread between runs of the same code larger than the change. The table is the last "
-        "of those runs."
+        "of those runs (with sniffio)."
     ),
     "burst": (
         "Reading it: the post count is close to the fewest possible, so combining a conversation's backlog works. The"

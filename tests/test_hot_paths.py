@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import importlib.abc
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 
-import pytest
-import telegram
-
-from tests.fakes import FakeTelegram
+from bot.connectors.base import Outgoing
+from bot.domain.richtext import Run
+from tests.conftest import Bot
+from tests.contract.suite import RecordedParts
 
 
 class _Lookups(importlib.abc.MetaPathFinder):
@@ -25,23 +25,21 @@ class _Lookups(importlib.abc.MetaPathFinder):
         return None  # the usual finders go on
 
 
-@pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
+def _reply(n: int) -> Outgoing:
+    return Outgoing(text=f"reply {n}", rich=(Run("reply "), Run(str(n), frozenset({"b"}))), author="Jisoo")
 
 
-async def test_a_telegram_send_looks_for_no_module(tg: FakeTelegram) -> None:
+async def test_a_staff_reply_sent_to_telegram_looks_for_no_module(bot: Bot) -> None:
     # httpcore asks sniffio which async library runs on each connection's locks; without sniffio installed
     # that is a failed import per request (about 0.4 ms of a staff reply's delivery, docs/BENCHMARKS.md relay)
-    async with telegram.Bot(tg.token, base_url=tg.base_url, base_file_url=tg.file_base_url) as bot:
-        await bot.send_message(5001, "warm-up: the first call may import what it needs once")
-        lookups = _Lookups()
-        sys.meta_path.insert(0, lookups)
-        try:
-            for n in range(3):
-                await bot.send_message(5001, f"reply {n}")
-        finally:
-            sys.meta_path.remove(lookups)
-    assert tg.sent_texts(5001)[1:] == ["reply 0", "reply 1", "reply 2"]
+    connector = bot.rt.connectors["telegram"]  # the channel as the running bot built it
+    await connector.send("5001", _reply(0), RecordedParts())  # the first send may import what it needs, once
+    lookups = _Lookups()
+    sys.meta_path.insert(0, lookups)
+    try:
+        for n in (1, 2, 3):
+            await connector.send("5001", _reply(n), RecordedParts())
+    finally:
+        sys.meta_path.remove(lookups)
+    assert bot.telegram.sent_texts(5001) == ["reply 0", "reply 1", "reply 2", "reply 3"]
     assert lookups.names == []
